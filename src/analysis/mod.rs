@@ -1,0 +1,1 @@
+//! Meaning: sessions, QoS flows, findings and latency statistics.

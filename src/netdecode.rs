@@ -1,0 +1,1 @@
+//! Link and network decoding: frame bytes → TCP segment.

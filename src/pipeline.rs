@@ -1,0 +1,1 @@
+//! The run: pull frames from a source, push them through every stage.

@@ -1,0 +1,1 @@
+//! Output: coloured text for people, JSON / JSON lines for scripts.
