@@ -103,7 +103,10 @@ mod tests {
 
     #[test]
     fn prints_with_capture_precision() {
-        assert_eq!(Timestamp::new(1795567362, 869_821_000, 6).to_string(), "1795567362.869821");
+        assert_eq!(
+            Timestamp::new(1795567362, 869_821_000, 6).to_string(),
+            "1795567362.869821"
+        );
         assert_eq!(Timestamp::new(1, 5, 9).to_string(), "1.000000005");
         assert_eq!(Timestamp::new(1, 1_500_000_000, 6).to_string(), "2.500000");
     }

@@ -27,5 +27,10 @@ impl CaptureReader {
 /// Opens every input up front (so a missing second file fails before any output).
 /// `-` means stdin (at most once).
 pub fn open_captures(paths: &[String]) -> Result<CaptureReader, CaptureError> {
-    Ok(CaptureReader { info: CaptureInfo { sources: paths.to_vec(), ..Default::default() } })
+    Ok(CaptureReader {
+        info: CaptureInfo {
+            sources: paths.to_vec(),
+            ..Default::default()
+        },
+    })
 }
