@@ -103,6 +103,7 @@ impl HalfStream {
     }
 
     /// Whether this direction has been synchronised (SYN or first data seen).
+    #[cfg(test)]
     pub fn is_synced(&self) -> bool {
         self.next_seq.is_some()
     }
@@ -113,6 +114,7 @@ impl HalfStream {
     }
 
     /// Bytes currently buffered out of order.
+    #[cfg(test)]
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }

@@ -433,7 +433,7 @@ impl Reassembler {
 
 /// A SYN that cannot belong to the tracked connection starts a new one (port reuse).
 fn is_new_connection(c: &Conn, seg: &Segment<'_>) -> bool {
-    if !(seg.flags.syn && !seg.flags.ack) {
+    if !seg.flags.syn || seg.flags.ack {
         return false;
     }
     if c.ended {
