@@ -72,10 +72,7 @@ impl Pipeline {
         let mut tcp = Reassembler::new(tcp_cfg);
         let mut net = NetCounters::default();
         let mut layer = Connections::new(&self.opts, sink);
-        loop {
-            let Some(frame) = source.next_frame() else {
-                break;
-            };
+        while let Some(frame) = source.next_frame() {
             let decoded = netdecode::decode(&frame);
             net.count(&decoded);
             if let Decoded::Tcp(seg) = decoded {
