@@ -87,7 +87,18 @@ pub enum CaptureError {
     },
     #[error("{path}: not a pcap or pcapng capture ({detail})")]
     NotACapture { path: String, detail: String },
+    /// Stdin can be read only once; a second `-` would silently read nothing.
+    #[error("stdin (-) is given more than once; it can be read only once")]
+    StdinTwice,
 }
 
+mod endian;
+mod input;
+mod open;
+mod pcap;
+mod pcapng;
 mod reader;
+mod record;
+mod resolution;
+
 pub use reader::{CaptureReader, open_captures};
