@@ -71,7 +71,7 @@ pub(crate) fn open_path(path: &str) -> Result<OpenFile, CaptureError> {
         return open_stream(name, Box::new(file));
     }
     if meta.len() == 0 {
-        return Err(not_a_capture(&name, "the file is empty (0 bytes)".into()));
+        return Err(not_a_capture(&name, "the file is empty: 0 bytes".into()));
     }
     // SAFETY: the map is only ever read. If another process truncates the
     // file while it is mapped, reads past the new end fault (SIGBUS); that is
@@ -136,11 +136,11 @@ fn recognise(name: String, mut input: Input, gzip: bool) -> Result<OpenFile, Cap
     };
     if head.is_empty() {
         let detail = if gzip {
-            "the gzip data decompresses to nothing (0 bytes)"
+            "the gzip data decompresses to nothing: 0 bytes"
         } else if name == "stdin" {
-            "stdin is empty (0 bytes)"
+            "stdin is empty: 0 bytes"
         } else {
-            "the file is empty (0 bytes)"
+            "the input is empty: 0 bytes"
         };
         return Err(not_a_capture(&name, detail.into()));
     }
@@ -176,7 +176,7 @@ fn describe_unknown(head: &[u8]) -> String {
     };
     format!(
         "it starts with bytes {}, but a pcap file starts with a1b2c3d4 or a1b23c4d \
-         (in either byte order) and a pcapng file with 0a0d0d0a{hint}",
+         in either byte order, and a pcapng file with 0a0d0d0a{hint}",
         shown.join(" ")
     )
 }

@@ -49,7 +49,7 @@ impl Pcap {
         if head.len() < HEADER_LEN {
             return Err(format!(
                 "pcap magic number, but the {HEADER_LEN}-byte file header is cut short \
-                 ({} bytes)",
+                 at {} bytes",
                 head.len()
             ));
         }
@@ -107,7 +107,12 @@ impl Pcap {
             .map_err(|e| Damage::read(offset, e))?
             .len();
         if have < total {
-            return Err(Damage::cut_short(offset, "this record", have, total as u64));
+            return Err(Damage::cut_short(
+                offset,
+                "the next record",
+                have,
+                total as u64,
+            ));
         }
         let span = input.consume(total);
         let nanos = if self.resolution == Resolution::NANOS {

@@ -20,6 +20,8 @@ const IDB: u32 = 0x0000_0001;
 const OPB: u32 = 0x0000_0002;
 const SPB: u32 = 0x0000_0003;
 const EPB: u32 = 0x0000_0006;
+/// systemd Journal Export Block: not a packet, but Wireshark numbers it as a frame.
+const SJEB: u32 = 0x0000_0009;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 
 /// Bytes needed to recognise a pcapng file and its version.
@@ -44,7 +46,7 @@ pub(crate) fn sniff(head: &[u8]) -> bool {
 pub(crate) fn check_start(head: &[u8]) -> Result<(), String> {
     if head.len() < SNIFF_LEN {
         return Err(format!(
-            "pcapng block type, but the Section Header block is cut short ({} bytes)",
+            "pcapng block type, but the Section Header block is cut short at {} bytes",
             head.len()
         ));
     }
@@ -115,6 +117,8 @@ pub(crate) struct Pcapng {
     interfaces: Vec<Interface>,
     /// Problems that do not stop the file (an unusable option), for the reader to report.
     pub notes: Vec<String>,
+    /// Whether the note about blocks Wireshark counts as frames was given.
+    noted_uncounted: bool,
 }
 
 impl Pcapng {
@@ -123,6 +127,7 @@ impl Pcapng {
             endian: Endian::Little,
             interfaces: Vec::new(),
             notes: Vec::new(),
+            noted_uncounted: false,
         }
     }
 
@@ -174,6 +179,13 @@ impl Pcapng {
                         "impossible block length: a pcapng {name} block cannot be {len} bytes \
                          long (it must be a multiple of 4 and at least {min})"
                     ),
+                ));
+            }
+            if block_type == SJEB && !self.noted_uncounted {
+                self.noted_uncounted = true;
+                self.notes.push(format!(
+                    "a systemd Journal Export block at byte {offset} is skipped; Wireshark \
+                     numbers such blocks as frames, so from here on its frame numbers are higher"
                 ));
             }
             let needed = matches!(block_type, SHB | IDB | EPB | SPB | OPB);

@@ -132,8 +132,8 @@ impl CaptureReader {
             "byte"
         };
         let message = format!(
-            "{name}, frame {frame}: {problem} (at {unit} {offset}); stopped reading {name} \
-             there, its {kept} earlier frame(s) are kept",
+            "{name}: stopped before frame {frame}, at {unit} {offset}: {problem}; \
+             the {kept} earlier frame(s) of {name} are kept",
             name = file.name,
             problem = damage.problem,
             offset = damage.offset,

@@ -80,7 +80,7 @@ impl fmt::Display for Problem {
         match self {
             Problem::CutShort { what, have, need } => write!(
                 f,
-                "the file ends inside {what} (only {have} of its {need} bytes are there)"
+                "the file ends inside {what} ({have} of its {need} bytes are there)"
             ),
             Problem::Impossible(message) => f.write_str(message),
             Problem::LyingLength {

@@ -159,6 +159,8 @@ pub struct Ng {
     pub frames: Vec<Want>,
     /// File offset just after every block.
     pub ends: Vec<usize>,
+    /// File offset just after each frame's block.
+    pub frame_ends: Vec<usize>,
     /// Link type of each interface of the current section.
     links: Vec<LinkType>,
 }
@@ -170,6 +172,7 @@ impl Ng {
             bytes: Vec::new(),
             frames: Vec::new(),
             ends: Vec::new(),
+            frame_ends: Vec::new(),
             links: Vec::new(),
         }
     }
@@ -258,11 +261,12 @@ impl Ng {
     }
 
     fn want(&mut self, iface: usize, ts: (i64, u32, u8), data: &[u8], orig_len: u32) {
+        self.frame_ends.push(self.bytes.len());
         self.frames.push(Want {
             secs: ts.0,
             nanos: ts.1,
             digits: ts.2,
-            link: self.links[iface],
+            link: self.links.get(iface).copied().unwrap_or(LinkType(u32::MAX)),
             data: data.to_vec(),
             orig_len,
         });
@@ -424,4 +428,27 @@ pub fn sample_pcapng(big: bool) -> Ng {
     ng.epb(0, 1_234_567, &payload(17, 20), 20, (1, 234_567_000, 6));
     ng.spb(&payload(18, 4), 4, (1, 234_567_000, 6));
     ng
+}
+
+/// Everything a reader produced, gathered on another thread so that a reader
+/// that never finishes fails the test instead of hanging it.
+pub struct Outcome {
+    pub frames: Vec<Got>,
+    pub warnings: Vec<mqtt_inspect::warning::Warning>,
+    pub info: mqtt_inspect::capture::CaptureInfo,
+}
+
+pub fn read_within(mut reader: CaptureReader, secs: u64) -> Outcome {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let frames = read_all(&mut reader);
+        let warnings = reader.take_warnings();
+        let _ = tx.send(Outcome {
+            frames,
+            warnings,
+            info: reader.info().clone(),
+        });
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .expect("the reader finished in time (no endless loop, no panic)")
 }
