@@ -79,8 +79,11 @@ fn our_conns(summary: &Value) -> Vec<Conn> {
         .collect()
 }
 
+/// `(ip, port)` of one side.
+type Ep = (String, u64);
+
 /// `tshark -z conv,tcp` lines: `A <-> B  frames(B→A) bytes  frames(A→B) bytes ...`.
-fn conv_frames(text: &str) -> BTreeMap<((String, u64), (String, u64)), (u64, u64)> {
+fn conv_frames(text: &str) -> BTreeMap<(Ep, Ep), (u64, u64)> {
     let split_ep = |s: &str| {
         let (ip, port) = s.rsplit_once(':').expect("ip:port");
         (ip.to_string(), port.parse::<u64>().expect("port"))
