@@ -58,9 +58,6 @@ impl Default for MqttConfig {
     }
 }
 
-/// Largest packet a resynchronising framer waits for.
-const RESYNC_WINDOW: usize = 64 * 1024;
-
 /// A decoded packet.
 #[derive(Debug, Clone, Copy)]
 pub struct PacketEvent<'a> {
@@ -327,7 +324,7 @@ impl MqttConnection {
         let fc = FramerConfig {
             preview: cfg.payload_preview,
             max_buffer: cfg.max_packet_buffer.max(16),
-            window: RESYNC_WINDOW.min(cfg.max_packet_buffer.max(16)),
+            window: cfg.max_packet_buffer.max(16),
         };
         MqttConnection {
             cfg: *cfg,
@@ -379,14 +376,16 @@ impl MqttConnection {
         out: &mut dyn FnMut(MqttEvent<'_>),
     ) {
         self.drive(dir, frame, ts, out, |framer, sink| {
-            framer.gap(missing, sink)
+            framer.gap(missing, frame, sink)
         });
     }
 
     /// The connection ended: reports packets cut short in either direction.
     pub fn on_close(&mut self, frame: u64, ts: Timestamp, out: &mut dyn FnMut(MqttEvent<'_>)) {
         for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-            self.drive(dir, frame, ts, out, |framer, sink| framer.close(sink));
+            self.drive(dir, frame, ts, out, |framer, sink| {
+                framer.close(frame, sink)
+            });
         }
     }
 
@@ -421,7 +420,10 @@ impl MqttConnection {
             aliases,
             alias_max,
         };
-        let mut sink = |unit: Unit<'_>| handle(unit, &mut here, out);
+        let mut sink = |unit: Unit<'_>, at: u64| {
+            here.frame = at;
+            handle(unit, &mut here, out)
+        };
         run(framer, &mut sink);
     }
 }
@@ -551,6 +553,20 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
         }
     };
     match decoded {
+        // Flags the type forbids *and* something else wrong: more likely
+        // bytes that are not a packet (garbage, a lost boundary) than a
+        // packet; its length is not trusted either (the framer rescans).
+        (Ok(d), start_frame) if d.violations.len() > 1 && !flags_right(d.packet.header()) => {
+            let error = Malformed::implausible(*d.packet.header());
+            out(MqttEvent::Malformed(MalformedEvent {
+                dir,
+                frame,
+                ts,
+                start_frame,
+                error,
+            }));
+            verdict(here, true)
+        }
         (Ok(d), start_frame) => {
             emit_packet(d, start_frame, here, out);
             verdict(here, false)
@@ -566,6 +582,13 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
             verdict(here, true)
         }
     }
+}
+
+/// Whether the first byte has the flags its packet type requires (MQTT 3.1's
+/// DUP on SUBSCRIBE / UNSUBSCRIBE / PUBREL counts as right).
+fn flags_right(h: &FixedHeader) -> bool {
+    let first = (h.packet_type.code() << 4) | h.flags;
+    super::resync::plausible_first_byte(first, None) || matches!(first, 0x6a | 0x8a | 0xaa)
 }
 
 fn verdict(here: &Here<'_>, malformed: bool) -> Verdict {

@@ -6,7 +6,7 @@
 //! forbids are not errors: they are [`Violation`](super::types::Violation)s
 //! on a decoded packet.
 
-use super::types::PacketType;
+use super::types::{FixedHeader, PacketType};
 use std::fmt;
 
 /// What made the bytes undecodable.
@@ -36,6 +36,14 @@ pub enum Reason {
     NotMqtt { name: String, level: u8 },
     #[error("PUBLISH header could not be framed")]
     UnframedPublish,
+    #[error(
+        "{packet} with flags 0x{flags:x} and remaining length {length} is not a plausible packet start"
+    )]
+    Implausible {
+        packet: &'static str,
+        flags: u8,
+        length: u32,
+    },
 }
 
 /// A packet that does not decode.
@@ -55,6 +63,22 @@ pub struct Malformed {
 }
 
 impl Malformed {
+    /// The error for a fixed header whose length is not to be trusted.
+    pub fn implausible(header: FixedHeader) -> Malformed {
+        Malformed {
+            packet_type: Some(header.packet_type),
+            flags: Some(header.flags),
+            length: Some(header.length),
+            header_len: Some(header.header_len),
+            offset: 0,
+            reason: Reason::Implausible {
+                packet: header.packet_type.as_str(),
+                flags: header.flags,
+                length: header.length,
+            },
+        }
+    }
+
     /// The whole packet's size in bytes, when known.
     pub fn total_len(&self) -> Option<usize> {
         Some(usize::from(self.header_len?).saturating_add(self.length? as usize))

@@ -22,9 +22,12 @@
 //!   at the known next boundary.
 
 use super::error::Malformed;
-use super::parse::{HeadLen, Layout, ParseError, parse_fixed_header, publish_head_len};
+use super::parse::{
+    HeadLen, Layout, ParseError, decode_streamed_publish, parse_fixed_header, publish_head_len,
+};
 use super::resync::{self, Candidate};
 use super::types::{FixedHeader, PacketType, ProtocolVersion};
+use std::collections::VecDeque;
 use xxhash_rust::xxh3::Xxh3;
 
 /// Why the framer was scanning for a packet boundary.
@@ -103,7 +106,8 @@ pub(crate) struct Verdict {
     pub hint: Option<ProtocolVersion>,
 }
 
-pub(crate) type Sink<'s> = dyn FnMut(Unit<'_>) -> Verdict + 's;
+/// The consumer: a unit and the capture frame it happened at.
+pub(crate) type Sink<'s> = dyn FnMut(Unit<'_>, u64) -> Verdict + 's;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FramerConfig {
@@ -151,9 +155,14 @@ enum State {
     Skip { remaining: u64, then_resync: bool },
     /// Looking for a boundary; `buf` is the scan window.
     Resync {
+        /// Bytes passed over since the last event.
         skipped: u64,
         cause: ResyncCause,
+        /// The first position may carry violations (a malformed packet of
+        /// trusted length ended there).
         lenient: bool,
+        /// A resync event was already emitted for this scan.
+        announced: bool,
     },
 }
 
@@ -161,12 +170,33 @@ enum State {
 /// does not pin memory for the rest of a long connection.
 const KEEP_CAPACITY: usize = 64 * 1024;
 
+/// A resynchronisation that restarts at the byte after a bad first byte.
+const RESCAN: State = State::Resync {
+    skipped: 0,
+    cause: ResyncCause::Malformed,
+    lenient: false,
+    announced: false,
+};
+
 pub(crate) struct Framer {
     state: State,
+    /// A partial packet, or the scan window while resynchronising.
     buf: Vec<u8>,
+    /// The frame each run of `buf` came from: (offset, frame), in order.
+    runs: Vec<(usize, u64)>,
+    /// Bytes a scan set aside after finding a boundary in its window, with
+    /// their frames: framed next, before anything newer (a queue rather
+    /// than recursion, so that no input can make framing nest deeply).
+    replay: VecDeque<(Vec<u8>, u64)>,
     hint: Option<ProtocolVersion>,
     cfg: FramerConfig,
+    /// The frame of the first byte of the packet being collected.
     start_frame: u64,
+    /// The frame of the bytes being framed now.
+    frame: u64,
+    /// A scan took one packet on unconfirmed evidence: after framing it,
+    /// go back to scanning (with this cause).
+    probation: Option<ResyncCause>,
 }
 
 impl Framer {
@@ -177,6 +207,7 @@ impl Framer {
                 skipped: 0,
                 cause: ResyncCause::MidStream,
                 lenient: false,
+                announced: false,
             }
         } else {
             State::Boundary
@@ -184,9 +215,13 @@ impl Framer {
         Framer {
             state,
             buf: Vec::new(),
+            runs: Vec::new(),
+            replay: VecDeque::new(),
             hint: None,
             cfg,
             start_frame: 0,
+            frame: 0,
+            probation: None,
         }
     }
 
@@ -199,12 +234,49 @@ impl Framer {
         self.hint = hint;
     }
 
-    /// Frames the next in-order bytes of the stream.
-    pub fn push(&mut self, mut data: &[u8], frame: u64, sink: &mut Sink<'_>) {
+    /// Frames the next in-order bytes of the stream, from capture frame `frame`.
+    pub fn push(&mut self, data: &[u8], frame: u64, sink: &mut Sink<'_>) {
+        self.frame = frame;
+        let mut data = data;
         while !data.is_empty() {
-            data = self.step(data, frame, sink);
+            data = self.step(data, sink);
         }
         self.settle(sink);
+        self.drain_replay(sink);
+    }
+
+    fn drain_replay(&mut self, sink: &mut Sink<'_>) {
+        while let Some((bytes, frame)) = self.replay.pop_front() {
+            self.frame = frame;
+            let mut rest: &[u8] = &bytes;
+            while !rest.is_empty() {
+                rest = self.step(rest, sink);
+            }
+            self.settle(sink);
+        }
+    }
+
+    /// Queues `window[from..]` (by the frames of its runs) and then `rest`
+    /// (from the current frame) ahead of anything queued before.
+    fn set_aside(&mut self, window: &[u8], runs: &[(usize, u64)], from: usize, rest: &[u8]) {
+        let mut items = Vec::with_capacity(runs.len() + 1);
+        for (k, &(start, frame)) in runs.iter().enumerate() {
+            let end = runs.get(k + 1).map_or(window.len(), |&(s, _)| s);
+            if let Some(bytes) = window.get(start.max(from)..end).filter(|b| !b.is_empty()) {
+                items.push((bytes.to_vec(), frame));
+            }
+        }
+        if runs.is_empty()
+            && let Some(bytes) = window.get(from..).filter(|b| !b.is_empty())
+        {
+            items.push((bytes.to_vec(), self.frame));
+        }
+        if !rest.is_empty() {
+            items.push((rest.to_vec(), self.frame));
+        }
+        for item in items.into_iter().rev() {
+            self.replay.push_front(item);
+        }
     }
 
     /// Finishes what needs no further byte: a packet whose last byte arrived
@@ -228,108 +300,196 @@ impl Framer {
         }
     }
 
-    fn step<'d>(&mut self, data: &'d [u8], frame: u64, sink: &mut Sink<'_>) -> &'d [u8] {
+    fn step<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
         match self.state {
-            State::Boundary if self.buf.is_empty() => self.boundary_direct(data, frame, sink),
+            State::Boundary if self.buf.is_empty() => self.boundary_direct(data, sink),
             State::Boundary => self.boundary_partial(data, sink),
             State::Body { header } => self.fill_body(header, data, sink),
             State::PublishHead { .. } => self.publish_head(data, sink),
             State::PublishTail { .. } => self.publish_tail(data, sink),
             State::Skip { .. } => self.skip(data),
-            State::Resync { .. } => self.resync(data, frame, sink),
+            State::Resync { .. } => self.resync(data, sink),
         }
+    }
+
+    /// Hands `unit` to the consumer, at the current frame.
+    fn emit(&self, sink: &mut Sink<'_>, unit: Unit<'_>) -> Verdict {
+        sink(unit, self.frame)
+    }
+
+    /// Appends bytes of the current frame to `buf`.
+    fn append(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.runs.last().map(|&(_, f)| f) != Some(self.frame) {
+            self.runs.push((self.buf.len(), self.frame));
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Removes the first `n` bytes of `buf`.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n);
+        let mut runs = Vec::with_capacity(self.runs.len());
+        for &(start, frame) in &self.runs {
+            let start = start.saturating_sub(n);
+            if start == 0 {
+                runs.clear();
+            }
+            runs.push((start, frame));
+        }
+        self.runs = runs;
     }
 
     fn release_buffer(&mut self) {
         self.buf.clear();
+        self.runs.clear();
         if self.buf.capacity() > KEEP_CAPACITY {
             self.buf = Vec::new();
         }
     }
 
+    /// The buffered packet's length is not to be trusted: scan its bytes
+    /// again from the second one.
+    fn rescan_buffer(&mut self) {
+        self.drop_front(1);
+        self.state = RESCAN;
+    }
+
     fn after(&mut self, verdict: Verdict) {
         self.hint = verdict.hint;
+        let probation = self.probation.take();
         self.state = if verdict.malformed {
             State::Resync {
                 skipped: 0,
                 cause: ResyncCause::Malformed,
                 lenient: true,
+                announced: false,
+            }
+        } else if let Some(cause) = probation {
+            State::Resync {
+                skipped: 0,
+                cause,
+                lenient: false,
+                announced: true,
             }
         } else {
             State::Boundary
         };
     }
 
-    fn boundary_direct<'d>(&mut self, data: &'d [u8], frame: u64, sink: &mut Sink<'_>) -> &'d [u8] {
-        match parse_fixed_header(data) {
+    fn boundary_direct<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        let header = match parse_fixed_header(data) {
             Err(ParseError::Incomplete { .. }) => {
                 // At most 4 bytes: a fixed header cut by the slice end.
-                self.start_frame = frame;
-                self.buf.extend_from_slice(data);
-                &[]
+                self.start_frame = self.frame;
+                self.append(data);
+                return &[];
             }
             Err(ParseError::Malformed(m)) => {
-                sink(Unit::HeaderMalformed(m));
-                self.state = State::Resync {
-                    skipped: 0,
-                    cause: ResyncCause::Malformed,
-                    lenient: false,
-                };
-                data.get(1..).unwrap_or_default()
+                self.emit(sink, Unit::HeaderMalformed(m));
+                self.state = RESCAN;
+                return data.get(1..).unwrap_or_default();
             }
-            Ok(header) => {
-                let total = header.total_len();
-                if let (Some(bytes), Some(rest)) = (data.get(..total), data.get(total..)) {
-                    let verdict = sink(Unit::Packet {
-                        bytes,
-                        header,
-                        start_frame: frame,
-                    });
-                    self.after(verdict);
-                    return rest;
-                }
-                self.start_frame = frame;
-                self.begin(header, sink);
-                data
+            Ok(header) => header,
+        };
+        let total = header.total_len();
+        let hl = usize::from(header.header_len);
+        let Some(bytes) = data.get(..total) else {
+            self.start_frame = self.frame;
+            let body = data.get(hl..).unwrap_or_default();
+            if self.begin(header, body, sink) {
+                return data;
             }
+            return data.get(1..).unwrap_or_default();
+        };
+        let rest = data.get(total..).unwrap_or_default();
+        let body = bytes.get(hl..).unwrap_or_default();
+        if resync::suspect(header, body, self.hint) {
+            self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+            self.state = RESCAN;
+            return data.get(1..).unwrap_or_default();
         }
+        let verdict = self.emit(
+            sink,
+            Unit::Packet {
+                bytes,
+                header,
+                start_frame: self.frame,
+            },
+        );
+        if verdict.malformed && !resync::trusted_length(header, body, self.hint) {
+            // The length came with an implausible header: do not skip by it.
+            self.hint = verdict.hint;
+            self.state = RESCAN;
+            return data.get(1..).unwrap_or_default();
+        }
+        self.after(verdict);
+        rest
     }
 
     fn boundary_partial<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
         let have = self.buf.len().min(5);
-        let mut tmp = [0u8; 5];
         let take = (5 - have).min(data.len());
-        tmp[..have].copy_from_slice(&self.buf[..have]);
-        tmp[have..have + take].copy_from_slice(&data[..take]);
+        let mut tmp = [0u8; 5];
+        for (t, b) in tmp
+            .iter_mut()
+            .zip(self.buf.iter().take(have).chain(&data[..take]))
+        {
+            *t = *b;
+        }
         match parse_fixed_header(&tmp[..have + take]) {
             Err(ParseError::Incomplete { .. }) => {
-                self.buf.extend_from_slice(&data[..take]);
+                self.append(&data[..take]);
                 &data[take..]
             }
             Err(ParseError::Malformed(m)) => {
-                sink(Unit::HeaderMalformed(m));
-                // Scan again from the byte after the bad first byte.
-                self.buf.remove(0);
-                self.state = State::Resync {
-                    skipped: 0,
-                    cause: ResyncCause::Malformed,
-                    lenient: false,
-                };
+                self.emit(sink, Unit::HeaderMalformed(m));
+                self.rescan_buffer();
                 data
             }
             Ok(header) => {
                 let used = usize::from(header.header_len)
                     .saturating_sub(have)
                     .min(data.len());
-                self.buf.extend_from_slice(&data[..used]);
-                self.begin(header, sink);
+                self.append(&data[..used]);
+                if !self.begin(header, &data[used..], sink) {
+                    self.rescan_buffer();
+                }
                 &data[used..]
             }
         }
     }
 
-    /// Chooses how to collect a packet that does not fit in the current slice.
-    fn begin(&mut self, header: FixedHeader, sink: &mut Sink<'_>) {
+    /// Chooses how to collect a packet that does not fit in the current
+    /// slice; `body` is what of its body is at hand.
+    ///
+    /// Its length decides how much of the stream is buffered or skipped, so
+    /// it must first look real: the exact flags of its type, a length and
+    /// first fields its type can have (see [`resync::viable`]; a PUBLISH's
+    /// topic must be UTF-8 as far as it goes, and so on while its header
+    /// arrives). An implausible header is reported as malformed and `false`
+    /// returned: the caller resynchronises from the next byte.
+    fn begin(&mut self, header: FixedHeader, body: &[u8], sink: &mut Sink<'_>) -> bool {
+        // The slice may go on past this packet.
+        let body = body
+            .get(..body.len().min(header.length as usize))
+            .unwrap_or_default();
+        let params = resync::Params {
+            hint: self.hint,
+            window: self.cfg.max_buffer,
+            lenient: true,
+        };
+        let first = (header.packet_type.code() << 4) | header.flags;
+        if !(resync::plausible_first_byte(first, self.hint)
+            && resync::viable(header, body, &params))
+        {
+            self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+            self.state = RESCAN;
+            return false;
+        }
         if header.packet_type == PacketType::Publish {
             let mut cands = [Cand::Unused; 2];
             for (c, layout) in cands.iter_mut().zip(LAYOUTS) {
@@ -339,10 +499,13 @@ impl Framer {
             }
             self.state = State::PublishHead { header, cands };
         } else if header.total_len() > self.cfg.max_buffer {
-            sink(Unit::Oversized {
-                header,
-                start_frame: self.start_frame,
-            });
+            self.emit(
+                sink,
+                Unit::Oversized {
+                    header,
+                    start_frame: self.start_frame,
+                },
+            );
             let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
             self.release_buffer();
             self.state = State::Skip {
@@ -352,6 +515,7 @@ impl Framer {
         } else {
             self.state = State::Body { header };
         }
+        true
     }
 
     fn fill_body<'d>(
@@ -362,15 +526,36 @@ impl Framer {
     ) -> &'d [u8] {
         let total = header.total_len();
         let take = total.saturating_sub(self.buf.len()).min(data.len());
-        self.buf.extend_from_slice(&data[..take]);
+        self.append(&data[..take]);
         if self.buf.len() >= total {
-            let verdict = sink(Unit::Packet {
-                bytes: &self.buf,
-                header,
-                start_frame: self.start_frame,
-            });
-            self.release_buffer();
-            self.after(verdict);
+            let body = self
+                .buf
+                .get(usize::from(header.header_len)..)
+                .unwrap_or_default();
+            if resync::suspect(header, body, self.hint) {
+                self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+                self.rescan_buffer();
+                return &data[take..];
+            }
+            let verdict = self.emit(
+                sink,
+                Unit::Packet {
+                    bytes: &self.buf,
+                    header,
+                    start_frame: self.start_frame,
+                },
+            );
+            let body = self
+                .buf
+                .get(usize::from(header.header_len)..)
+                .unwrap_or_default();
+            if verdict.malformed && !resync::trusted_length(header, body, self.hint) {
+                self.hint = verdict.hint;
+                self.rescan_buffer();
+            } else {
+                self.release_buffer();
+                self.after(verdict);
+            }
         }
         &data[take..]
     }
@@ -403,7 +588,19 @@ impl Framer {
         };
         let hl = usize::from(header.header_len);
         let total = header.total_len();
+        let params = resync::Params {
+            hint: self.hint,
+            window: self.cfg.max_buffer,
+            lenient: true,
+        };
         loop {
+            if cands.contains(&Cand::Pending) {
+                let body = self.buf.get(hl..).unwrap_or_default();
+                if !resync::viable(header, body, &params) {
+                    self.reject_publish(header, sink);
+                    return data;
+                }
+            }
             let target = match self.measure(header, &mut cands) {
                 Some(want) => want,
                 None => {
@@ -431,6 +628,10 @@ impl Framer {
                     self.state = State::Body { header };
                     return self.fill_body(header, data, sink);
                 }
+                if !self.head_decodes(header, cands) {
+                    self.reject_publish(header, sink);
+                    return data;
+                }
                 self.start_tail(header, cands);
                 return data;
             }
@@ -439,24 +640,24 @@ impl Framer {
                 return data;
             }
             let take = target.saturating_sub(self.buf.len()).min(data.len());
-            self.buf.extend_from_slice(&data[..take]);
+            self.append(&data[..take]);
             data = &data[take..];
         }
     }
 
-    /// No reading of a PUBLISH header fits: let the decoder say why (from the
-    /// whole packet when it is small enough), or skip an oversized header.
+    /// No reading of a PUBLISH header fits in its remaining length: report
+    /// it now (its length is not to be trusted) and resynchronise; skip a
+    /// header that is merely larger than the buffer limit.
     fn no_reading(&mut self, header: FixedHeader, cands: [Cand; 2], sink: &mut Sink<'_>) {
-        if header.total_len() <= self.cfg.max_buffer {
-            self.state = State::Body { header };
-            return;
-        }
-        let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
         if cands.contains(&Cand::TooBig) {
-            sink(Unit::Oversized {
-                header,
-                start_frame: self.start_frame,
-            });
+            let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+            self.emit(
+                sink,
+                Unit::Oversized {
+                    header,
+                    start_frame: self.start_frame,
+                },
+            );
             self.release_buffer();
             self.state = State::Skip {
                 remaining,
@@ -464,19 +665,42 @@ impl Framer {
             };
             return;
         }
-        let verdict = sink(Unit::StreamedPublish {
-            prefix: &self.buf,
-            header,
-            digests: &[],
-            missing: 0,
-            start_frame: self.start_frame,
-        });
-        self.release_buffer();
-        self.hint = verdict.hint;
-        self.state = State::Skip {
-            remaining,
-            then_resync: true,
-        };
+        self.reject_publish(header, sink);
+    }
+
+    /// Whether some reading of the buffered PUBLISH header decodes.
+    fn head_decodes(&self, header: FixedHeader, cands: [Cand; 2]) -> bool {
+        let hl = usize::from(header.header_len);
+        cands.iter().zip(LAYOUTS).any(|(c, layout)| {
+            let Cand::Known(head) = *c else {
+                return false;
+            };
+            let version = match (layout, self.hint) {
+                (Layout::WithProperties, _) => ProtocolVersion::V5,
+                (Layout::NoProperties, Some(v)) if !v.is_v5() => v,
+                (Layout::NoProperties, _) => ProtocolVersion::V311,
+            };
+            let head_bytes = self.buf.get(hl..hl + head).unwrap_or_default();
+            decode_streamed_publish(header, head_bytes, version, 0, 0, 0).is_ok()
+        })
+    }
+
+    /// A PUBLISH header that does not decode, found before the end of the
+    /// packet: the consumer reports it (from the prefix), and scanning
+    /// resumes at the byte after its first byte, since its length cannot
+    /// be trusted.
+    fn reject_publish(&mut self, header: FixedHeader, sink: &mut Sink<'_>) {
+        self.emit(
+            sink,
+            Unit::StreamedPublish {
+                prefix: &self.buf,
+                header,
+                digests: &[],
+                missing: 0,
+                start_frame: self.start_frame,
+            },
+        );
+        self.rescan_buffer();
     }
 
     fn start_tail(&mut self, header: FixedHeader, cands: [Cand; 2]) {
@@ -543,13 +767,16 @@ impl Framer {
                 hash: s.hasher.digest(),
             };
         }
-        let verdict = sink(Unit::StreamedPublish {
-            prefix: &self.buf,
-            header,
-            digests: &digests[..streams.len()],
-            missing,
-            start_frame: self.start_frame,
-        });
+        let verdict = self.emit(
+            sink,
+            Unit::StreamedPublish {
+                prefix: &self.buf,
+                header,
+                digests: &digests[..streams.len()],
+                missing,
+                start_frame: self.start_frame,
+            },
+        );
         self.release_buffer();
         self.after(verdict);
     }
@@ -572,6 +799,7 @@ impl Framer {
                     skipped: 0,
                     cause: ResyncCause::Malformed,
                     lenient: true,
+                    announced: false,
                 }
             } else {
                 State::Boundary
@@ -580,29 +808,30 @@ impl Framer {
         &data[take..]
     }
 
-    fn resync<'d>(&mut self, data: &'d [u8], frame: u64, sink: &mut Sink<'_>) -> &'d [u8] {
+    fn resync<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
         let State::Resync {
             skipped, lenient, ..
         } = self.state
         else {
             return data;
         };
+        let (hint, window) = (self.hint, self.cfg.window);
         let params = |at_start: bool| resync::Params {
-            hint: self.hint,
-            window: self.cfg.window,
+            hint,
+            window,
             lenient: lenient && at_start && skipped == 0,
         };
         if self.buf.is_empty() {
             for p in 0..data.len() {
                 match resync::check(&data[p..], &params(p == 0)) {
-                    Candidate::Accept => {
+                    c @ (Candidate::Accept | Candidate::AcceptOne) => {
                         self.add_skipped(p as u64);
-                        self.resume(sink);
+                        self.resume(c == Candidate::AcceptOne, sink);
                         return &data[p..];
                     }
                     Candidate::NeedMore => {
                         self.add_skipped(p as u64);
-                        self.buf.extend_from_slice(&data[p..]);
+                        self.append(&data[p..]);
                         return &[];
                     }
                     Candidate::Reject => {}
@@ -615,21 +844,24 @@ impl Framer {
         let limit = self.cfg.window + 16;
         let room = limit.saturating_sub(self.buf.len()).max(1);
         let take = room.min(data.len());
-        self.buf.extend_from_slice(&data[..take]);
+        self.append(&data[..take]);
         let rest = &data[take..];
         let mut p = 0;
         while p < self.buf.len() {
             match resync::check(&self.buf[p..], &params(p == 0)) {
-                Candidate::Accept => {
+                c @ (Candidate::Accept | Candidate::AcceptOne) => {
                     self.add_skipped(p as u64);
                     let window = std::mem::take(&mut self.buf);
-                    self.resume(sink);
-                    self.push(&window[p..], frame, sink);
-                    return rest;
+                    let runs = std::mem::take(&mut self.runs);
+                    self.resume(c == Candidate::AcceptOne, sink);
+                    // The window from the boundary on, then the rest of the
+                    // input, are framed next, each byte with its own frame.
+                    self.set_aside(&window, &runs, p, rest);
+                    return &[];
                 }
                 Candidate::NeedMore if self.buf.len() - p < limit => {
                     self.add_skipped(p as u64);
-                    self.buf.drain(..p);
+                    self.drop_front(p);
                     return rest;
                 }
                 _ => p += 1,
@@ -646,35 +878,56 @@ impl Framer {
         }
     }
 
-    fn resume(&mut self, sink: &mut Sink<'_>) {
-        if let State::Resync { skipped, cause, .. } = self.state
-            && (skipped > 0 || cause == ResyncCause::Gap)
+    /// Leaves the scan at a boundary: reports the bytes passed over (and,
+    /// once per scan, that decoding resumed after a gap); with `one`, only
+    /// the next packet is framed before scanning again.
+    fn resume(&mut self, one: bool, sink: &mut Sink<'_>) {
+        if let State::Resync {
+            skipped,
+            cause,
+            announced,
+            ..
+        } = self.state
+            && (skipped > 0 || (cause == ResyncCause::Gap && !announced))
         {
-            sink(Unit::Resync {
-                skipped,
-                cause,
-                resumed: true,
-            });
+            self.emit(
+                sink,
+                Unit::Resync {
+                    skipped,
+                    cause,
+                    resumed: true,
+                },
+            );
         }
+        self.probation = match self.state {
+            State::Resync { cause, .. } if one => Some(cause),
+            _ => None,
+        };
         self.state = State::Boundary;
     }
 
-    /// `missing` bytes of the stream were not captured.
-    pub fn gap(&mut self, missing: u64, sink: &mut Sink<'_>) {
+    /// `missing` bytes of the stream were not captured (noticed at `frame`).
+    pub fn gap(&mut self, missing: u64, frame: u64, sink: &mut Sink<'_>) {
+        self.frame = frame;
+        self.probation = None;
         let state = std::mem::replace(&mut self.state, State::Boundary);
         match state {
             State::Boundary => {
                 let lost = self.buf.first().and_then(|b| PacketType::from_code(b >> 4));
                 self.release_buffer();
-                sink(Unit::Gap {
-                    missing,
-                    lost,
-                    resync: true,
-                });
+                self.emit(
+                    sink,
+                    Unit::Gap {
+                        missing,
+                        lost,
+                        resync: true,
+                    },
+                );
                 self.state = State::Resync {
                     skipped: 0,
                     cause: ResyncCause::Gap,
                     lenient: false,
+                    announced: false,
                 };
             }
             State::Body { header } => {
@@ -722,42 +975,56 @@ impl Framer {
                         remaining: remaining - missing,
                         then_resync,
                     };
-                    sink(Unit::Gap {
-                        missing,
-                        lost: None,
-                        resync: false,
-                    });
+                    self.emit(
+                        sink,
+                        Unit::Gap {
+                            missing,
+                            lost: None,
+                            resync: false,
+                        },
+                    );
                 } else if missing == remaining && !then_resync {
-                    sink(Unit::Gap {
-                        missing,
-                        lost: None,
-                        resync: false,
-                    });
+                    self.emit(
+                        sink,
+                        Unit::Gap {
+                            missing,
+                            lost: None,
+                            resync: false,
+                        },
+                    );
                 } else {
-                    sink(Unit::Gap {
-                        missing,
-                        lost: None,
-                        resync: true,
-                    });
+                    self.emit(
+                        sink,
+                        Unit::Gap {
+                            missing,
+                            lost: None,
+                            resync: true,
+                        },
+                    );
                     self.state = State::Resync {
                         skipped: 0,
                         cause: ResyncCause::Gap,
                         lenient: false,
+                        announced: false,
                     };
                 }
             }
             State::Resync { skipped, .. } => {
                 let skipped = skipped.saturating_add(self.buf.len() as u64);
                 self.release_buffer();
-                sink(Unit::Gap {
-                    missing,
-                    lost: None,
-                    resync: true,
-                });
+                self.emit(
+                    sink,
+                    Unit::Gap {
+                        missing,
+                        lost: None,
+                        resync: true,
+                    },
+                );
                 self.state = State::Resync {
                     skipped,
                     cause: ResyncCause::Gap,
                     lenient: false,
+                    announced: false,
                 };
             }
         }
@@ -767,11 +1034,14 @@ impl Framer {
     /// the packet is lost; framing goes on at its end if the gap stops there.
     fn lose(&mut self, t: PacketType, remaining: u64, missing: u64, sink: &mut Sink<'_>) {
         if missing <= remaining {
-            sink(Unit::Gap {
-                missing,
-                lost: Some(t),
-                resync: false,
-            });
+            self.emit(
+                sink,
+                Unit::Gap {
+                    missing,
+                    lost: Some(t),
+                    resync: false,
+                },
+            );
             self.state = if missing < remaining {
                 State::Skip {
                     remaining: remaining - missing,
@@ -781,15 +1051,19 @@ impl Framer {
                 State::Boundary
             };
         } else {
-            sink(Unit::Gap {
-                missing,
-                lost: Some(t),
-                resync: true,
-            });
+            self.emit(
+                sink,
+                Unit::Gap {
+                    missing,
+                    lost: Some(t),
+                    resync: true,
+                },
+            );
             self.state = State::Resync {
                 skipped: 0,
                 cause: ResyncCause::Gap,
                 lenient: false,
+                announced: false,
             };
         }
     }
@@ -809,11 +1083,14 @@ impl Framer {
         *received += absorbed;
         *missing += absorbed;
         let beyond = gap > remaining;
-        sink(Unit::Gap {
-            missing: gap,
-            lost: None,
-            resync: beyond,
-        });
+        self.emit(
+            sink,
+            Unit::Gap {
+                missing: gap,
+                lost: None,
+                resync: beyond,
+            },
+        );
         if absorbed == remaining {
             self.finish_tail(sink);
         }
@@ -822,12 +1099,47 @@ impl Framer {
                 skipped: 0,
                 cause: ResyncCause::Gap,
                 lenient: false,
+                announced: false,
             };
         }
     }
 
-    /// The stream ended: report what was left unfinished.
-    pub fn close(&mut self, sink: &mut Sink<'_>) {
+    /// The stream ended: decode what a scan was still holding back, then
+    /// report what was left unfinished.
+    pub fn close(&mut self, frame: u64, sink: &mut Sink<'_>) {
+        self.frame = frame;
+        // No more bytes will come: a candidate that waited for more is
+        // rejected, and the packets after the first accepted one decode.
+        while let State::Resync {
+            skipped, lenient, ..
+        } = self.state
+            && !self.buf.is_empty()
+        {
+            let window = std::mem::take(&mut self.buf);
+            let runs = std::mem::take(&mut self.runs);
+            let found = (0..window.len()).find_map(|p| {
+                let params = resync::Params {
+                    hint: self.hint,
+                    window: self.cfg.window,
+                    lenient: lenient && p == 0 && skipped == 0,
+                };
+                match resync::check(&window[p..], &params) {
+                    Candidate::Accept => Some((p, false)),
+                    Candidate::AcceptOne => Some((p, true)),
+                    _ => None,
+                }
+            });
+            match found {
+                Some((p, one)) => {
+                    self.add_skipped(p as u64);
+                    self.resume(one, sink);
+                    self.set_aside(&window, &runs, p, &[]);
+                    self.drain_replay(sink);
+                    self.frame = frame;
+                }
+                None => self.add_skipped(window.len() as u64),
+            }
+        }
         let state = std::mem::replace(&mut self.state, State::Boundary);
         let start_frame = self.start_frame;
         let unit = match state {
@@ -862,7 +1174,7 @@ impl Framer {
             State::Boundary | State::Skip { .. } => None,
         };
         if let Some(unit) = unit {
-            sink(unit);
+            self.emit(sink, unit);
         }
         self.release_buffer();
     }

@@ -134,11 +134,42 @@ pub(crate) fn decode_streamed_publish(
     )
 }
 
+/// Checks the first bytes of a packet that has not fully arrived, as far as
+/// they go: `Ok(true)` when they decode with no violation (or only ones
+/// allowed by `lenient`), `Ok(false)` with violations, `Err` when a field is
+/// structurally wrong. Running out of bytes is not an error here.
+pub(crate) fn check_prefix(
+    header: FixedHeader,
+    prefix_body: &[u8],
+    version: ProtocolVersion,
+) -> Result<bool, ()> {
+    let length = u32::try_from(prefix_body.len()).unwrap_or(u32::MAX);
+    let as_complete = FixedHeader {
+        length,
+        header_len: (var_int_len(length) + 1) as u8,
+        ..header
+    };
+    match decode(as_complete, prefix_body, version, Payload::Prefix) {
+        Ok(d) => Ok(d.violations.is_empty()),
+        Err(m) => match m.reason {
+            Reason::Truncated { .. }
+            | Reason::LengthPastEnd {
+                limit: "packet end",
+                ..
+            } => Ok(true),
+            _ => Err(()),
+        },
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Payload {
     Whole {
         preview: usize,
     },
+    /// Only a prefix of the packet: structure is checked, nothing that the
+    /// missing bytes could still satisfy (non-empty lists, payload text).
+    Prefix,
     Streamed {
         preview: usize,
         hash: u64,
@@ -171,6 +202,7 @@ fn decode(
         return Err(malformed(0, Reason::AuthBeforeV5));
     }
     let mut cx = Ctx::new(version, h.packet_type);
+    cx.prefix = matches!(payload, Payload::Prefix);
     check_fixed_header(&h, &mut cx);
     let result = match h.packet_type {
         PacketType::Connect => connect(body, h, &mut cx),
@@ -582,6 +614,7 @@ fn publish<'a>(
             hash,
             missing,
         ),
+        Payload::Prefix => (0, payload.len(), 0, 0),
     };
     let payload_preview = payload
         .get(..preview.min(payload.len()))
@@ -702,7 +735,7 @@ fn subscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, 
             retain_handling,
         });
     }
-    if topics.is_empty() {
+    if topics.is_empty() && !cx.prefix {
         cx.violate(
             cx.rule("MQTT-3.8.3-2", "MQTT-3.8.3-3"),
             "SUBSCRIBE has no topic filter",
@@ -727,7 +760,7 @@ fn suback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pac
     for &c in codes {
         check_reason_code(cx, ReasonCode(c));
     }
-    if codes.is_empty() {
+    if codes.is_empty() && !cx.prefix {
         cx.violate("3.9.3", "SUBACK has no reason code");
     }
     let end = codes.get(codes.len()..).unwrap_or_default();
@@ -756,7 +789,7 @@ fn unsubscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a
         }
         topics.push(filter);
     }
-    if topics.is_empty() {
+    if topics.is_empty() && !cx.prefix {
         cx.violate("MQTT-3.10.3-2", "UNSUBSCRIBE has no topic filter");
     }
     Ok((
@@ -786,7 +819,7 @@ fn unsuback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, P
     for &c in codes {
         check_reason_code(cx, ReasonCode(c));
     }
-    if codes.is_empty() {
+    if codes.is_empty() && !cx.prefix {
         cx.violate("3.11.3", "UNSUBACK has no reason code");
     }
     let end = codes.get(codes.len()..).unwrap_or_default();

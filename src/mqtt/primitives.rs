@@ -14,6 +14,9 @@ pub(crate) struct Ctx {
     pub version: ProtocolVersion,
     pub packet: PacketType,
     pub violations: Vec<Violation>,
+    /// Only a prefix of the packet is decoded: skip checks that the missing
+    /// bytes could still satisfy.
+    pub prefix: bool,
 }
 
 impl Ctx {
@@ -22,6 +25,7 @@ impl Ctx {
             version,
             packet,
             violations: Vec::new(),
+            prefix: false,
         }
     }
 
@@ -112,7 +116,27 @@ pub(crate) fn binary<'a>(i: &'a [u8], what: &'static str) -> PResult<'a, &'a [u8
 /// A UTF-8 Encoded String. Ill-formed UTF-8 is malformed (MQTT-1.5.4-1);
 /// an encoded U+0000 is reported as a violation and kept (MQTT-1.5.4-2).
 pub(crate) fn utf8<'a>(i: &'a [u8], what: &'static str, cx: &mut Ctx) -> PResult<'a, &'a str> {
-    let (rest, bytes) = binary(i, what)?;
+    let (rest, bytes) = match binary(i, what) {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Judging a packet prefix: the part of the string at hand must
+            // still be the start of valid UTF-8.
+            if cx.prefix
+                && let Some(partial) = i.get(2..)
+            {
+                if std::str::from_utf8(partial).is_err_and(|u| u.error_len().is_some()) {
+                    return fail(i, Reason::InvalidUtf8 { what });
+                }
+                if partial.contains(&0) {
+                    cx.violate(
+                        cx.rule("MQTT-1.5.4-2", "MQTT-1.5.3-2"),
+                        format!("{what} contains the null character U+0000"),
+                    );
+                }
+            }
+            return Err(e);
+        }
+    };
     let Ok(text) = std::str::from_utf8(bytes) else {
         return fail(i, Reason::InvalidUtf8 { what });
     };

@@ -10,11 +10,16 @@
 //! 2. the remaining length is complete, at most 4 bytes and minimally
 //!    encoded; a packet other than PUBLISH must fit in the scan window;
 //! 3. if the whole packet is available, its body decodes with no
-//!    violation, and it is followed by the end of the available data or
-//!    by another plausible fixed header whose packet, if complete, also
-//!    decodes cleanly;
-//! 4. a PUBLISH longer than the window is accepted on its variable header
-//!    (topic, packet identifier, properties) decoding cleanly;
+//!    violation (and a PUBLISH topic has no control character), and what
+//!    follows is not implausible. If the next packet is complete and
+//!    decodes cleanly too, the boundary is confirmed and normal framing
+//!    resumes; if the data ends there, or only the start of a next packet
+//!    is in (a header cut short, or bytes that pass rule 5), this one
+//!    packet is taken and scanning goes on right after it;
+//! 4. a packet longer than the window is rejected: it cannot be verified,
+//!    and trusting its length could swallow the rest of the stream (only
+//!    right after a malformed packet of trusted length, where a boundary is
+//!    known anyway, a long PUBLISH is accepted on its variable header);
 //! 5. otherwise the position waits for more bytes (up to the window size),
 //!    but only if what is already there fits the type: a length the type
 //!    can have (2 for a 3.x PUBACK, 0 for PINGREQ, ...), a property block
@@ -22,20 +27,36 @@
 //!    header that decodes. Waiting delays the positions after it, so
 //!    hopeless candidates must not wait.
 //!
-//! With no known version both 3.1.1 and 5.0 are tried. Right after a
-//! malformed packet whose length was known, the very next position may
-//! carry violations (its length already marks a boundary).
+//! With no known version both 3.1.1 and 5.0 are tried.
+//!
+//! After a malformed packet whose header looked right (rule 1 and a length
+//! its type can have), its end is taken as the next boundary and checked
+//! with these rules, violations allowed; after one whose header did not,
+//! scanning restarts at its second byte. A packet that does not fit in the
+//! slice at hand must pass rules 1 and 5 before the framer buffers or
+//! skips by its length; otherwise the same restart applies.
+//!
+//! A position that waits (rule 5) holds back the positions after it, never
+//! drops them: if it fails, scanning goes on from the next byte; at the end
+//! of the stream no more bytes will come, so waiting positions are rejected
+//! and what follows the first accepted one is decoded.
 
 use super::parse::{
-    HeadLen, Layout, decode_body, decode_streamed_publish, parse_fixed_header, publish_head_len,
+    HeadLen, Layout, check_prefix, decode_body, decode_streamed_publish, parse_fixed_header,
+    publish_head_len,
 };
 use super::primitives::var_int;
-use super::types::{FixedHeader, PacketType, ProtocolVersion};
+use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion};
 
 /// The verdict on one position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Candidate {
+    /// A boundary, confirmed by the packet after it: normal framing resumes.
     Accept,
+    /// A clean packet whose successor could not be checked (the data ends
+    /// there, or only its start is in): take this one packet, then go on
+    /// scanning right after it.
+    AcceptOne,
     Reject,
     NeedMore,
 }
@@ -91,22 +112,61 @@ fn header(s: &[u8], hint: Option<ProtocolVersion>) -> Result<FixedHeader, Candid
     }
 }
 
+/// Whether a decoded candidate is clean enough to mark a boundary: no
+/// violation (unless `lenient`), and a PUBLISH topic without control
+/// characters — allowed by the spec but discouraged (section 1.5.4), and
+/// typical of random bytes read as a topic.
+fn acceptable(d: &Decoded<'_>, lenient: bool) -> bool {
+    if let Packet::Publish(p) = &d.packet
+        && p.topic.chars().any(char::is_control)
+    {
+        return false;
+    }
+    lenient || d.violations.is_empty()
+}
+
 fn decodes(h: FixedHeader, body: &[u8], hint: Option<ProtocolVersion>, lenient: bool) -> bool {
     versions(hint)
         .iter()
-        .any(|&v| decode_body(h, body, v, 0).is_ok_and(|d| lenient || d.violations.is_empty()))
+        .any(|&v| decode_body(h, body, v, 0).is_ok_and(|d| acceptable(&d, lenient)))
 }
 
-fn follower_ok(rest: &[u8], hint: Option<ProtocolVersion>) -> bool {
+/// What follows a candidate (rule 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Follower {
+    /// A complete packet that decodes cleanly.
+    Confirmed,
+    /// Nothing yet, a header cut short, or the start of a packet worth
+    /// waiting for (rule 5).
+    Unknown,
+    Bad,
+}
+
+fn follower(rest: &[u8], p: &Params) -> Follower {
     if rest.is_empty() {
-        return true;
+        return Follower::Unknown;
     }
-    match header(rest, hint) {
-        Err(c) => c == Candidate::NeedMore,
-        Ok(h) => match rest.get(usize::from(h.header_len)..h.total_len()) {
-            Some(body) => decodes(h, body, hint, false),
-            None => true,
-        },
+    let h = match header(rest, p.hint) {
+        Ok(h) => h,
+        Err(Candidate::NeedMore) => return Follower::Unknown,
+        Err(_) => return Follower::Bad,
+    };
+    let strict = Params {
+        lenient: false,
+        ..*p
+    };
+    match rest.get(usize::from(h.header_len)..h.total_len()) {
+        Some(body) if decodes(h, body, p.hint, false) => Follower::Confirmed,
+        Some(_) => Follower::Bad,
+        None if viable(
+            h,
+            rest.get(usize::from(h.header_len)..).unwrap_or_default(),
+            &strict,
+        ) =>
+        {
+            Follower::Unknown
+        }
+        None => Follower::Bad,
     }
 }
 
@@ -114,19 +174,24 @@ fn follower_ok(rest: &[u8], hint: Option<ProtocolVersion>) -> bool {
 /// decodes cleanly, `NeedMore` while the header is still incomplete.
 fn publish_head(body: &[u8], h: FixedHeader, p: &Params) -> Candidate {
     let mut wait = false;
+    // While the header is incomplete, what there is of it must decode.
+    let partial_ok = |v: ProtocolVersion| {
+        let prefix = body.get(..body.len().min(PREFIX_CHECK)).unwrap_or_default();
+        check_prefix(h, prefix, v).is_ok_and(|clean| clean || p.lenient)
+    };
     for &v in versions(p.hint) {
         match publish_head_len(body, h.flags, Layout::of(v), h.length as usize) {
             HeadLen::Known(n) if n <= p.window => match body.get(..n) {
                 Some(head) => {
                     let good = decode_streamed_publish(h, head, v, 0, 0, 0)
-                        .is_ok_and(|d| p.lenient || d.violations.is_empty());
+                        .is_ok_and(|d| acceptable(&d, p.lenient));
                     if good {
                         return Candidate::Accept;
                     }
                 }
-                None => wait = true,
+                None => wait |= partial_ok(v),
             },
-            HeadLen::Need(n) if n <= p.window => wait = true,
+            HeadLen::Need(n) if n <= p.window => wait |= partial_ok(v),
             _ => {}
         }
     }
@@ -202,12 +267,52 @@ fn viable_as(h: FixedHeader, body: &[u8], v: ProtocolVersion) -> bool {
     }
 }
 
-/// Rule 5: whether an incomplete packet is worth waiting for.
-fn viable(h: FixedHeader, body: &[u8], p: &Params) -> bool {
+/// Whether the length of a packet that did not decode can be trusted to
+/// mark the next boundary: its first byte has the flags its type requires
+/// and its length is one its type can have.
+pub(crate) fn trusted_length(h: FixedHeader, body: &[u8], hint: Option<ProtocolVersion>) -> bool {
+    flags_right(h, hint) && length_fits_type(h, body, hint)
+}
+
+/// Whether a complete packet's header is so wrong — flags *and* length not
+/// what its type allows — that it is not worth decoding: the bytes are
+/// taken for garbage and scanned again from the second byte. (One of the
+/// two alone is a violation on a packet that is still decoded.)
+pub(crate) fn suspect(h: FixedHeader, body: &[u8], hint: Option<ProtocolVersion>) -> bool {
+    !flags_right(h, hint) && !length_fits_type(h, body, hint)
+}
+
+fn flags_right(h: FixedHeader, hint: Option<ProtocolVersion>) -> bool {
+    plausible_first_byte((h.packet_type.code() << 4) | h.flags, hint)
+}
+
+fn length_fits_type(h: FixedHeader, body: &[u8], hint: Option<ProtocolVersion>) -> bool {
+    if h.packet_type == PacketType::Publish {
+        // Topic length, and the packet identifier above QoS 0.
+        let min = if (h.flags >> 1) & 3 == 0 { 2 } else { 4 };
+        return h.length >= min;
+    }
+    versions(hint).iter().any(|&v| viable_as(h, body, v))
+}
+
+/// Bytes of an incomplete packet that are decoded to judge it (bounds the
+/// work per candidate).
+const PREFIX_CHECK: usize = 512;
+
+/// Rule 5: whether an incomplete packet is worth waiting for: a length its
+/// type can have, and the bytes at hand decode as far as they go.
+pub(crate) fn viable(h: FixedHeader, body: &[u8], p: &Params) -> bool {
     if h.packet_type == PacketType::Publish {
         return publish_head(body, h, p) != Candidate::Reject;
     }
-    versions(p.hint).iter().any(|&v| viable_as(h, body, v))
+    let prefix = body.get(..body.len().min(PREFIX_CHECK)).unwrap_or_default();
+    versions(p.hint).iter().any(|&v| {
+        viable_as(h, body, v)
+            && match check_prefix(h, prefix, v) {
+                Ok(clean) => clean || p.lenient,
+                Err(()) => false,
+            }
+    })
 }
 
 /// Judges the position at the start of `s` (rules 1–5 above).
@@ -225,16 +330,23 @@ pub(crate) fn check(s: &[u8], p: &Params) -> Candidate {
             if !decodes(h, body, p.hint, p.lenient) {
                 return Candidate::Reject;
             }
-            if follower_ok(s.get(total..).unwrap_or_default(), p.hint) {
-                Candidate::Accept
-            } else {
-                Candidate::Reject
+            match follower(s.get(total..).unwrap_or_default(), p) {
+                Follower::Confirmed => Candidate::Accept,
+                Follower::Unknown => Candidate::AcceptOne,
+                Follower::Bad => Candidate::Reject,
             }
         }
         None => {
             let body = s.get(usize::from(h.header_len)..).unwrap_or_default();
             if total > p.window {
-                publish_head(body, h, p)
+                // Too large to verify. Its header alone is weak evidence and
+                // accepting it could swallow the rest of the stream, so it is
+                // believed only where a boundary is known anyway.
+                if p.lenient {
+                    publish_head(body, h, p)
+                } else {
+                    Candidate::Reject
+                }
             } else if viable(h, body, p) {
                 Candidate::NeedMore
             } else {
@@ -270,8 +382,8 @@ mod tests {
 
     #[test]
     fn complete_packets() {
-        // PUBACK at the end of the data.
-        assert_eq!(check(&[0x40, 0x02, 0x00, 0x01], &P), Candidate::Accept);
+        // PUBACK at the end of the data: taken alone.
+        assert_eq!(check(&[0x40, 0x02, 0x00, 0x01], &P), Candidate::AcceptOne);
         // PUBACK followed by a PINGREQ.
         assert_eq!(
             check(&[0x40, 0x02, 0x00, 0x01, 0xc0, 0x00], &P),
@@ -285,14 +397,14 @@ mod tests {
         // PUBACK followed by a header that is not complete yet.
         assert_eq!(
             check(&[0x40, 0x02, 0x00, 0x01, 0x30], &P),
-            Candidate::Accept
+            Candidate::AcceptOne
         );
         // Packet id 0 is a violation, so not a boundary...
         assert_eq!(check(&[0x40, 0x02, 0x00, 0x00], &P), Candidate::Reject);
         // ... unless right after a malformed packet.
         assert_eq!(
             check(&[0x40, 0x02, 0x00, 0x00], &Params { lenient: true, ..P }),
-            Candidate::Accept
+            Candidate::AcceptOne
         );
         // Non-minimal length.
         assert_eq!(check(&[0xc0, 0x80, 0x00], &P), Candidate::Reject);
@@ -337,6 +449,30 @@ mod tests {
             check(&[0x82, 0x20, 0x00, 0x01, 0x00, 0x05], &v311),
             Candidate::NeedMore
         );
+        // SUBACK 3.1.1 with return code 60; with codes 1 and 0x80 it may be real.
+        assert_eq!(
+            check(&[0x90, 88, 0x69, 0x35, 60, 100], &v311),
+            Candidate::Reject
+        );
+        assert_eq!(
+            check(&[0x90, 88, 0x69, 0x35, 1, 0x80], &v311),
+            Candidate::NeedMore
+        );
+        // SUBSCRIBE 5.0 with an unknown property.
+        assert_eq!(
+            check(&[0x82, 40, 0x00, 0x01, 0x02, 0x7f, 0x00], &P),
+            Candidate::Reject
+        );
+        // At a known boundary, a large PUBLISH whose long topic is not
+        // UTF-8 as far as it goes.
+        let known = Params {
+            lenient: true,
+            ..v311
+        };
+        let mut big = vec![0x35, 0x93, 0xfd, 0x5c, 0x0f, 0x20, b'a', 0xff];
+        assert_eq!(check(&big, &known), Candidate::Reject);
+        big[7] = b'b';
+        assert_eq!(check(&big, &known), Candidate::NeedMore);
         // A small PUBLISH whose header is complete but has a wildcard.
         assert_eq!(
             check(&[0x30, 0x20, 0x00, 0x01, b'#', b'x'], &v311),
@@ -349,15 +485,23 @@ mod tests {
     }
 
     #[test]
-    fn large_publish_is_judged_on_its_header() {
+    fn large_publish_is_not_trusted_on_its_header_alone() {
+        // PUBLISH QoS 0, remaining length 100000, topic "a/b", then payload.
+        let b = [0x30, 0xa0, 0x8d, 0x06, 0x00, 0x03, b'a', b'/', b'b', b'x'];
+        assert_eq!(check(&b, &P), Candidate::Reject);
+    }
+
+    #[test]
+    fn large_publish_is_judged_on_its_header_at_a_known_boundary() {
+        let known = Params { lenient: true, ..P };
         // PUBLISH QoS 0, remaining length 100000, topic "a/b", then payload.
         let mut b = vec![0x30, 0xa0, 0x8d, 0x06, 0x00, 0x03, b'a', b'/', b'b'];
-        assert_eq!(check(&b[..6], &P), Candidate::NeedMore);
+        assert_eq!(check(&b[..6], &known), Candidate::NeedMore);
         b.extend_from_slice(b"xyz");
         // 3.1.1 reading: header fine. (5.0 reading: property length 'x' = 120 also fits.)
-        assert_eq!(check(&b, &P), Candidate::Accept);
-        // Topic with a wildcard: rejected under both readings.
-        let bad = [0x30, 0xa0, 0x8d, 0x06, 0x00, 0x03, b'a', b'/', b'#', 0x00];
-        assert_eq!(check(&bad, &P), Candidate::Reject);
+        assert_eq!(check(&b, &known), Candidate::Accept);
+        // A topic that is not UTF-8 fails under both readings.
+        let bad = [0x30, 0xa0, 0x8d, 0x06, 0x00, 0x03, b'a', 0xff, b'b', 0x00];
+        assert_eq!(check(&bad, &known), Candidate::Reject);
     }
 }
