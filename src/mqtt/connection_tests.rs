@@ -1,0 +1,841 @@
+//! Framing, resynchronisation, version inference and topic aliases, driven
+//! through [`MqttConnection`] with hand-written byte streams.
+
+use super::*;
+use crate::mqtt::types::Publish;
+use xxhash_rust::xxh3::xxh3_64;
+
+const C2S: Direction = Direction::ClientToServer;
+const S2C: Direction = Direction::ServerToClient;
+
+/// An owned record of an event, for assertions.
+#[derive(Debug, Clone, PartialEq)]
+enum Ev {
+    Packet {
+        dir: Direction,
+        frame: u64,
+        start: u64,
+        summary: String,
+        rules: Vec<&'static str>,
+        version: ProtocolVersion,
+    },
+    Malformed {
+        frame: u64,
+        text: String,
+    },
+    Oversized {
+        packet_type: PacketType,
+        length: u32,
+    },
+    Gap {
+        missing: u64,
+        lost: Option<PacketType>,
+        resync: bool,
+    },
+    Resync {
+        skipped: u64,
+        cause: ResyncCause,
+        resumed: bool,
+    },
+    Truncated {
+        packet_type: Option<PacketType>,
+        length: Option<u32>,
+        received: u64,
+    },
+}
+
+fn record(ev: MqttEvent<'_>) -> Ev {
+    match ev {
+        MqttEvent::Packet(p) => Ev::Packet {
+            dir: p.dir,
+            frame: p.frame,
+            start: p.start_frame,
+            summary: p.packet.summary(),
+            rules: p.violations.iter().map(|v| v.rule).collect(),
+            version: p.version,
+        },
+        MqttEvent::Malformed(m) => Ev::Malformed {
+            frame: m.frame,
+            text: m.error.to_string(),
+        },
+        MqttEvent::Oversized(o) => Ev::Oversized {
+            packet_type: o.packet_type,
+            length: o.length,
+        },
+        MqttEvent::Gap(g) => Ev::Gap {
+            missing: g.missing,
+            lost: g.lost,
+            resync: g.resync,
+        },
+        MqttEvent::Resync(r) => Ev::Resync {
+            skipped: r.skipped,
+            cause: r.cause,
+            resumed: r.resumed,
+        },
+        MqttEvent::Truncated(t) => Ev::Truncated {
+            packet_type: t.packet_type,
+            length: t.length,
+            received: t.received,
+        },
+    }
+}
+
+struct Rig {
+    conn: MqttConnection,
+    events: Vec<Ev>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        Rig {
+            conn: MqttConnection::new(&MqttConfig::default()),
+            events: Vec::new(),
+        }
+    }
+
+    fn with(conn: MqttConnection) -> Self {
+        Rig {
+            conn,
+            events: Vec::new(),
+        }
+    }
+
+    fn data(&mut self, dir: Direction, frame: u64, bytes: &[u8]) {
+        let events = &mut self.events;
+        self.conn
+            .on_data(dir, frame, Timestamp::default(), bytes, &mut |e| {
+                events.push(record(e))
+            });
+    }
+
+    fn gap(&mut self, dir: Direction, frame: u64, missing: u64) {
+        let events = &mut self.events;
+        self.conn
+            .on_gap(dir, frame, Timestamp::default(), missing, &mut |e| {
+                events.push(record(e))
+            });
+    }
+
+    fn close(&mut self, frame: u64) {
+        let events = &mut self.events;
+        self.conn
+            .on_close(frame, Timestamp::default(), &mut |e| events.push(record(e)));
+    }
+
+    fn summaries(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| {
+                if let Ev::Packet { summary, .. } = e {
+                    Some(summary.clone())
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+fn pkt(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    let mut n = body.len();
+    loop {
+        let mut b = (n % 128) as u8;
+        n /= 128;
+        if n > 0 {
+            b |= 0x80;
+        }
+        out.push(b);
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+fn s(text: &str) -> Vec<u8> {
+    let mut v = (text.len() as u16).to_be_bytes().to_vec();
+    v.extend_from_slice(text.as_bytes());
+    v
+}
+
+fn connect(level: u8) -> Vec<u8> {
+    let name = if level == 3 { "MQIsdp" } else { "MQTT" };
+    let mut body = [s(name), vec![level, 0x02, 0, 30]].concat();
+    if level == 5 {
+        body.push(0);
+    }
+    body.extend(s("dev"));
+    pkt(0x10, &body)
+}
+
+/// PUBLISH 3.1.1, QoS 1.
+fn publish311(id: u16, topic: &str, payload: &[u8]) -> Vec<u8> {
+    pkt(
+        0x32,
+        &[s(topic), id.to_be_bytes().to_vec(), payload.to_vec()].concat(),
+    )
+}
+
+/// PUBLISH 5.0, QoS 0, with a property block.
+fn publish5(topic: &str, props: &[u8], payload: &[u8]) -> Vec<u8> {
+    pkt(
+        0x30,
+        &[
+            s(topic),
+            vec![props.len() as u8],
+            props.to_vec(),
+            payload.to_vec(),
+        ]
+        .concat(),
+    )
+}
+
+/// A 3.1.1 stream: CONNECT, two PUBLISHes, PINGREQ, DISCONNECT.
+fn stream311() -> Vec<u8> {
+    [
+        connect(4),
+        publish311(1, "a/b", b"one"),
+        publish311(2, "c", b"two-two"),
+        vec![0xc0, 0x00],
+        vec![0xe0, 0x00],
+    ]
+    .concat()
+}
+
+const STREAM311: [&str; 5] = [
+    "CONNECT v3.1.1 \"dev\" ka=30 clean",
+    "PUBLISH q1 id=1 \"a/b\" 3B",
+    "PUBLISH q1 id=2 \"c\" 7B",
+    "PINGREQ",
+    "DISCONNECT",
+];
+
+#[test]
+fn many_packets_in_one_slice() {
+    let mut rig = Rig::new();
+    rig.data(C2S, 7, &stream311());
+    assert_eq!(rig.summaries(), STREAM311);
+    assert!(rig.events.iter().all(|e| matches!(
+        e,
+        Ev::Packet {
+            frame: 7,
+            start: 7,
+            ..
+        }
+    )));
+    assert_eq!(rig.conn.version(), Some(ProtocolVersion::V311));
+    assert!(!rig.conn.version_inferred());
+}
+
+#[test]
+fn every_split_point_and_byte_by_byte() {
+    let bytes = stream311();
+    for cut in 0..=bytes.len() {
+        let mut rig = Rig::new();
+        rig.data(C2S, 1, &bytes[..cut]);
+        rig.data(C2S, 2, &bytes[cut..]);
+        assert_eq!(rig.summaries(), STREAM311, "cut at {cut}");
+    }
+    let mut rig = Rig::new();
+    for (n, b) in bytes.iter().enumerate() {
+        rig.data(C2S, n as u64 + 1, std::slice::from_ref(b));
+    }
+    assert_eq!(rig.summaries(), STREAM311);
+    // Each packet belongs to the frame of its last byte and starts at its first.
+    let mut end = 0;
+    let lens = [connect(4).len(), 12, 14, 2, 2].map(|n| n as u64);
+    for (e, len) in rig.events.iter().zip(lens) {
+        let Ev::Packet { frame, start, .. } = e else {
+            panic!()
+        };
+        assert_eq!((*start, *frame), (end + 1, end + len));
+        end += len;
+    }
+}
+
+#[test]
+fn remaining_length_cut_between_segments() {
+    // A PUBLISH of 200 bytes has a 2-byte remaining length (0xc8 0x01).
+    let p = publish311(3, "t", &[b'x'; 195]);
+    assert_eq!(&p[..3], &[0x32, 0xc8, 0x01]);
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &p[..2]);
+    rig.data(C2S, 3, &p[2..]);
+    assert_eq!(rig.summaries()[1], "PUBLISH q1 id=3 \"t\" 195B");
+}
+
+#[test]
+fn whole_packets_borrow_from_the_input() {
+    let bytes = stream311();
+    let mut conn = MqttConnection::new(&MqttConfig::default());
+    let range = bytes.as_ptr_range();
+    let mut topics_in_input = 0;
+    conn.on_data(C2S, 1, Timestamp::default(), &bytes, &mut |e| {
+        if let MqttEvent::Packet(p) = e
+            && let Packet::Publish(pb) = p.packet
+        {
+            assert!(range.contains(&pb.topic.as_ptr()), "topic was copied");
+            assert!(
+                range.contains(&pb.payload_preview.as_ptr()),
+                "payload was copied"
+            );
+            topics_in_input += 1;
+        }
+    });
+    assert_eq!(topics_in_input, 2);
+}
+
+/// Payload bytes that are not all alike, so that a hash over the wrong bytes shows.
+fn payload(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+fn publish_of(rig: &Rig) -> Vec<String> {
+    rig.summaries()
+        .into_iter()
+        .filter(|s| s.starts_with("PUBLISH"))
+        .collect()
+}
+
+#[test]
+fn large_publish_is_streamed_not_buffered() {
+    let body = payload(3_000_000);
+    let p = publish311(9, "big/one", &body);
+    let mut conn = MqttConnection::new(&MqttConfig::default());
+    let mut seen: Vec<(u64, u32, u64, Vec<u8>)> = Vec::new();
+    let mut max_buffered = 0;
+    conn.on_data(C2S, 1, Timestamp::default(), &connect(4), &mut |_| {});
+    for (n, chunk) in p.chunks(1460).enumerate() {
+        conn.on_data(C2S, n as u64 + 2, Timestamp::default(), chunk, &mut |e| {
+            if let MqttEvent::Packet(ev) = e
+                && let Packet::Publish(pb) = ev.packet
+            {
+                seen.push((
+                    ev.frame,
+                    pb.payload_len,
+                    pb.payload_hash,
+                    pb.payload_preview.to_vec(),
+                ));
+            }
+        });
+        max_buffered = max_buffered.max(conn.buffered_bytes());
+    }
+    let chunks = p.len().div_ceil(1460) as u64;
+    assert_eq!(seen.len(), 1);
+    let (frame, len, hash, preview) = &seen[0];
+    assert_eq!(*frame, chunks + 1, "emitted at the frame that completed it");
+    assert_eq!(*len, 3_000_000);
+    assert_eq!(*hash, xxh3_64(&body));
+    assert_eq!(preview.as_slice(), &body[..64]);
+    assert!(max_buffered < 4096, "buffered {max_buffered} bytes");
+}
+
+/// Streams `bytes` on `dir` in 1000-byte pieces; returns (hash, topic, version) of PUBLISHes.
+fn stream_publish(
+    rig: &mut Rig,
+    dir: Direction,
+    bytes: &[u8],
+) -> Vec<(u64, String, ProtocolVersion)> {
+    let mut seen = Vec::new();
+    for chunk in bytes.chunks(1000) {
+        rig.conn
+            .on_data(dir, 1, Timestamp::default(), chunk, &mut |e| {
+                if let MqttEvent::Packet(ev) = e
+                    && let Packet::Publish(pb) = ev.packet
+                {
+                    seen.push((pb.payload_hash, pb.topic_name().to_string(), ev.version));
+                }
+            });
+    }
+    seen
+}
+
+#[test]
+fn large_publish_with_unknown_version_keeps_both_hashes() {
+    // Mid-stream, no CONNECT: this 5.0 PUBLISH (properties: Topic Alias 1)
+    // also reads as a valid 3.1.1 PUBLISH whose payload starts with the
+    // property bytes. Without evidence the 3.1.1 reading is reported ...
+    let body = payload(100_000);
+    let p = publish5("v5/topic", &[0x23, 0, 1], &body);
+    let mut rig = Rig::with(MqttConnection::new_mid_stream(&MqttConfig::default()));
+    let as311 = [&[3u8, 0x23, 0, 1][..], &body].concat();
+    assert_eq!(
+        stream_publish(&mut rig, C2S, &p),
+        vec![(xxh3_64(&as311), "v5/topic".into(), ProtocolVersion::V311)]
+    );
+    // ... once a reason code shows 5.0, the same bytes read as 5.0, with
+    // the hash of the real payload, although the framer still streams both.
+    rig.data(S2C, 2, &[0x40, 0x03, 0x00, 0x01, 0x10]);
+    assert_eq!(rig.conn.version(), Some(ProtocolVersion::V5));
+    assert!(rig.conn.version_inferred());
+    assert_eq!(
+        stream_publish(&mut rig, C2S, &p),
+        vec![(xxh3_64(&body), "v5/topic".into(), ProtocolVersion::V5)]
+    );
+}
+
+#[test]
+fn gap_inside_a_streamed_payload_completes_the_packet() {
+    let body = payload(10_000);
+    let p = publish311(4, "g", &body);
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &p[..3000]);
+    rig.gap(C2S, 3, 2000);
+    rig.data(C2S, 4, &p[5000..]);
+    rig.data(C2S, 5, &[0xc0, 0x00]);
+    assert_eq!(
+        rig.events[1],
+        Ev::Gap {
+            missing: 2000,
+            lost: None,
+            resync: false
+        }
+    );
+    assert_eq!(
+        publish_of(&rig),
+        vec!["PUBLISH q1 id=4 \"g\" 10000B (2000 bytes not captured)"]
+    );
+    assert!(matches!(&rig.events[2], Ev::Packet { frame: 4, .. }));
+    assert_eq!(rig.summaries().last().unwrap(), "PINGREQ");
+}
+
+#[test]
+fn gap_reaching_the_end_of_a_streamed_payload() {
+    let p = publish311(4, "g", &payload(10_000));
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &p[..3000]);
+    // Exactly to the end of the PUBLISH: the next packet starts right after.
+    rig.gap(C2S, 3, (p.len() - 3000) as u64);
+    rig.data(C2S, 4, &[0xc0, 0x00]);
+    assert_eq!(
+        rig.summaries()[1..],
+        [
+            "PUBLISH q1 id=4 \"g\" 10000B (7008 bytes not captured)",
+            "PINGREQ"
+        ]
+    );
+    // Beyond the end: the PUBLISH completes, then decoding resynchronises.
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &p[..3000]);
+    rig.gap(C2S, 3, (p.len() - 3000 + 50) as u64);
+    rig.data(
+        C2S,
+        4,
+        &[&[0x41u8; 30][..], &publish311(5, "after", b"x")].concat(),
+    );
+    let s = rig.summaries();
+    assert_eq!(s.len(), 3, "{:?}", rig.events);
+    assert_eq!(s[2], "PUBLISH q1 id=5 \"after\" 1B");
+    assert!(rig.events.contains(&Ev::Gap {
+        missing: 7058,
+        lost: None,
+        resync: true
+    }));
+    assert!(rig.events.contains(&Ev::Resync {
+        skipped: 30,
+        cause: ResyncCause::Gap,
+        resumed: true
+    }));
+}
+
+#[test]
+fn gap_in_a_small_packet_loses_it_but_keeps_framing() {
+    // SUBSCRIBE of 14 bytes; 5 bytes arrive, 4 are missing, the rest arrives.
+    let sub = pkt(0x82, &[vec![0, 1], s("a/b/c/d"), vec![1]].concat());
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &sub[..5]);
+    rig.gap(C2S, 3, 4);
+    rig.data(C2S, 4, &[&sub[9..], &[0xc0, 0x00][..]].concat());
+    assert_eq!(
+        rig.events[1],
+        Ev::Gap {
+            missing: 4,
+            lost: Some(PacketType::Subscribe),
+            resync: false
+        }
+    );
+    assert_eq!(
+        rig.summaries(),
+        vec!["CONNECT v3.1.1 \"dev\" ka=30 clean", "PINGREQ"]
+    );
+    assert_eq!(rig.events.len(), 3, "no resync needed: {:?}", rig.events);
+}
+
+#[test]
+fn gap_at_a_boundary_resyncs() {
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.gap(C2S, 2, 100);
+    // The capture resumes inside some packet: 6 bytes of its tail, then packets.
+    rig.data(
+        C2S,
+        3,
+        &[&b"ZZZZZZ"[..], &publish311(7, "x", b"1"), &[0xc0, 0x00]].concat(),
+    );
+    assert_eq!(
+        rig.events[1],
+        Ev::Gap {
+            missing: 100,
+            lost: None,
+            resync: true
+        }
+    );
+    assert_eq!(
+        rig.events[2],
+        Ev::Resync {
+            skipped: 6,
+            cause: ResyncCause::Gap,
+            resumed: true
+        }
+    );
+    assert_eq!(
+        rig.summaries()[1..],
+        ["PUBLISH q1 id=7 \"x\" 1B", "PINGREQ"]
+    );
+}
+
+#[test]
+fn gap_in_the_middle_of_a_packet_header() {
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &[0x32]);
+    rig.gap(C2S, 3, 10);
+    rig.data(
+        C2S,
+        4,
+        &[&[0x01, 0x02][..], &publish311(8, "y", b"")].concat(),
+    );
+    assert_eq!(
+        rig.events[1],
+        Ev::Gap {
+            missing: 10,
+            lost: Some(PacketType::Publish),
+            resync: true
+        }
+    );
+    assert_eq!(rig.summaries()[1..], ["PUBLISH q1 id=8 \"y\" 0B"]);
+}
+
+#[test]
+fn garbage_between_packets() {
+    let mut rig = Rig::new();
+    let garbage = [0x00u8, 0xff, 0x13, 0x37, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef];
+    rig.data(
+        C2S,
+        1,
+        &[
+            connect(4),
+            publish311(1, "a", b"1"),
+            garbage.to_vec(),
+            publish311(2, "b", b"2"),
+        ]
+        .concat(),
+    );
+    rig.data(C2S, 2, &[0xc0, 0x00]);
+    assert_eq!(
+        rig.summaries()[1..],
+        [
+            "PUBLISH q1 id=1 \"a\" 1B",
+            "PUBLISH q1 id=2 \"b\" 1B",
+            "PINGREQ"
+        ]
+    );
+    assert_eq!(
+        rig.events[2],
+        Ev::Malformed {
+            frame: 1,
+            text: "packet type 0 is reserved (at offset 0)".into()
+        }
+    );
+    assert_eq!(
+        rig.events[3],
+        Ev::Resync {
+            skipped: 9,
+            cause: ResyncCause::Malformed,
+            resumed: true
+        }
+    );
+}
+
+#[test]
+fn five_byte_remaining_length_then_valid_packets() {
+    let mut rig = Rig::new();
+    let bad = [0x30, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00];
+    rig.data(
+        C2S,
+        1,
+        &[connect(4), bad.to_vec(), publish311(3, "c", b"ok")].concat(),
+    );
+    assert!(
+        matches!(&rig.events[1], Ev::Malformed { text, .. } if text.starts_with("remaining length uses 5 bytes"))
+    );
+    assert_eq!(rig.summaries()[1..], ["PUBLISH q1 id=3 \"c\" 2B"]);
+    // Split inside the bad length field as well.
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &[connect(4), bad[..3].to_vec()].concat());
+    rig.data(
+        C2S,
+        2,
+        &[bad[3..].to_vec(), publish311(3, "c", b"ok")].concat(),
+    );
+    assert_eq!(rig.summaries()[1..], ["PUBLISH q1 id=3 \"c\" 2B"]);
+}
+
+#[test]
+fn malformed_body_then_next_packet() {
+    // PUBLISH whose topic is not UTF-8; its length is known, so the next
+    // packet is found right after it without a resync event.
+    let mut rig = Rig::new();
+    let bad = pkt(0x30, &[0x00, 0x02, 0xc3, 0x28, b'p']);
+    rig.data(C2S, 1, &[connect(4), bad, publish311(4, "d", b"")].concat());
+    assert_eq!(
+        rig.events[1],
+        Ev::Malformed {
+            frame: 1,
+            text: "topic not valid UTF-8 (at offset 2 of 7)".into()
+        }
+    );
+    assert_eq!(rig.summaries()[1..], ["PUBLISH q1 id=4 \"d\" 0B"]);
+    assert_eq!(rig.events.len(), 3);
+}
+
+#[test]
+fn mid_stream_start_skips_to_the_first_boundary() {
+    let mut rig = Rig::with(MqttConnection::new_mid_stream(&MqttConfig::default()));
+    let tail_of_something = [0x61, 0x62, 0x63, 0xff, 0x10];
+    rig.data(
+        C2S,
+        1,
+        &[
+            &tail_of_something[..],
+            &publish311(5, "m", b"hello"),
+            &[0xc0, 0x00],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        rig.events[0],
+        Ev::Resync {
+            skipped: 5,
+            cause: ResyncCause::MidStream,
+            resumed: true
+        }
+    );
+    assert_eq!(rig.summaries(), ["PUBLISH q1 id=5 \"m\" 5B", "PINGREQ"]);
+}
+
+#[test]
+fn truncated_at_close() {
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &publish311(6, "t", b"abcdef")[..5]);
+    rig.data(S2C, 3, &[0x20]);
+    rig.close(4);
+    assert_eq!(
+        rig.events[1..],
+        [
+            Ev::Truncated {
+                packet_type: Some(PacketType::Publish),
+                length: Some(11),
+                received: 5
+            },
+            Ev::Truncated {
+                packet_type: Some(PacketType::Connack),
+                length: None,
+                received: 1
+            },
+        ]
+    );
+}
+
+#[test]
+fn oversized_packet_is_skipped_by_length() {
+    let cfg = MqttConfig {
+        payload_preview: 64,
+        max_packet_buffer: 100,
+    };
+    let mut rig = Rig::with(MqttConnection::new(&cfg));
+    let sub = pkt(0x82, &[vec![0, 1], s(&"x".repeat(200)), vec![0]].concat());
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &sub[..50]);
+    rig.data(C2S, 3, &[&sub[50..], &[0xc0, 0x00][..]].concat());
+    assert_eq!(
+        rig.events[1],
+        Ev::Oversized {
+            packet_type: PacketType::Subscribe,
+            length: 205
+        }
+    );
+    assert_eq!(rig.summaries()[1..], ["PINGREQ"]);
+    // The same packet inside one slice needs no buffer and is decoded.
+    let mut rig = Rig::with(MqttConnection::new(&cfg));
+    rig.data(C2S, 1, &[connect(4), sub].concat());
+    assert_eq!(rig.summaries().len(), 2);
+}
+
+#[test]
+fn connect_version_governs_both_directions() {
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(5));
+    // PUBACK with reason code 0x10 and no properties.
+    rig.data(S2C, 2, &[0x40, 0x03, 0x00, 0x01, 0x10]);
+    assert_eq!(
+        rig.summaries()[1],
+        "PUBACK id=1 rc=0x10 No matching subscribers"
+    );
+    assert!(
+        matches!(&rig.events[1], Ev::Packet { rules, version: ProtocolVersion::V5, .. } if rules.is_empty())
+    );
+    // A 3.1 CONNECT: SUBSCRIBE with DUP is fine.
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(3));
+    rig.data(C2S, 2, &pkt(0x8a, &[vec![0, 1], s("a"), vec![0]].concat()));
+    assert!(
+        matches!(&rig.events[1], Ev::Packet { rules, version: ProtocolVersion::V31, .. } if rules.is_empty())
+    );
+}
+
+#[test]
+fn infers_5_from_a_reason_code() {
+    let mut rig = Rig::with(MqttConnection::new_mid_stream(&MqttConfig::default()));
+    // PINGRESP says nothing about the version.
+    rig.data(S2C, 1, &[0xd0, 0x00]);
+    assert_eq!(rig.conn.version(), None);
+    rig.data(S2C, 2, &[0x40, 0x03, 0x00, 0x01, 0x10]);
+    assert_eq!(rig.conn.version(), Some(ProtocolVersion::V5));
+    assert!(rig.conn.version_inferred());
+    assert_eq!(
+        rig.summaries()[1],
+        "PUBACK id=1 rc=0x10 No matching subscribers"
+    );
+    // The other direction now decodes PUBLISH properties.
+    rig.data(C2S, 3, &publish5("p", &[0x01, 0x01], b"text"));
+    assert!(
+        matches!(&rig.events.last().unwrap(), Ev::Packet { rules, version: ProtocolVersion::V5, .. } if rules.is_empty())
+    );
+}
+
+#[test]
+fn infers_311_from_a_publish() {
+    let mut rig = Rig::with(MqttConnection::new_mid_stream(&MqttConfig::default()));
+    // As 5.0, "hello" would start with a property length of 'h' = 104 bytes.
+    rig.data(C2S, 1, &publish311(1, "t", b"hello"));
+    assert_eq!(rig.conn.version(), Some(ProtocolVersion::V311));
+    assert!(rig.conn.version_inferred());
+    // A later CONNECT replaces the guess.
+    rig.data(C2S, 2, &connect(5));
+    assert_eq!(rig.conn.version(), Some(ProtocolVersion::V5));
+    assert!(!rig.conn.version_inferred());
+}
+
+#[test]
+fn inference_needs_more_evidence_to_change_its_mind() {
+    let mut rig = Rig::with(MqttConnection::new_mid_stream(&MqttConfig::default()));
+    rig.data(C2S, 1, &publish311(1, "t", b"hello"));
+    rig.data(C2S, 2, &publish311(2, "t", b"world"));
+    // One 5.0-looking ack against two 3.1.1 PUBLISHes: stays 3.1.1.
+    rig.data(S2C, 3, &[0x40, 0x03, 0x00, 0x01, 0x10]);
+    assert_eq!(rig.conn.version(), Some(ProtocolVersion::V311));
+    rig.data(S2C, 4, &[0x40, 0x03, 0x00, 0x02, 0x10]);
+    rig.data(S2C, 5, &[0x40, 0x03, 0x00, 0x03, 0x10]);
+    assert_eq!(rig.conn.version(), Some(ProtocolVersion::V5));
+}
+
+/// CONNECT 5.0 announcing Topic Alias Maximum `max` (for the server's aliases).
+fn connect5_alias_max(max: u16) -> Vec<u8> {
+    let mut body = [s("MQTT"), vec![5, 0x02, 0, 30, 3, 0x22]].concat();
+    body.extend(max.to_be_bytes());
+    body.extend(s("dev"));
+    pkt(0x10, &body)
+}
+
+#[test]
+fn topic_aliases_are_per_direction() {
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect5_alias_max(10));
+    // CONNACK: Topic Alias Maximum 5 for the client's aliases.
+    rig.data(S2C, 2, &[0x20, 0x06, 0x00, 0x00, 0x03, 0x22, 0x00, 0x05]);
+    rig.data(C2S, 3, &publish5("sensors/temp", &[0x23, 0, 1], b"21"));
+    rig.data(C2S, 4, &publish5("", &[0x23, 0, 1], b"22"));
+    // The server's alias 1 is a different table: unknown there.
+    rig.data(S2C, 5, &publish5("", &[0x23, 0, 1], b"x"));
+    // Alias 6 is above the server's maximum of 5.
+    rig.data(C2S, 6, &publish5("other", &[0x23, 0, 6], b"y"));
+    let s = rig.summaries();
+    assert_eq!(s[3], "PUBLISH q0 \"sensors/temp\" (alias 1) 2B");
+    assert_eq!(s[4], "PUBLISH q0 \"\" (alias 1) 1B");
+    let rules: Vec<_> = rig
+        .events
+        .iter()
+        .map(|e| {
+            if let Ev::Packet { rules, .. } = e {
+                rules.clone()
+            } else {
+                vec![]
+            }
+        })
+        .collect();
+    assert_eq!(rules[3], Vec::<&str>::new());
+    assert_eq!(rules[4], vec!["3.3.2.3.4"]);
+    assert_eq!(rules[5], vec!["MQTT-3.3.2-9"]);
+}
+
+#[test]
+fn resolved_topic_appears_in_json() {
+    let mut conn = MqttConnection::new(&MqttConfig::default());
+    conn.on_data(
+        C2S,
+        1,
+        Timestamp::default(),
+        &connect5_alias_max(0),
+        &mut |_| {},
+    );
+    conn.on_data(
+        C2S,
+        2,
+        Timestamp::default(),
+        &publish5("a/b", &[0x23, 0, 2], b""),
+        &mut |_| {},
+    );
+    let mut json = None;
+    conn.on_data(
+        C2S,
+        3,
+        Timestamp::default(),
+        &publish5("", &[0x23, 0, 2], b"v"),
+        &mut |e| {
+            if let MqttEvent::Packet(p) = e {
+                let Packet::Publish(Publish {
+                    topic,
+                    resolved_topic,
+                    ..
+                }) = p.packet
+                else {
+                    panic!()
+                };
+                assert_eq!((*topic, *resolved_topic), ("", Some("a/b")));
+                json = Some(serde_json::to_value(p.packet.json(&Default::default())).unwrap());
+            }
+        },
+    );
+    let json = json.unwrap();
+    assert_eq!(json["topic"], "a/b");
+    assert_eq!(json["properties"]["topic_alias"], 2);
+}
+
+#[test]
+fn client_publish_with_subscription_identifier() {
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(5));
+    rig.data(C2S, 2, &publish5("t", &[0x0b, 0x01], b""));
+    rig.data(S2C, 3, &publish5("t", &[0x0b, 0x01], b""));
+    assert!(matches!(&rig.events[1], Ev::Packet { rules, .. } if rules == &vec!["MQTT-3.3.4-6"]));
+    assert!(matches!(&rig.events[2], Ev::Packet { rules, .. } if rules.is_empty()));
+}

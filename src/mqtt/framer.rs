@@ -1,0 +1,1181 @@
+//! Incremental framing of one TCP direction into MQTT packets.
+//!
+//! The framer sees the in-order bytes of a direction as slices of any size
+//! and hands out one [`Unit`] per packet (or per problem) through a callback:
+//!
+//! * a packet wholly inside the current slice is handed out *borrowed from
+//!   that slice* — no copy;
+//! * a packet split across slices is copied into the framer's buffer until
+//!   complete (bounded by `max_packet_buffer`; a larger one is skipped by
+//!   its length and reported as oversized);
+//! * a PUBLISH split across slices is never buffered whole: only its fixed
+//!   header, variable header and payload preview are kept, the rest of the
+//!   payload streams through an xxh3 hasher, and the packet is handed out
+//!   at the slice that completes it. While the protocol version is unknown
+//!   the variable header is measured both with (5.0) and without (3.x)
+//!   properties, and one hash is kept per reading;
+//! * after a TCP gap, a malformed packet, or when the stream was picked up
+//!   mid-connection, the framer scans for the next plausible boundary
+//!   (see [`super::resync`]) — except when a gap lies inside a packet of
+//!   known length: then the packet is lost (or, inside a streamed PUBLISH
+//!   payload, completed with the missing bytes counted) and framing goes on
+//!   at the known next boundary.
+
+use super::error::Malformed;
+use super::parse::{
+    HeadLen, Layout, ParseError, decode_streamed_publish, parse_fixed_header, publish_head_len,
+};
+use super::resync::{self, Candidate};
+use super::types::{FixedHeader, PacketType, ProtocolVersion};
+use std::collections::VecDeque;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Why the framer was scanning for a packet boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResyncCause {
+    /// Bytes were missing from the capture.
+    Gap,
+    /// A packet did not decode.
+    Malformed,
+    /// The capture started in the middle of the connection.
+    MidStream,
+}
+
+/// The payload hash of a streamed PUBLISH under one reading of its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Digest {
+    pub layout: Layout,
+    pub hash: u64,
+}
+
+/// What the framer hands to its consumer.
+#[derive(Debug)]
+pub(crate) enum Unit<'a> {
+    /// One whole packet, fixed header included.
+    Packet {
+        bytes: &'a [u8],
+        header: FixedHeader,
+        start_frame: u64,
+    },
+    /// A PUBLISH whose payload was streamed: `prefix` holds the fixed header,
+    /// the variable header and the start of the payload.
+    StreamedPublish {
+        prefix: &'a [u8],
+        header: FixedHeader,
+        digests: &'a [Digest],
+        missing: u64,
+        start_frame: u64,
+    },
+    /// The fixed header itself is invalid; the framer resynchronises.
+    HeaderMalformed(Malformed),
+    /// A non-PUBLISH packet (or PUBLISH header) larger than the buffer limit: skipped.
+    Oversized {
+        header: FixedHeader,
+        start_frame: u64,
+    },
+    /// Bytes missing in the stream. `lost`: a partly received packet that is
+    /// gone; `resync`: whether the position of the next packet is unknown.
+    Gap {
+        missing: u64,
+        lost: Option<PacketType>,
+        resync: bool,
+    },
+    /// Scanning for a boundary ended (`resumed`) or the stream closed first.
+    Resync {
+        skipped: u64,
+        cause: ResyncCause,
+        resumed: bool,
+    },
+    /// The stream ended inside a packet.
+    Truncated {
+        packet_type: Option<PacketType>,
+        length: Option<u32>,
+        received: u64,
+        start_frame: u64,
+    },
+}
+
+/// The consumer's answer to a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Verdict {
+    /// The packet did not decode: check the next boundary before trusting it.
+    pub malformed: bool,
+    /// The connection's protocol version if a CONNECT fixed it (an inferred
+    /// version is not trusted for framing: both readings are kept).
+    pub hint: Option<ProtocolVersion>,
+}
+
+/// The consumer: a unit and the capture frame it happened at.
+pub(crate) type Sink<'s> = dyn FnMut(Unit<'_>, u64) -> Verdict + 's;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FramerConfig {
+    pub preview: usize,
+    pub max_buffer: usize,
+    /// Largest packet waited for while resynchronising.
+    pub window: usize,
+}
+
+/// One reading (3.x / 5.0) of a PUBLISH variable header being measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cand {
+    Unused,
+    Pending,
+    Known(usize),
+    Invalid,
+    TooBig,
+}
+
+const LAYOUTS: [Layout; 2] = [Layout::NoProperties, Layout::WithProperties];
+
+struct Stream {
+    layout: Layout,
+    hasher: Xxh3,
+}
+
+enum State {
+    /// At a packet boundary; `buf` holds the first bytes of a fixed header.
+    Boundary,
+    /// Collecting a whole packet into `buf`.
+    Body { header: FixedHeader },
+    /// Collecting a PUBLISH's headers and payload preview into `buf`.
+    PublishHead {
+        header: FixedHeader,
+        cands: [Cand; 2],
+    },
+    /// Streaming the rest of a PUBLISH payload; `buf` holds the prefix.
+    PublishTail {
+        header: FixedHeader,
+        streams: Vec<Stream>,
+        received: u64,
+        missing: u64,
+    },
+    /// Dropping the rest of a packet of known length.
+    Skip { remaining: u64, then_resync: bool },
+    /// Looking for a boundary; `buf` is the scan window.
+    Resync {
+        /// Bytes passed over since the last event.
+        skipped: u64,
+        cause: ResyncCause,
+        /// The first position may carry violations (a malformed packet of
+        /// trusted length ended there).
+        lenient: bool,
+        /// A resync event was already emitted for this scan.
+        announced: bool,
+    },
+}
+
+/// Buffers larger than this are released after use, so that one big packet
+/// does not pin memory for the rest of a long connection.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// A resynchronisation that restarts at the byte after a bad first byte.
+const RESCAN: State = State::Resync {
+    skipped: 0,
+    cause: ResyncCause::Malformed,
+    lenient: false,
+    announced: false,
+};
+
+pub(crate) struct Framer {
+    state: State,
+    /// A partial packet, or the scan window while resynchronising.
+    buf: Vec<u8>,
+    /// The frame each run of `buf` came from: (offset, frame), in order.
+    runs: Vec<(usize, u64)>,
+    /// Bytes a scan set aside after finding a boundary in its window, with
+    /// their frames: framed next, before anything newer (a queue rather
+    /// than recursion, so that no input can make framing nest deeply).
+    replay: VecDeque<(Vec<u8>, u64)>,
+    hint: Option<ProtocolVersion>,
+    cfg: FramerConfig,
+    /// The frame of the first byte of the packet being collected.
+    start_frame: u64,
+    /// The frame of the bytes being framed now.
+    frame: u64,
+    /// A scan took one packet on unconfirmed evidence: after framing it,
+    /// go back to scanning (with this cause).
+    probation: Option<ResyncCause>,
+}
+
+impl Framer {
+    /// A framer at a packet boundary, or (`mid_stream`) one that first looks for one.
+    pub fn new(cfg: FramerConfig, mid_stream: bool) -> Self {
+        let state = if mid_stream {
+            State::Resync {
+                skipped: 0,
+                cause: ResyncCause::MidStream,
+                lenient: false,
+                announced: false,
+            }
+        } else {
+            State::Boundary
+        };
+        Framer {
+            state,
+            buf: Vec::new(),
+            runs: Vec::new(),
+            replay: VecDeque::new(),
+            hint: None,
+            cfg,
+            start_frame: 0,
+            frame: 0,
+            probation: None,
+        }
+    }
+
+    /// Bytes of buffer memory held (partial packet or scan window).
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    pub fn set_hint(&mut self, hint: Option<ProtocolVersion>) {
+        self.hint = hint;
+    }
+
+    /// Frames the next in-order bytes of the stream, from capture frame `frame`.
+    pub fn push(&mut self, data: &[u8], frame: u64, sink: &mut Sink<'_>) {
+        self.frame = frame;
+        let mut data = data;
+        while !data.is_empty() {
+            data = self.step(data, sink);
+        }
+        self.settle(sink);
+        self.drain_replay(sink);
+    }
+
+    fn drain_replay(&mut self, sink: &mut Sink<'_>) {
+        while let Some((bytes, frame)) = self.replay.pop_front() {
+            self.frame = frame;
+            let mut rest: &[u8] = &bytes;
+            while !rest.is_empty() {
+                rest = self.step(rest, sink);
+            }
+            self.settle(sink);
+        }
+    }
+
+    /// Queues `window[from..]` (by the frames of its runs) and then `rest`
+    /// (from the current frame) ahead of anything queued before.
+    fn set_aside(&mut self, window: &[u8], runs: &[(usize, u64)], from: usize, rest: &[u8]) {
+        let mut items = Vec::with_capacity(runs.len() + 1);
+        for (k, &(start, frame)) in runs.iter().enumerate() {
+            let end = runs.get(k + 1).map_or(window.len(), |&(s, _)| s);
+            if let Some(bytes) = window.get(start.max(from)..end).filter(|b| !b.is_empty()) {
+                items.push((bytes.to_vec(), frame));
+            }
+        }
+        if runs.is_empty()
+            && let Some(bytes) = window.get(from..).filter(|b| !b.is_empty())
+        {
+            items.push((bytes.to_vec(), self.frame));
+        }
+        if !rest.is_empty() {
+            items.push((rest.to_vec(), self.frame));
+        }
+        for item in items.into_iter().rev() {
+            self.replay.push_front(item);
+        }
+    }
+
+    /// Finishes what needs no further byte: a packet whose last byte arrived
+    /// together with the end of its header, a PUBLISH header that is now
+    /// measured. Without this such a packet would wait for the next slice
+    /// and be attributed to the wrong frame.
+    fn settle(&mut self, sink: &mut Sink<'_>) {
+        loop {
+            match self.state {
+                State::Body { header } if self.buf.len() >= header.total_len() => {
+                    self.fill_body(header, &[], sink);
+                }
+                State::PublishHead { .. } => {
+                    self.publish_head(&[], sink);
+                    if matches!(self.state, State::PublishHead { .. }) {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn step<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        match self.state {
+            State::Boundary if self.buf.is_empty() => self.boundary_direct(data, sink),
+            State::Boundary => self.boundary_partial(data, sink),
+            State::Body { header } => self.fill_body(header, data, sink),
+            State::PublishHead { .. } => self.publish_head(data, sink),
+            State::PublishTail { .. } => self.publish_tail(data, sink),
+            State::Skip { .. } => self.skip(data),
+            State::Resync { .. } => self.resync(data, sink),
+        }
+    }
+
+    /// Hands `unit` to the consumer, at the current frame.
+    fn emit(&self, sink: &mut Sink<'_>, unit: Unit<'_>) -> Verdict {
+        sink(unit, self.frame)
+    }
+
+    /// Appends bytes of the current frame to `buf`.
+    fn append(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.runs.last().map(|&(_, f)| f) != Some(self.frame) {
+            self.runs.push((self.buf.len(), self.frame));
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Removes the first `n` bytes of `buf`.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.drain(..n);
+        let mut runs = Vec::with_capacity(self.runs.len());
+        for &(start, frame) in &self.runs {
+            let start = start.saturating_sub(n);
+            if start == 0 {
+                runs.clear();
+            }
+            runs.push((start, frame));
+        }
+        self.runs = runs;
+    }
+
+    fn release_buffer(&mut self) {
+        self.buf.clear();
+        self.runs.clear();
+        if self.buf.capacity() > KEEP_CAPACITY {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// The buffered packet's length is not to be trusted: scan its bytes
+    /// again from the second one.
+    fn rescan_buffer(&mut self) {
+        self.drop_front(1);
+        self.state = RESCAN;
+    }
+
+    fn after(&mut self, verdict: Verdict) {
+        self.hint = verdict.hint;
+        let probation = self.probation.take();
+        self.state = if verdict.malformed {
+            State::Resync {
+                skipped: 0,
+                cause: ResyncCause::Malformed,
+                lenient: true,
+                announced: false,
+            }
+        } else if let Some(cause) = probation {
+            State::Resync {
+                skipped: 0,
+                cause,
+                lenient: false,
+                announced: true,
+            }
+        } else {
+            State::Boundary
+        };
+    }
+
+    fn boundary_direct<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        let header = match parse_fixed_header(data) {
+            Err(ParseError::Incomplete { .. }) => {
+                // At most 4 bytes: a fixed header cut by the slice end.
+                self.start_frame = self.frame;
+                self.append(data);
+                return &[];
+            }
+            Err(ParseError::Malformed(m)) => {
+                self.emit(sink, Unit::HeaderMalformed(m));
+                self.state = RESCAN;
+                return data.get(1..).unwrap_or_default();
+            }
+            Ok(header) => header,
+        };
+        let total = header.total_len();
+        let hl = usize::from(header.header_len);
+        let Some(bytes) = data.get(..total) else {
+            self.start_frame = self.frame;
+            let body = data.get(hl..).unwrap_or_default();
+            if self.begin(header, body, sink) {
+                return data;
+            }
+            return data.get(1..).unwrap_or_default();
+        };
+        let rest = data.get(total..).unwrap_or_default();
+        let body = bytes.get(hl..).unwrap_or_default();
+        if resync::suspect(header, body, self.hint) {
+            self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+            self.state = RESCAN;
+            return data.get(1..).unwrap_or_default();
+        }
+        let verdict = self.emit(
+            sink,
+            Unit::Packet {
+                bytes,
+                header,
+                start_frame: self.frame,
+            },
+        );
+        if verdict.malformed && !resync::trusted_length(header, body, self.hint) {
+            // The length came with an implausible header: do not skip by it.
+            self.hint = verdict.hint;
+            self.state = RESCAN;
+            return data.get(1..).unwrap_or_default();
+        }
+        self.after(verdict);
+        rest
+    }
+
+    fn boundary_partial<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        let have = self.buf.len().min(5);
+        let take = (5 - have).min(data.len());
+        let mut tmp = [0u8; 5];
+        for (t, b) in tmp
+            .iter_mut()
+            .zip(self.buf.iter().take(have).chain(&data[..take]))
+        {
+            *t = *b;
+        }
+        match parse_fixed_header(&tmp[..have + take]) {
+            Err(ParseError::Incomplete { .. }) => {
+                self.append(&data[..take]);
+                &data[take..]
+            }
+            Err(ParseError::Malformed(m)) => {
+                self.emit(sink, Unit::HeaderMalformed(m));
+                self.rescan_buffer();
+                data
+            }
+            Ok(header) => {
+                let used = usize::from(header.header_len)
+                    .saturating_sub(have)
+                    .min(data.len());
+                self.append(&data[..used]);
+                if !self.begin(header, &data[used..], sink) {
+                    self.rescan_buffer();
+                }
+                &data[used..]
+            }
+        }
+    }
+
+    /// Chooses how to collect a packet that does not fit in the current
+    /// slice; `body` is what of its body is at hand.
+    ///
+    /// Its length decides how much of the stream is buffered or skipped, so
+    /// it must first look real: the exact flags of its type, a length and
+    /// first fields its type can have (see [`resync::viable`]; a PUBLISH's
+    /// topic must be UTF-8 as far as it goes, and so on while its header
+    /// arrives). An implausible header is reported as malformed and `false`
+    /// returned: the caller resynchronises from the next byte.
+    fn begin(&mut self, header: FixedHeader, body: &[u8], sink: &mut Sink<'_>) -> bool {
+        // The slice may go on past this packet.
+        let body = body
+            .get(..body.len().min(header.length as usize))
+            .unwrap_or_default();
+        let params = resync::Params {
+            hint: self.hint,
+            window: self.cfg.max_buffer,
+            lenient: true,
+        };
+        let first = (header.packet_type.code() << 4) | header.flags;
+        if !(resync::plausible_first_byte(first, self.hint)
+            && resync::viable(header, body, &params))
+        {
+            self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+            self.state = RESCAN;
+            return false;
+        }
+        if header.packet_type == PacketType::Publish {
+            let mut cands = [Cand::Unused; 2];
+            for (c, layout) in cands.iter_mut().zip(LAYOUTS) {
+                if self.hint.is_none_or(|v| Layout::of(v) == layout) {
+                    *c = Cand::Pending;
+                }
+            }
+            self.state = State::PublishHead { header, cands };
+        } else if header.total_len() > self.cfg.max_buffer {
+            self.emit(
+                sink,
+                Unit::Oversized {
+                    header,
+                    start_frame: self.start_frame,
+                },
+            );
+            let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+            self.release_buffer();
+            self.state = State::Skip {
+                remaining,
+                then_resync: false,
+            };
+        } else {
+            self.state = State::Body { header };
+        }
+        true
+    }
+
+    fn fill_body<'d>(
+        &mut self,
+        header: FixedHeader,
+        data: &'d [u8],
+        sink: &mut Sink<'_>,
+    ) -> &'d [u8] {
+        let total = header.total_len();
+        let take = total.saturating_sub(self.buf.len()).min(data.len());
+        self.append(&data[..take]);
+        if self.buf.len() >= total {
+            let body = self
+                .buf
+                .get(usize::from(header.header_len)..)
+                .unwrap_or_default();
+            if resync::suspect(header, body, self.hint) {
+                self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+                self.rescan_buffer();
+                return &data[take..];
+            }
+            let verdict = self.emit(
+                sink,
+                Unit::Packet {
+                    bytes: &self.buf,
+                    header,
+                    start_frame: self.start_frame,
+                },
+            );
+            let body = self
+                .buf
+                .get(usize::from(header.header_len)..)
+                .unwrap_or_default();
+            if verdict.malformed && !resync::trusted_length(header, body, self.hint) {
+                self.hint = verdict.hint;
+                self.rescan_buffer();
+            } else {
+                self.release_buffer();
+                self.after(verdict);
+            }
+        }
+        &data[take..]
+    }
+
+    /// Updates the header readings of a PUBLISH from `buf`; returns how many
+    /// packet bytes to collect next, or `None` when every reading is settled.
+    fn measure(&self, header: FixedHeader, cands: &mut [Cand; 2]) -> Option<usize> {
+        let hl = usize::from(header.header_len);
+        let body = self.buf.get(hl..).unwrap_or_default();
+        let body_len = header.length as usize;
+        let mut want: Option<usize> = None;
+        for (c, layout) in cands.iter_mut().zip(LAYOUTS) {
+            if *c != Cand::Pending {
+                continue;
+            }
+            match publish_head_len(body, header.flags, layout, body_len) {
+                HeadLen::Need(n) if n > self.cfg.max_buffer => *c = Cand::TooBig,
+                HeadLen::Need(n) => want = Some(want.map_or(hl + n, |w: usize| w.min(hl + n))),
+                HeadLen::Known(n) if n > self.cfg.max_buffer => *c = Cand::TooBig,
+                HeadLen::Known(n) => *c = Cand::Known(n),
+                HeadLen::Invalid => *c = Cand::Invalid,
+            }
+        }
+        want
+    }
+
+    fn publish_head<'d>(&mut self, mut data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        let State::PublishHead { header, mut cands } = self.state else {
+            return data;
+        };
+        let hl = usize::from(header.header_len);
+        let total = header.total_len();
+        let params = resync::Params {
+            hint: self.hint,
+            window: self.cfg.max_buffer,
+            lenient: true,
+        };
+        loop {
+            if cands.contains(&Cand::Pending) {
+                let body = self.buf.get(hl..).unwrap_or_default();
+                if !resync::viable(header, body, &params) {
+                    self.reject_publish(header, sink);
+                    return data;
+                }
+            }
+            let target = match self.measure(header, &mut cands) {
+                Some(want) => want,
+                None => {
+                    let known = cands
+                        .iter()
+                        .filter_map(|c| {
+                            if let Cand::Known(n) = c {
+                                Some(*n)
+                            } else {
+                                None
+                            }
+                        })
+                        .max();
+                    match known {
+                        Some(head) => total.min(hl + head + self.cfg.preview),
+                        None => {
+                            self.no_reading(header, cands, sink);
+                            return data;
+                        }
+                    }
+                }
+            };
+            if self.buf.len() >= target && !cands.contains(&Cand::Pending) {
+                if self.buf.len() >= total {
+                    self.state = State::Body { header };
+                    return self.fill_body(header, data, sink);
+                }
+                if !self.head_decodes(header, cands) {
+                    self.reject_publish(header, sink);
+                    return data;
+                }
+                self.start_tail(header, cands);
+                return data;
+            }
+            if data.is_empty() {
+                self.state = State::PublishHead { header, cands };
+                return data;
+            }
+            let take = target.saturating_sub(self.buf.len()).min(data.len());
+            self.append(&data[..take]);
+            data = &data[take..];
+        }
+    }
+
+    /// No reading of a PUBLISH header fits in its remaining length: report
+    /// it now (its length is not to be trusted) and resynchronise; skip a
+    /// header that is merely larger than the buffer limit.
+    fn no_reading(&mut self, header: FixedHeader, cands: [Cand; 2], sink: &mut Sink<'_>) {
+        if cands.contains(&Cand::TooBig) {
+            let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+            self.emit(
+                sink,
+                Unit::Oversized {
+                    header,
+                    start_frame: self.start_frame,
+                },
+            );
+            self.release_buffer();
+            self.state = State::Skip {
+                remaining,
+                then_resync: false,
+            };
+            return;
+        }
+        self.reject_publish(header, sink);
+    }
+
+    /// Whether some reading of the buffered PUBLISH header decodes.
+    fn head_decodes(&self, header: FixedHeader, cands: [Cand; 2]) -> bool {
+        let hl = usize::from(header.header_len);
+        cands.iter().zip(LAYOUTS).any(|(c, layout)| {
+            let Cand::Known(head) = *c else {
+                return false;
+            };
+            let version = match (layout, self.hint) {
+                (Layout::WithProperties, _) => ProtocolVersion::V5,
+                (Layout::NoProperties, Some(v)) if !v.is_v5() => v,
+                (Layout::NoProperties, _) => ProtocolVersion::V311,
+            };
+            let head_bytes = self.buf.get(hl..hl + head).unwrap_or_default();
+            decode_streamed_publish(header, head_bytes, version, 0, 0, 0).is_ok()
+        })
+    }
+
+    /// A PUBLISH header that does not decode, found before the end of the
+    /// packet: the consumer reports it (from the prefix), and scanning
+    /// resumes at the byte after its first byte, since its length cannot
+    /// be trusted.
+    fn reject_publish(&mut self, header: FixedHeader, sink: &mut Sink<'_>) {
+        self.emit(
+            sink,
+            Unit::StreamedPublish {
+                prefix: &self.buf,
+                header,
+                digests: &[],
+                missing: 0,
+                start_frame: self.start_frame,
+            },
+        );
+        self.rescan_buffer();
+    }
+
+    fn start_tail(&mut self, header: FixedHeader, cands: [Cand; 2]) {
+        let hl = usize::from(header.header_len);
+        let mut streams = Vec::with_capacity(2);
+        for (c, layout) in cands.iter().zip(LAYOUTS) {
+            if let Cand::Known(head) = *c {
+                let mut hasher = Xxh3::new();
+                hasher.update(self.buf.get(hl + head..).unwrap_or_default());
+                streams.push(Stream { layout, hasher });
+            }
+        }
+        let received = self.buf.len().saturating_sub(hl) as u64;
+        self.state = State::PublishTail {
+            header,
+            streams,
+            received,
+            missing: 0,
+        };
+    }
+
+    fn publish_tail<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        let State::PublishTail {
+            header,
+            streams,
+            received,
+            ..
+        } = &mut self.state
+        else {
+            return data;
+        };
+        let remaining = u64::from(header.length).saturating_sub(*received);
+        let take = usize::try_from(remaining)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        for s in streams.iter_mut() {
+            s.hasher.update(&data[..take]);
+        }
+        *received += take as u64;
+        if *received >= u64::from(header.length) {
+            self.finish_tail(sink);
+        }
+        &data[take..]
+    }
+
+    /// Hands out the streamed PUBLISH and returns to a boundary.
+    fn finish_tail(&mut self, sink: &mut Sink<'_>) {
+        let State::PublishTail {
+            header,
+            streams,
+            missing,
+            ..
+        } = std::mem::replace(&mut self.state, State::Boundary)
+        else {
+            return;
+        };
+        let mut digests = [Digest {
+            layout: Layout::NoProperties,
+            hash: 0,
+        }; 2];
+        for (d, s) in digests.iter_mut().zip(&streams) {
+            *d = Digest {
+                layout: s.layout,
+                hash: s.hasher.digest(),
+            };
+        }
+        let verdict = self.emit(
+            sink,
+            Unit::StreamedPublish {
+                prefix: &self.buf,
+                header,
+                digests: &digests[..streams.len()],
+                missing,
+                start_frame: self.start_frame,
+            },
+        );
+        self.release_buffer();
+        self.after(verdict);
+    }
+
+    fn skip<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+        let State::Skip {
+            remaining,
+            then_resync,
+        } = &mut self.state
+        else {
+            return data;
+        };
+        let take = usize::try_from(*remaining)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        *remaining -= take as u64;
+        if *remaining == 0 {
+            self.state = if *then_resync {
+                State::Resync {
+                    skipped: 0,
+                    cause: ResyncCause::Malformed,
+                    lenient: true,
+                    announced: false,
+                }
+            } else {
+                State::Boundary
+            };
+        }
+        &data[take..]
+    }
+
+    fn resync<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        let State::Resync {
+            skipped, lenient, ..
+        } = self.state
+        else {
+            return data;
+        };
+        let (hint, window) = (self.hint, self.cfg.window);
+        let params = |at_start: bool| resync::Params {
+            hint,
+            window,
+            lenient: lenient && at_start && skipped == 0,
+        };
+        if self.buf.is_empty() {
+            for p in 0..data.len() {
+                match resync::check(&data[p..], &params(p == 0)) {
+                    c @ (Candidate::Accept | Candidate::AcceptOne) => {
+                        self.add_skipped(p as u64);
+                        self.resume(c == Candidate::AcceptOne, sink);
+                        return &data[p..];
+                    }
+                    Candidate::NeedMore => {
+                        self.add_skipped(p as u64);
+                        self.append(&data[p..]);
+                        return &[];
+                    }
+                    Candidate::Reject => {}
+                }
+            }
+            self.add_skipped(data.len() as u64);
+            return &[];
+        }
+        // Window mode: `buf` starts at a position that wanted more bytes.
+        let limit = self.cfg.window + 16;
+        let room = limit.saturating_sub(self.buf.len()).max(1);
+        let take = room.min(data.len());
+        self.append(&data[..take]);
+        let rest = &data[take..];
+        let mut p = 0;
+        while p < self.buf.len() {
+            match resync::check(&self.buf[p..], &params(p == 0)) {
+                c @ (Candidate::Accept | Candidate::AcceptOne) => {
+                    self.add_skipped(p as u64);
+                    let window = std::mem::take(&mut self.buf);
+                    let runs = std::mem::take(&mut self.runs);
+                    self.resume(c == Candidate::AcceptOne, sink);
+                    // The window from the boundary on, then the rest of the
+                    // input, are framed next, each byte with its own frame.
+                    self.set_aside(&window, &runs, p, rest);
+                    return &[];
+                }
+                Candidate::NeedMore if self.buf.len() - p < limit => {
+                    self.add_skipped(p as u64);
+                    self.drop_front(p);
+                    return rest;
+                }
+                _ => p += 1,
+            }
+        }
+        self.add_skipped(self.buf.len() as u64);
+        self.release_buffer();
+        rest
+    }
+
+    fn add_skipped(&mut self, n: u64) {
+        if let State::Resync { skipped, .. } = &mut self.state {
+            *skipped = skipped.saturating_add(n);
+        }
+    }
+
+    /// Leaves the scan at a boundary: reports the bytes passed over (and,
+    /// once per scan, that decoding resumed after a gap); with `one`, only
+    /// the next packet is framed before scanning again.
+    fn resume(&mut self, one: bool, sink: &mut Sink<'_>) {
+        if let State::Resync {
+            skipped,
+            cause,
+            announced,
+            ..
+        } = self.state
+            && (skipped > 0 || (cause == ResyncCause::Gap && !announced))
+        {
+            self.emit(
+                sink,
+                Unit::Resync {
+                    skipped,
+                    cause,
+                    resumed: true,
+                },
+            );
+        }
+        self.probation = match self.state {
+            State::Resync { cause, .. } if one => Some(cause),
+            _ => None,
+        };
+        self.state = State::Boundary;
+    }
+
+    /// `missing` bytes of the stream were not captured (noticed at `frame`).
+    pub fn gap(&mut self, missing: u64, frame: u64, sink: &mut Sink<'_>) {
+        self.frame = frame;
+        self.probation = None;
+        let state = std::mem::replace(&mut self.state, State::Boundary);
+        match state {
+            State::Boundary => {
+                let lost = self.buf.first().and_then(|b| PacketType::from_code(b >> 4));
+                self.release_buffer();
+                self.emit(
+                    sink,
+                    Unit::Gap {
+                        missing,
+                        lost,
+                        resync: true,
+                    },
+                );
+                self.state = State::Resync {
+                    skipped: 0,
+                    cause: ResyncCause::Gap,
+                    lenient: false,
+                    announced: false,
+                };
+            }
+            State::Body { header } => {
+                let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+                self.release_buffer();
+                self.lose(header.packet_type, remaining, missing, sink);
+            }
+            State::PublishHead { header, cands } => {
+                let settled = !cands.contains(&Cand::Pending);
+                let head = cands
+                    .iter()
+                    .filter_map(|c| {
+                        if let Cand::Known(n) = c {
+                            Some(*n)
+                        } else {
+                            None
+                        }
+                    })
+                    .max();
+                match head {
+                    // Only the preview was incomplete: the gap falls in the payload.
+                    Some(head)
+                        if settled && self.buf.len() >= usize::from(header.header_len) + head =>
+                    {
+                        self.start_tail(header, cands);
+                        self.tail_gap(missing, sink);
+                    }
+                    _ => {
+                        let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+                        self.release_buffer();
+                        self.lose(PacketType::Publish, remaining, missing, sink);
+                    }
+                }
+            }
+            tail @ State::PublishTail { .. } => {
+                self.state = tail;
+                self.tail_gap(missing, sink);
+            }
+            State::Skip {
+                remaining,
+                then_resync,
+            } => {
+                if missing < remaining {
+                    self.state = State::Skip {
+                        remaining: remaining - missing,
+                        then_resync,
+                    };
+                    self.emit(
+                        sink,
+                        Unit::Gap {
+                            missing,
+                            lost: None,
+                            resync: false,
+                        },
+                    );
+                } else if missing == remaining && !then_resync {
+                    self.emit(
+                        sink,
+                        Unit::Gap {
+                            missing,
+                            lost: None,
+                            resync: false,
+                        },
+                    );
+                } else {
+                    self.emit(
+                        sink,
+                        Unit::Gap {
+                            missing,
+                            lost: None,
+                            resync: true,
+                        },
+                    );
+                    self.state = State::Resync {
+                        skipped: 0,
+                        cause: ResyncCause::Gap,
+                        lenient: false,
+                        announced: false,
+                    };
+                }
+            }
+            State::Resync { skipped, .. } => {
+                let skipped = skipped.saturating_add(self.buf.len() as u64);
+                self.release_buffer();
+                self.emit(
+                    sink,
+                    Unit::Gap {
+                        missing,
+                        lost: None,
+                        resync: true,
+                    },
+                );
+                self.state = State::Resync {
+                    skipped,
+                    cause: ResyncCause::Gap,
+                    lenient: false,
+                    announced: false,
+                };
+            }
+        }
+    }
+
+    /// A gap inside a packet of known length that is not a streamed payload:
+    /// the packet is lost; framing goes on at its end if the gap stops there.
+    fn lose(&mut self, t: PacketType, remaining: u64, missing: u64, sink: &mut Sink<'_>) {
+        if missing <= remaining {
+            self.emit(
+                sink,
+                Unit::Gap {
+                    missing,
+                    lost: Some(t),
+                    resync: false,
+                },
+            );
+            self.state = if missing < remaining {
+                State::Skip {
+                    remaining: remaining - missing,
+                    then_resync: false,
+                }
+            } else {
+                State::Boundary
+            };
+        } else {
+            self.emit(
+                sink,
+                Unit::Gap {
+                    missing,
+                    lost: Some(t),
+                    resync: true,
+                },
+            );
+            self.state = State::Resync {
+                skipped: 0,
+                cause: ResyncCause::Gap,
+                lenient: false,
+                announced: false,
+            };
+        }
+    }
+
+    fn tail_gap(&mut self, gap: u64, sink: &mut Sink<'_>) {
+        let State::PublishTail {
+            header,
+            received,
+            missing,
+            ..
+        } = &mut self.state
+        else {
+            return;
+        };
+        let remaining = u64::from(header.length).saturating_sub(*received);
+        let absorbed = gap.min(remaining);
+        *received += absorbed;
+        *missing += absorbed;
+        let beyond = gap > remaining;
+        self.emit(
+            sink,
+            Unit::Gap {
+                missing: gap,
+                lost: None,
+                resync: beyond,
+            },
+        );
+        if absorbed == remaining {
+            self.finish_tail(sink);
+        }
+        if beyond {
+            self.state = State::Resync {
+                skipped: 0,
+                cause: ResyncCause::Gap,
+                lenient: false,
+                announced: false,
+            };
+        }
+    }
+
+    /// The stream ended: decode what a scan was still holding back, then
+    /// report what was left unfinished.
+    pub fn close(&mut self, frame: u64, sink: &mut Sink<'_>) {
+        self.frame = frame;
+        // No more bytes will come: a candidate that waited for more is
+        // rejected, and the packets after the first accepted one decode.
+        while let State::Resync {
+            skipped, lenient, ..
+        } = self.state
+            && !self.buf.is_empty()
+        {
+            let window = std::mem::take(&mut self.buf);
+            let runs = std::mem::take(&mut self.runs);
+            let found = (0..window.len()).find_map(|p| {
+                let params = resync::Params {
+                    hint: self.hint,
+                    window: self.cfg.window,
+                    lenient: lenient && p == 0 && skipped == 0,
+                };
+                match resync::check(&window[p..], &params) {
+                    Candidate::Accept => Some((p, false)),
+                    Candidate::AcceptOne => Some((p, true)),
+                    _ => None,
+                }
+            });
+            match found {
+                Some((p, one)) => {
+                    self.add_skipped(p as u64);
+                    self.resume(one, sink);
+                    self.set_aside(&window, &runs, p, &[]);
+                    self.drain_replay(sink);
+                    self.frame = frame;
+                }
+                None => self.add_skipped(window.len() as u64),
+            }
+        }
+        let state = std::mem::replace(&mut self.state, State::Boundary);
+        let start_frame = self.start_frame;
+        let unit = match state {
+            State::Boundary if !self.buf.is_empty() => Some(Unit::Truncated {
+                packet_type: self.buf.first().and_then(|b| PacketType::from_code(b >> 4)),
+                length: None,
+                received: self.buf.len() as u64,
+                start_frame,
+            }),
+            State::Body { header } | State::PublishHead { header, .. } => Some(Unit::Truncated {
+                packet_type: Some(header.packet_type),
+                length: Some(header.length),
+                received: self.buf.len() as u64,
+                start_frame,
+            }),
+            State::PublishTail {
+                header, received, ..
+            } => Some(Unit::Truncated {
+                packet_type: Some(header.packet_type),
+                length: Some(header.length),
+                received: u64::from(header.header_len) + received,
+                start_frame,
+            }),
+            State::Resync { skipped, cause, .. } => {
+                let skipped = skipped.saturating_add(self.buf.len() as u64);
+                (skipped > 0).then_some(Unit::Resync {
+                    skipped,
+                    cause,
+                    resumed: false,
+                })
+            }
+            State::Boundary | State::Skip { .. } => None,
+        };
+        if let Some(unit) = unit {
+            self.emit(sink, unit);
+        }
+        self.release_buffer();
+    }
+}
