@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::capture::open_captures;
 use mqtt_inspect::cli::{AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, Format};
+use mqtt_inspect::mqtt::{MqttConfig, RenderOptions};
 use mqtt_inspect::pipeline::{FrameSource, Pipeline, PipelineOptions};
 use mqtt_inspect::report::{JsonLines, JsonReport, Sink, Summary, TextOptions, TextReport};
 use mqtt_inspect::tcp::TcpConfig;
@@ -53,6 +54,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn pipeline_options(c: &CommonArgs) -> PipelineOptions {
     PipelineOptions {
         ports: c.port.clone(),
+        detect: !c.no_detect,
+        mqtt: MqttConfig {
+            payload_preview: c.payload_bytes,
+            ..MqttConfig::default()
+        },
         tcp: TcpConfig {
             max_pending_bytes: c.max_buffered,
             max_connections: c.max_connections,
@@ -75,6 +81,10 @@ fn use_color(choice: ColorChoice) -> bool {
 }
 
 fn run(c: &CommonArgs, source: &mut dyn FrameSource) -> anyhow::Result<Summary> {
+    let render = RenderOptions {
+        payload_bytes: c.payload_bytes,
+        show_secrets: c.show_secrets,
+    };
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut sink: Box<dyn Sink> = match c.format {
@@ -82,10 +92,11 @@ fn run(c: &CommonArgs, source: &mut dyn FrameSource) -> anyhow::Result<Summary> 
             out,
             TextOptions {
                 color: use_color(c.color),
+                packets: c.packets,
             },
         )),
         Format::Json => Box::new(JsonReport::new(out)),
-        Format::Jsonl => Box::new(JsonLines::new(out, false)),
+        Format::Jsonl => Box::new(JsonLines::new(out, false, render)),
     };
     let summary = Pipeline::new(pipeline_options(c))
         .run(source, sink.as_mut())

@@ -1,13 +1,16 @@
 //! What the pipeline tells its sinks as the capture is read.
 
+use crate::mqtt::{Malformed, Packet, ProtocolVersion, Violation};
 use crate::netdecode::Endpoint;
-use crate::tcp::{CloseKind, ConnId};
+use crate::tcp::{CloseKind, ConnId, Direction};
 use crate::time::Timestamp;
 use crate::warning::Warning;
 
 /// One thing that happened, in capture order.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// The first frame of the capture (relative times count from here).
+    Start { ts: Timestamp },
     /// A reported connection started (or was first seen, for a capture that starts mid-connection).
     ConnectionOpen {
         conn: ConnId,
@@ -23,6 +26,28 @@ pub enum Event<'a> {
         ts: Timestamp,
         how: CloseKind,
     },
+    /// An MQTT packet, at the frame that completed it.
+    Packet(PacketInfo<'a>),
+    /// Bytes that should have been an MQTT packet but do not decode.
+    Malformed {
+        conn: ConnId,
+        dir: Direction,
+        frame: u64,
+        ts: Timestamp,
+        error: &'a Malformed,
+    },
     /// Something the analysis had to work around.
     Warning(&'a Warning),
+}
+
+/// A decoded packet with where and when it was seen.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketInfo<'a> {
+    pub conn: ConnId,
+    pub dir: Direction,
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub version: ProtocolVersion,
+    pub packet: &'a Packet<'a>,
+    pub violations: &'a [Violation],
 }

@@ -1,6 +1,9 @@
 //! `--format json` (one object at the end) and `--format jsonl` (one object per event).
 
-use super::{Event, Sink, Summary};
+use super::{Event, PacketInfo, Sink, Summary};
+use crate::mqtt::{Malformed, RenderOptions, Violation};
+use crate::tcp::{ConnId, Direction};
+use crate::time::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 use std::io::{self, Write};
@@ -33,11 +36,48 @@ pub struct JsonLines<W: Write> {
     out: W,
     /// Flush after every line (live capture: a reader sees events as they happen).
     flush_each: bool,
+    render: RenderOptions,
 }
 
 impl<W: Write> JsonLines<W> {
-    pub fn new(out: W, flush_each: bool) -> Self {
-        JsonLines { out, flush_each }
+    pub fn new(out: W, flush_each: bool, render: RenderOptions) -> Self {
+        JsonLines {
+            out,
+            flush_each,
+            render,
+        }
+    }
+
+    fn packet(&mut self, p: &PacketInfo<'_>) -> io::Result<()> {
+        let render = self.render;
+        self.line(&PacketLine {
+            kind: "packet",
+            frame: p.frame,
+            ts: p.ts,
+            connection: p.conn,
+            direction: p.dir,
+            mqtt: p.packet.json(&render),
+            violations: p.violations,
+        })
+    }
+
+    fn malformed(
+        &mut self,
+        conn: ConnId,
+        dir: Direction,
+        frame: u64,
+        ts: Timestamp,
+        e: &Malformed,
+    ) -> io::Result<()> {
+        self.line(&PacketLine {
+            kind: "packet",
+            frame,
+            ts,
+            connection: conn,
+            direction: dir,
+            mqtt: e.json(),
+            violations: &[],
+        })
     }
 
     fn line(&mut self, v: &impl Serialize) -> io::Result<()> {
@@ -48,6 +88,20 @@ impl<W: Write> JsonLines<W> {
         }
         Ok(())
     }
+}
+
+/// A `packet` line: where and when, then the `mqtt` object.
+#[derive(Serialize)]
+struct PacketLine<'p, M: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    frame: u64,
+    ts: Timestamp,
+    connection: ConnId,
+    direction: Direction,
+    mqtt: M,
+    #[serde(skip_serializing_if = "<[Violation]>::is_empty")]
+    violations: &'p [Violation],
 }
 
 /// The summary with `"type": "summary"` in front.
@@ -84,6 +138,15 @@ impl<W: Write> Sink for JsonLines<W> {
             Event::Warning(w) => self.line(&json!({
                 "type": "warning", "frame": w.frame, "message": w.message,
             })),
+            Event::Packet(p) => self.packet(p),
+            Event::Malformed {
+                conn,
+                dir,
+                frame,
+                ts,
+                error,
+            } => self.malformed(*conn, *dir, *frame, *ts, error),
+            Event::Start { .. } => Ok(()),
         }
     }
 

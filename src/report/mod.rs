@@ -11,7 +11,7 @@ mod json;
 mod summary;
 mod text;
 
-pub use event::Event;
+pub use event::{Event, PacketInfo};
 pub use json::{JsonLines, JsonReport};
 pub use summary::{
     CaptureSummary, ConnectionSummary, MqttConnSummary, SCHEMA, Summary, SummaryBuilder,

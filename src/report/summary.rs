@@ -35,6 +35,8 @@ pub struct CaptureSummary {
 pub struct ConnectionSummary {
     #[serde(flatten)]
     pub tcp: ConnRecord,
+    /// TLS on an MQTT port: the connection is encrypted and was not decoded.
+    pub encrypted: bool,
     /// `null` for a TCP connection that carried no MQTT.
     pub mqtt: Option<MqttConnSummary>,
 }
@@ -53,12 +55,25 @@ pub struct MqttConnSummary {
     pub packets: std::collections::BTreeMap<&'static str, u64>,
 }
 
+/// The `packets` object: MQTT packets decoded (and ones that did not decode).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PacketCounts {
+    /// Every packet event: decoded and malformed.
+    pub total: u64,
+    pub malformed: u64,
+    /// Decoded packets per type name.
+    pub by_type: std::collections::BTreeMap<&'static str, u64>,
+    /// Decoded packets that break a rule of the spec (each is also a finding).
+    pub with_violations: u64,
+}
+
 /// Everything the run found; serialised as the single `--format json` object.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub schema: &'static str,
     pub capture: CaptureSummary,
     pub connections: Vec<ConnectionSummary>,
+    pub packets: PacketCounts,
     /// Reassembly's own counters (connections seen, caps hit).
     pub tcp: TcpCounters,
     pub warnings: Vec<Warning>,
@@ -70,6 +85,7 @@ pub struct Summary {
 #[derive(Debug, Default)]
 pub struct SummaryBuilder {
     connections: Vec<ConnectionSummary>,
+    packets: PacketCounts,
     warnings: Vec<Warning>,
     warnings_dropped: u64,
 }
@@ -77,18 +93,40 @@ pub struct SummaryBuilder {
 impl SummaryBuilder {
     /// Takes what the summary needs from an event.
     pub fn event(&mut self, ev: &Event<'_>) {
-        if let Event::Warning(w) = ev {
-            if self.warnings.len() < MAX_WARNINGS {
-                self.warnings.push((*w).clone());
-            } else {
-                self.warnings_dropped += 1;
+        match ev {
+            Event::Warning(w) => {
+                if self.warnings.len() < MAX_WARNINGS {
+                    self.warnings.push((*w).clone());
+                } else {
+                    self.warnings_dropped += 1;
+                }
             }
+            Event::Packet(p) => {
+                self.packets.total += 1;
+                *self
+                    .packets
+                    .by_type
+                    .entry(p.packet.packet_type().as_str())
+                    .or_insert(0) += 1;
+                if !p.violations.is_empty() {
+                    self.packets.with_violations += 1;
+                }
+            }
+            Event::Malformed { .. } => {
+                self.packets.total += 1;
+                self.packets.malformed += 1;
+            }
+            Event::Start { .. } | Event::ConnectionOpen { .. } | Event::ConnectionClose { .. } => {}
         }
     }
 
     /// A reported connection's final record.
-    pub fn connection(&mut self, tcp: ConnRecord, mqtt: Option<MqttConnSummary>) {
-        self.connections.push(ConnectionSummary { tcp, mqtt });
+    pub fn connection(&mut self, tcp: ConnRecord, mqtt: Option<MqttConnSummary>, encrypted: bool) {
+        self.connections.push(ConnectionSummary {
+            tcp,
+            encrypted,
+            mqtt,
+        });
     }
 
     /// The finished summary.
@@ -109,6 +147,7 @@ impl SummaryBuilder {
                 truncated: info.truncated,
             },
             connections: self.connections,
+            packets: self.packets,
             tcp,
             warnings: self.warnings,
             warnings_dropped: self.warnings_dropped,

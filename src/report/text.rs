@@ -1,7 +1,8 @@
 //! The human report: a coloured summary after the run (and, later, a per-packet trace).
 
-use super::{Event, Sink, Summary};
-use crate::tcp::CloseKind;
+use super::{Event, PacketInfo, Sink, Summary};
+use crate::mqtt::{Malformed, PacketType};
+use crate::tcp::{CloseKind, ConnId, Direction};
 use crate::time::{Timestamp, format_utc};
 use owo_colors::OwoColorize;
 use std::io::{self, Write};
@@ -11,6 +12,8 @@ use std::io::{self, Write};
 pub struct TextOptions {
     /// ANSI colours on.
     pub color: bool,
+    /// One line per MQTT packet as it is decoded (`--packets`).
+    pub packets: bool,
 }
 
 /// Conditional colouring: every painted piece goes through here so `--color never`
@@ -67,6 +70,11 @@ impl Paint {
 pub struct TextReport<W: Write> {
     out: W,
     paint: Paint,
+    packets: bool,
+    /// First frame's time: `--packets` shows times relative to it, like Wireshark.
+    start: Option<Timestamp>,
+    /// A blank line separates the packet trace from the summary.
+    traced: bool,
 }
 
 impl<W: Write> TextReport<W> {
@@ -74,7 +82,75 @@ impl<W: Write> TextReport<W> {
         TextReport {
             out,
             paint: Paint(opts.color),
+            packets: opts.packets,
+            start: None,
+            traced: false,
         }
+    }
+
+    fn rel(&self, ts: &Timestamp) -> String {
+        let secs = self.start.map_or(0.0, |s| ts.millis_since(&s) / 1000.0);
+        format!("{secs:>10.6}")
+    }
+
+    fn trace_packet(&mut self, p: &PacketInfo<'_>) -> io::Result<()> {
+        let paint = self.paint;
+        let kind = p.packet.packet_type();
+        let text = p.packet.summary();
+        let (name, rest) = text.split_at(kind.as_str().len().min(text.len()));
+        let name = match kind {
+            PacketType::Publish => paint.bold(&paint.green(name)),
+            PacketType::Connect
+            | PacketType::Connack
+            | PacketType::Disconnect
+            | PacketType::Auth => paint.cyan(name),
+            PacketType::Pingreq | PacketType::Pingresp => paint.dim(name),
+            _ => name.to_string(),
+        };
+        writeln!(
+            self.out,
+            "{:>7} {} {:>4} {} {name}{rest}",
+            p.frame,
+            paint.dim(&self.rel(&p.ts)),
+            format!("#{}", p.conn),
+            arrow(p.dir),
+        )?;
+        for v in p.violations {
+            writeln!(self.out, "{:>24} {} {v}", "", paint.red("!"))?;
+        }
+        self.traced = true;
+        Ok(())
+    }
+
+    fn trace_malformed(
+        &mut self,
+        conn: ConnId,
+        dir: Direction,
+        frame: u64,
+        ts: &Timestamp,
+        e: &Malformed,
+    ) -> io::Result<()> {
+        let paint = self.paint;
+        let kind = e.packet_type.map_or("?", |t| t.as_str());
+        writeln!(
+            self.out,
+            "{frame:>7} {} {:>4} {} {} {}",
+            paint.dim(&self.rel(ts)),
+            format!("#{conn}"),
+            arrow(dir),
+            paint.red(&format!("{kind} malformed:")),
+            e
+        )?;
+        self.traced = true;
+        Ok(())
+    }
+}
+
+/// `c→s` client to server, `c←s` server to client.
+fn arrow(dir: Direction) -> &'static str {
+    match dir {
+        Direction::ClientToServer => "c→s",
+        Direction::ServerToClient => "c←s",
     }
 }
 
@@ -262,11 +338,28 @@ impl<W: Write> TextReport<W> {
 }
 
 impl<W: Write> Sink for TextReport<W> {
-    fn event(&mut self, _ev: &Event<'_>) -> io::Result<()> {
-        Ok(())
+    fn event(&mut self, ev: &Event<'_>) -> io::Result<()> {
+        match ev {
+            Event::Start { ts } => {
+                self.start = Some(*ts);
+                Ok(())
+            }
+            Event::Packet(p) if self.packets => self.trace_packet(p),
+            Event::Malformed {
+                conn,
+                dir,
+                frame,
+                ts,
+                error,
+            } if self.packets => self.trace_malformed(*conn, *dir, *frame, ts, error),
+            _ => Ok(()),
+        }
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        if self.traced {
+            writeln!(self.out)?;
+        }
         self.capture(summary)?;
         self.connections(summary)?;
         self.warnings(summary)?;

@@ -126,6 +126,7 @@ pub enum StreamEvent<'a> {
 }
 
 /// A consumer's answer to an event: keep sending this connection's bytes or not.
+/// Read from `Open` and `Data` events (a consumer may decide after the first bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interest {
     Keep,
@@ -478,7 +479,7 @@ fn emit_chunk(
     ts: Timestamp,
     cause: GapCause,
     chunk: Chunk<'_>,
-) {
+) -> Interest {
     let ev = match chunk {
         Chunk::Data(data) => StreamEvent::Data {
             conn,
@@ -496,8 +497,7 @@ fn emit_chunk(
             cause,
         },
     };
-    // Interest is only read from Open: a consumer decides once whether a connection matters.
-    let _ = sink.on_event(ev);
+    sink.on_event(ev)
 }
 
 fn ensure_open(c: &mut Conn, sink: &mut dyn StreamSink) {
@@ -565,17 +565,24 @@ fn process(
         } else {
             seg.seq
         };
-        let mut emit =
-            |chunk: Chunk<'_>| emit_chunk(sink, id, dir, frame, ts, GapCause::AckedPastHole, chunk);
+        // A consumer may lose interest in the middle of the data (not MQTT after all).
+        let mut ignore = false;
+        let mut emit = |chunk: Chunk<'_>| {
+            ignore |= emit_chunk(sink, id, dir, frame, ts, GapCause::AckedPastHole, chunk)
+                == Interest::Ignore;
+        };
         c.halves[idx(dir)].on_segment(seq, seg.payload, seg.missing, seg.flags.fin, &mut emit);
         for d in [dir, dir.reverse()] {
             let mut emit = |chunk: Chunk<'_>| {
-                emit_chunk(sink, id, d, frame, ts, GapCause::AckedPastHole, chunk)
+                ignore |= emit_chunk(sink, id, d, frame, ts, GapCause::AckedPastHole, chunk)
+                    == Interest::Ignore;
             };
             c.halves[idx(d)].gap_if_acked_past(&mut emit);
         }
-        let mut emit =
-            |chunk: Chunk<'_>| emit_chunk(sink, id, dir, frame, ts, GapCause::BufferCap, chunk);
+        let mut emit = |chunk: Chunk<'_>| {
+            ignore |= emit_chunk(sink, id, dir, frame, ts, GapCause::BufferCap, chunk)
+                == Interest::Ignore;
+        };
         if c.halves[idx(dir)].gap_if_over(cap, &mut emit) {
             counters.buffer_cap_gaps += 1;
             if !c.cap_warned[idx(dir)] {
@@ -589,12 +596,17 @@ fn process(
                 ));
             }
         }
+        if ignore {
+            c.ignored = true;
+            return;
+        }
     }
     let both_fin = c.halves[0].fin_done() && c.halves[1].fin_done();
     if c.opened && (seg.flags.rst || both_fin) {
         for d in [Direction::ClientToServer, Direction::ServerToClient] {
-            let mut emit =
-                |chunk: Chunk<'_>| emit_chunk(sink, id, d, frame, ts, GapCause::End, chunk);
+            let mut emit = |chunk: Chunk<'_>| {
+                emit_chunk(sink, id, d, frame, ts, GapCause::End, chunk);
+            };
             c.halves[idx(d)].flush(&mut emit);
         }
         c.ended = true;
