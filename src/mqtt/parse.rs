@@ -8,7 +8,7 @@
 //!
 //! Values the spec forbids but that leave the packet decodable (QoS 3,
 //! reserved flag bits, a reason code not allowed in that packet, a property
-//! that does not belong) become [`Violation`](super::types::Violation)s on
+//! that does not belong) become [`Violation`]s on
 //! the decoded packet; only bytes whose structure cannot be followed are
 //! [`Malformed`].
 
@@ -467,7 +467,7 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
         }
         ProtocolVersion::V31 if client_id.is_empty() || client_id.len() > 23 => {
             cx.violate(
-                "3.1 CONNECT",
+                "3.1.3.1",
                 format!(
                     "client identifier has {} bytes; MQTT 3.1 requires 1 to 23",
                     client_id.len()
