@@ -950,3 +950,124 @@ proptest! {
         prop_assert_eq!(&events[3], "PINGREQ");
     }
 }
+
+// ------------------------------------------------------------------ hostile input
+
+/// One step of a hostile stream: bytes, a gap, or bytes on the other side.
+#[derive(Debug, Clone)]
+enum Step {
+    Data(Vec<u8>),
+    Gap(u64),
+    Reverse(Vec<u8>),
+}
+
+fn steps(
+    bytes: impl Strategy<Value = Vec<u8>> + Clone,
+    count: std::ops::Range<usize>,
+) -> impl Strategy<Value = Vec<Step>> {
+    vec(
+        prop_oneof![
+            6 => bytes.clone().prop_map(Step::Data),
+            1 => (1u64..100_000).prop_map(Step::Gap),
+            1 => bytes.prop_map(Step::Reverse),
+        ],
+        count,
+    )
+}
+
+/// Drives a connection through `steps`, rendering every event as the
+/// report would, and checks the memory bound.
+fn drive(mid_stream: bool, steps: &[Step]) -> Result<(), TestCaseError> {
+    let cfg = MqttConfig {
+        payload_preview: 16,
+        max_packet_buffer: 4096,
+    };
+    let mut conn = if mid_stream {
+        MqttConnection::new_mid_stream(&cfg)
+    } else {
+        MqttConnection::new(&cfg)
+    };
+    let opts = RenderOptions::default();
+    let mut render = |e: MqttEvent<'_>| match e {
+        MqttEvent::Packet(p) => {
+            serde_json::to_string(&p.packet.json(&opts)).unwrap();
+            let _ = p.packet.summary();
+        }
+        MqttEvent::Malformed(m) => {
+            serde_json::to_string(&m.error.json()).unwrap();
+        }
+        _ => {}
+    };
+    for (n, step) in steps.iter().enumerate() {
+        let frame = n as u64 + 1;
+        let ts = Timestamp::default();
+        match step {
+            Step::Data(b) => conn.on_data(Direction::ClientToServer, frame, ts, b, &mut render),
+            Step::Gap(g) => conn.on_gap(Direction::ClientToServer, frame, ts, *g, &mut render),
+            Step::Reverse(b) => conn.on_data(Direction::ServerToClient, frame, ts, b, &mut render),
+        }
+        // Two directions: partial packet or scan window each, plus aliases.
+        prop_assert!(
+            conn.buffered_bytes() <= 4 * (4096 + 1024),
+            "{}",
+            conn.buffered_bytes()
+        );
+    }
+    conn.on_close(99, Timestamp::default(), &mut render);
+    Ok(())
+}
+
+/// Valid streams with bytes flipped, cut out or duplicated.
+fn mutated() -> BoxedStrategy<Vec<u8>> {
+    (
+        version().prop_flat_map(stream),
+        vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 0..8),
+    )
+        .prop_map(|(packets, edits)| {
+            let mut bytes = packets.concat();
+            for (at, value, kind) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let i = at.index(bytes.len());
+                match kind {
+                    0 => bytes[i] = value,
+                    1 => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.insert(i, value),
+                }
+            }
+            bytes
+        })
+        .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(mid in any::<bool>(), s in steps(vec(any::<u8>(), 0..300), 1..30)) {
+        drive(mid, &s)?;
+    }
+
+    #[test]
+    fn mutated_streams_never_panic(mid in any::<bool>(), s in steps(mutated(), 1..6)) {
+        drive(mid, &s)?;
+    }
+
+    #[test]
+    fn any_bytes_decode_or_explain(bytes in vec(any::<u8>(), 0..64), v in version()) {
+        match parse_packet(&bytes, v, 8) {
+            Ok((d, used)) => {
+                prop_assert!(used <= bytes.len());
+                serde_json::to_string(&d.packet.json(&RenderOptions::default())).unwrap();
+            }
+            Err(ParseError::Incomplete { needed }) => prop_assert!(needed > bytes.len()),
+            Err(ParseError::Malformed(m)) => {
+                prop_assert!(!m.to_string().is_empty());
+                prop_assert!(m.total_len().is_none_or(|t| m.offset <= t), "{}", m);
+            }
+        }
+    }
+}

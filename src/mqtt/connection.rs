@@ -25,7 +25,7 @@
 //!
 //! Each direction has its own alias table (aliases sent by the client and
 //! by the server are independent, MQTT 5.0 section 3.3.2.3.4). A PUBLISH
-//! with an empty topic and a known alias gets [`Publish::resolved_topic`]
+//! with an empty topic and a known alias gets [`Publish::resolved_topic`](super::types::Publish::resolved_topic)
 //! borrowed from the table; an unknown alias, or one above the receiver's
 //! Topic Alias Maximum, is a violation on the packet. A table holds at most
 //! 65535 aliases and `max_packet_buffer` bytes of topics.

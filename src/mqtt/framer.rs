@@ -1,25 +1,34 @@
 //! Incremental framing of one TCP direction into MQTT packets.
 //!
 //! The framer sees the in-order bytes of a direction as slices of any size
-//! and hands out one [`Unit`] per packet (or per problem) through a callback:
+//! and hands out one [`Unit`] per packet (or per problem) through a
+//! callback, together with the capture frame it belongs to:
 //!
 //! * a packet wholly inside the current slice is handed out *borrowed from
-//!   that slice* — no copy;
+//!   that slice* — no copy — at that slice's frame;
 //! * a packet split across slices is copied into the framer's buffer until
 //!   complete (bounded by `max_packet_buffer`; a larger one is skipped by
-//!   its length and reported as oversized);
+//!   its length and reported as oversized) and handed out at the frame that
+//!   completed it;
 //! * a PUBLISH split across slices is never buffered whole: only its fixed
 //!   header, variable header and payload preview are kept, the rest of the
-//!   payload streams through an xxh3 hasher, and the packet is handed out
-//!   at the slice that completes it. While the protocol version is unknown
-//!   the variable header is measured both with (5.0) and without (3.x)
-//!   properties, and one hash is kept per reading;
+//!   payload streams through an xxh3 hasher. While the protocol version is
+//!   not fixed by a CONNECT the variable header is measured both with (5.0)
+//!   and without (3.x) properties, and one hash is kept per reading;
+//! * a length is trusted only when the header looks real: a packet that
+//!   must be buffered or skipped first passes the plausibility checks of
+//!   [`super::resync`] (exact flags, a length its type can have, the bytes
+//!   at hand decoding as far as they go), and a malformed packet's end is
+//!   taken as the next boundary only if its header was right. Otherwise
+//!   the framer scans again from the packet's second byte;
 //! * after a TCP gap, a malformed packet, or when the stream was picked up
 //!   mid-connection, the framer scans for the next plausible boundary
-//!   (see [`super::resync`]) — except when a gap lies inside a packet of
-//!   known length: then the packet is lost (or, inside a streamed PUBLISH
+//!   ([`super::resync`]) — except when a gap lies inside a packet of known
+//!   length: then the packet is lost (or, inside a streamed PUBLISH
 //!   payload, completed with the missing bytes counted) and framing goes on
-//!   at the known next boundary.
+//!   at the known next boundary. Bytes held back by a scan keep the frame
+//!   they came from when they are framed later, through a queue (never by
+//!   recursion, which hostile input could nest deeply).
 
 use super::error::Malformed;
 use super::parse::{

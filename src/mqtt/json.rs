@@ -312,10 +312,7 @@ impl Serialize for PacketJson<'_, '_> {
                 );
                 m.serialize_entry("payload", &preview)?;
                 m.serialize_entry("payload_encoding", preview.encoding())?;
-                m.serialize_entry(
-                    "payload_hash",
-                    &format_args!("{:016x}", p.payload_hash).to_string(),
-                )?;
+                m.serialize_entry("payload_hash", &format_args!("{:016x}", p.payload_hash))?;
                 if p.payload_missing > 0 {
                     m.serialize_entry("payload_missing", &p.payload_missing)?;
                 }
@@ -544,6 +541,10 @@ mod tests {
         assert_eq!(v["payload"], "hello");
         assert_eq!(v["payload_encoding"], "utf8");
         assert_eq!(v["payload_len"], 5);
+        assert_eq!(
+            v["payload_hash"],
+            format!("{:016x}", xxhash_rust::xxh3::xxh3_64(b"hello"))
+        );
         assert!(v.get("properties").is_none());
         assert_eq!(d.packet.summary(), "PUBLISH q1 id=7 \"a/b\" 5B");
 

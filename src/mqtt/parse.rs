@@ -8,7 +8,7 @@
 //!
 //! Values the spec forbids but that leave the packet decodable (QoS 3,
 //! reserved flag bits, a reason code not allowed in that packet, a property
-//! that does not belong) become [`Violation`](super::types::Violation)s on
+//! that does not belong) become [`Violation`]s on
 //! the decoded packet; only bytes whose structure cannot be followed are
 //! [`Malformed`].
 
@@ -162,6 +162,16 @@ pub(crate) fn check_prefix(
     }
 }
 
+/// Decodes a whole packet only to judge whether it is clean (see
+/// [`Payload::Probe`]): the violations list is cut short after the first.
+pub(crate) fn probe_body(
+    header: FixedHeader,
+    body: &[u8],
+    version: ProtocolVersion,
+) -> Result<Decoded<'_>, Malformed> {
+    decode(header, body, version, Payload::Probe)
+}
+
 #[derive(Clone, Copy)]
 enum Payload {
     Whole {
@@ -170,6 +180,9 @@ enum Payload {
     /// Only a prefix of the packet: structure is checked, nothing that the
     /// missing bytes could still satisfy (non-empty lists, payload text).
     Prefix,
+    /// A whole packet judged as a possible boundary: cheap, stops at the
+    /// first violation, no payload hash.
+    Probe,
     Streamed {
         preview: usize,
         hash: u64,
@@ -203,6 +216,7 @@ fn decode(
     }
     let mut cx = Ctx::new(version, h.packet_type);
     cx.prefix = matches!(payload, Payload::Prefix);
+    cx.probe = matches!(payload, Payload::Prefix | Payload::Probe);
     check_fixed_header(&h, &mut cx);
     let result = match h.packet_type {
         PacketType::Connect => connect(body, h, &mut cx),
@@ -453,7 +467,7 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
         }
         ProtocolVersion::V31 if client_id.is_empty() || client_id.len() > 23 => {
             cx.violate(
-                "3.1 CONNECT",
+                "3.1.3.1",
                 format!(
                     "client identifier has {} bytes; MQTT 3.1 requires 1 to 23",
                     client_id.len()
@@ -614,7 +628,7 @@ fn publish<'a>(
             hash,
             missing,
         ),
-        Payload::Prefix => (0, payload.len(), 0, 0),
+        Payload::Prefix | Payload::Probe => (0, payload.len(), 0, 0),
     };
     let payload_preview = payload
         .get(..preview.min(payload.len()))
@@ -682,7 +696,7 @@ fn subscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, 
     }
     let v5 = cx.version.is_v5();
     let mut topics = Vec::new();
-    while !i.is_empty() {
+    while !i.is_empty() && !cx.settled() {
         let (r, filter) = utf8(i, "topic filter", cx)?;
         let (r, options) = byte(
             r,
@@ -758,6 +772,9 @@ fn suback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pac
     check_packet_id(cx, packet_id);
     let (codes, properties) = properties_if_v5(i, cx)?;
     for &c in codes {
+        if cx.settled() {
+            break;
+        }
         check_reason_code(cx, ReasonCode(c));
     }
     if codes.is_empty() && !cx.prefix {
@@ -781,7 +798,7 @@ fn unsubscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a
     check_packet_id(cx, packet_id);
     let (mut i, properties) = properties_if_v5(i, cx)?;
     let mut topics = Vec::new();
-    while !i.is_empty() {
+    while !i.is_empty() && !cx.settled() {
         let (r, filter) = utf8(i, "topic filter", cx)?;
         i = r;
         if let Some((rule, message)) = topic_filter_problem(filter, cx.version.is_v5()) {
@@ -817,6 +834,9 @@ fn unsuback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, P
     }
     let (codes, properties) = properties_if_v5(i, cx)?;
     for &c in codes {
+        if cx.settled() {
+            break;
+        }
         check_reason_code(cx, ReasonCode(c));
     }
     if codes.is_empty() && !cx.prefix {

@@ -180,7 +180,7 @@ fn connect_31_mqisdp() {
             &s("a-client-id-of-24-bytes!"),
         ]),
     );
-    assert_eq!(rules(&b, V311), vec!["3.1 CONNECT"]);
+    assert_eq!(rules(&b, V311), vec!["3.1.3.1"]);
 }
 
 #[test]

@@ -17,6 +17,9 @@ pub(crate) struct Ctx {
     /// Only a prefix of the packet is decoded: skip checks that the missing
     /// bytes could still satisfy.
     pub prefix: bool,
+    /// Only whether the packet is clean matters (judging a possible packet
+    /// boundary): lists stop at the first violation, payloads are not read.
+    pub probe: bool,
 }
 
 impl Ctx {
@@ -26,7 +29,13 @@ impl Ctx {
             packet,
             violations: Vec::new(),
             prefix: false,
+            probe: false,
         }
+    }
+
+    /// Probing, and the packet is already known not to be clean.
+    pub fn settled(&self) -> bool {
+        self.probe && !self.violations.is_empty()
     }
 
     /// Records that the packet breaks `rule`.

@@ -621,7 +621,7 @@ pub(crate) fn parse_properties<'a>(
     };
     let mut props = Properties::default();
     let mut seen: u64 = 0;
-    while !block.is_empty() {
+    while !block.is_empty() && !cx.settled() {
         let (r, (raw_id, _)) = var_int(block, "property identifier")?;
         let id = match u8::try_from(raw_id) {
             Ok(b) if PropertyId(b).is_known() => PropertyId(b),

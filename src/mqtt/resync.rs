@@ -43,7 +43,7 @@
 
 use super::parse::{
     HeadLen, Layout, check_prefix, decode_body, decode_streamed_publish, parse_fixed_header,
-    publish_head_len,
+    probe_body, publish_head_len,
 };
 use super::primitives::var_int;
 use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion};
@@ -126,9 +126,16 @@ fn acceptable(d: &Decoded<'_>, lenient: bool) -> bool {
 }
 
 fn decodes(h: FixedHeader, body: &[u8], hint: Option<ProtocolVersion>, lenient: bool) -> bool {
-    versions(hint)
-        .iter()
-        .any(|&v| decode_body(h, body, v, 0).is_ok_and(|d| acceptable(&d, lenient)))
+    versions(hint).iter().any(|&v| {
+        // Violations allowed: the whole packet must decode. Otherwise the
+        // first violation decides, and a cheap probe suffices.
+        let decoded = if lenient {
+            decode_body(h, body, v, 0)
+        } else {
+            probe_body(h, body, v)
+        };
+        decoded.is_ok_and(|d| acceptable(&d, lenient))
+    })
 }
 
 /// What follows a candidate (rule 3).
