@@ -28,7 +28,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     let copies: u32 = copies.parse()?;
-    let group: u32 = rest.first().map(|g| g.parse()).transpose()?.unwrap_or(100).max(1);
+    let group: u32 = rest
+        .first()
+        .map(|g| g.parse())
+        .transpose()?
+        .unwrap_or(100)
+        .max(1);
 
     let mut reader = open_captures(std::slice::from_ref(input))?;
     let mut recs = Vec::new();
@@ -36,11 +41,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if f.link != LinkType::ETHERNET {
             return Err(format!("frame {}: only Ethernet input is supported", f.index).into());
         }
-        recs.push(Rec { secs: f.ts.secs, nanos: f.ts.nanos, data: f.data.to_vec(), orig_len: f.orig_len });
+        recs.push(Rec {
+            secs: f.ts.secs,
+            nanos: f.ts.nanos,
+            data: f.data.to_vec(),
+            orig_len: f.orig_len,
+        });
     }
-    let Some(first) = recs.first() else { return Err("empty input".into()) };
+    let Some(first) = recs.first() else {
+        return Err("empty input".into());
+    };
     let t0 = first.secs as i128 * 1_000_000_000 + first.nanos as i128;
-    let span = recs.last().map_or(0, |r| r.secs as i128 * 1_000_000_000 + r.nanos as i128 - t0) + 1_000_000;
+    let span = recs
+        .last()
+        .map_or(0, |r| r.secs as i128 * 1_000_000_000 + r.nanos as i128 - t0)
+        + 1_000_000;
     let server = server_ip(&recs).ok_or("no TCP port 1883 traffic in the input")?;
 
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(output)?);
@@ -81,7 +96,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         g += 1;
     }
     out.flush()?;
-    eprintln!("{output}: {written} frames from {copies} copies of {input} ({} frames each)", recs.len());
+    eprintln!(
+        "{output}: {written} frames from {copies} copies of {input} ({} frames each)",
+        recs.len()
+    );
     Ok(())
 }
 
