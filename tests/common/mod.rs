@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: locating captures and running the binary.
 #![allow(dead_code)]
 
+pub mod conversation;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
