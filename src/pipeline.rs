@@ -280,11 +280,13 @@ impl<'s> Connections<'s> {
             prefix.extend_from_slice(data.get(..want).unwrap_or_default());
             if looks_like_connect(prefix) {
                 let buffered = std::mem::take(prefix);
+                // Reported from now on: its open event comes before its first packet.
+                self.out.emit(ctx.open_event(conn));
                 let mut m = Box::new(MqttConnection::new(&self.mqtt_cfg));
                 let out = &mut self.out;
                 let summary = &mut ctx.mqtt;
                 // The prefix was part of `data` unless data arrived in several pieces.
-                let earlier = buffered.len() - want;
+                let earlier = buffered.len().saturating_sub(want);
                 let head = buffered.get(..earlier).unwrap_or_default();
                 m.on_data(dir, frame, ts, head, &mut |ev| {
                     out.mqtt_event(conn, summary, ev)
@@ -293,8 +295,6 @@ impl<'s> Connections<'s> {
                     out.mqtt_event(conn, summary, ev)
                 });
                 ctx.carries = Carries::Mqtt(m);
-                let open = ctx.open_event(conn);
-                self.out.emit(open);
                 return Interest::Keep;
             }
             if prefix.len() >= DETECT_PREFIX {
