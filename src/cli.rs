@@ -1,1 +1,187 @@
-//! Command-line options.
+//! Command-line options (clap derive). Only parsing lives here; `main.rs`
+//! turns the options into a [`crate::pipeline::Pipeline`].
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::time::Duration;
+
+/// What really happened on the wire between MQTT clients and brokers.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mqtt-inspect",
+    version,
+    about = "MQTT packet analyzer: TCP reassembly, MQTT 3.1/3.1.1/5.0 decoding, QoS flow checks and latency",
+    after_help = "Examples:\n  mqtt-inspect analyze capture.pcapng\n  mqtt-inspect analyze --packets --port 1883,1884 a.pcap b.pcap.gz\n  tcpdump -i any -w - port 1883 | mqtt-inspect analyze --format jsonl -\n  mqtt-inspect analyze --format json --fail-on error ci-run.pcap"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyze saved captures (pcap, pcapng, gzip'd or not; `-` reads stdin).
+    Analyze(AnalyzeArgs),
+    /// Capture live from an interface (needs the `live` build feature and libpcap).
+    Live(LiveArgs),
+    /// List the interfaces live capture can use (needs the `live` build feature).
+    Interfaces,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Capture files, read one after another as one capture (`-` = stdin).
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (see `mqtt-inspect interfaces`).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// BPF capture filter (default: the MQTT ports).
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Stop after this long (e.g. 30s, 5m); default: until Ctrl-C.
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub duration: Option<Duration>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options shared by `analyze` and `live`.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// TCP ports treated as MQTT (content detection finds MQTT on other ports too).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1883,8883",
+        value_name = "P[,P..]"
+    )]
+    pub port: Vec<u16>,
+    /// Only --port: no content-based MQTT detection.
+    #[arg(long)]
+    pub no_detect: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Text: one line per MQTT packet before the summary.
+    #[arg(long)]
+    pub packets: bool,
+    /// An ack later than this is `late_ack` (e.g. 10s, 500ms).
+    #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DUR")]
+    pub ack_timeout: Duration,
+    /// Exit 1 when a finding of this severity (or worse) exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Never)]
+    pub fail_on: FailOn,
+    /// Colour in text output (NO_COLOR is honoured by `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print CONNECT passwords and authentication data instead of `<redacted>`.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Bytes of each PUBLISH / will payload shown in the preview.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub payload_bytes: usize,
+    /// Most TCP connections tracked at once (memory bound); the least recently active go first.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub max_connections: usize,
+    /// Out-of-order bytes buffered per connection direction before a hole counts as a gap.
+    #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+    pub max_buffered: usize,
+    /// A TCP connection silent for this long (capture time) is closed for analysis.
+    #[arg(long, value_parser = parse_duration, default_value = "1h", value_name = "DUR")]
+    pub tcp_idle_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Parses `10s`, `500ms`, `1.5s`, `2m`, `1h`, `250us`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 10s, 500ms, 2m)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1e3,
+        "us" | "µs" => value / 1e6,
+        "ns" => value / 1e9,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit '{other}' in '{s}' (use ns, us, ms, s, m, h)"
+            ));
+        }
+    };
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(format!("duration '{s}' is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn parses_analyze_options() {
+        let cli = Cli::try_parse_from([
+            "mqtt-inspect",
+            "analyze",
+            "--port",
+            "1883,1884",
+            "--format",
+            "json",
+            "a.pcap",
+            "b.pcap",
+        ])
+        .unwrap();
+        let Command::Analyze(a) = cli.command else {
+            panic!("analyze expected")
+        };
+        assert_eq!(a.captures, vec!["a.pcap", "b.pcap"]);
+        assert_eq!(a.common.port, vec![1883, 1884]);
+        assert_eq!(a.common.format, Format::Json);
+        assert_eq!(a.common.ack_timeout, Duration::from_secs(10));
+    }
+}

@@ -1,1 +1,95 @@
-fn main() {}
+//! `mqtt-inspect`: builds the pipeline from the command line and picks the output.
+
+use anyhow::Context;
+use clap::Parser;
+use mqtt_inspect::capture::open_captures;
+use mqtt_inspect::cli::{AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, Format};
+use mqtt_inspect::pipeline::{FrameSource, Pipeline, PipelineOptions};
+use mqtt_inspect::report::{JsonLines, JsonReport, Sink, Summary, TextOptions, TextReport};
+use mqtt_inspect::tcp::TcpConfig;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Exit code for bad usage or input that cannot be read at all.
+const EXIT_UNREADABLE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Analyze(args) => analyze(args),
+        Command::Live(_) | Command::Interfaces => {
+            eprintln!(
+                "mqtt-inspect: live capture is not available in this build (rebuild with --features live)"
+            );
+            ExitCode::from(EXIT_UNREADABLE)
+        }
+    }
+}
+
+fn analyze(args: AnalyzeArgs) -> ExitCode {
+    let mut reader = match open_captures(&args.captures) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mqtt-inspect: {e}");
+            return ExitCode::from(EXIT_UNREADABLE);
+        }
+    };
+    match run(&args.common, &mut reader) {
+        Ok(_summary) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqtt-inspect: {e:#}");
+            ExitCode::from(EXIT_UNREADABLE)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<io::Error>()
+        .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// Options for the stages, from the command line.
+fn pipeline_options(c: &CommonArgs) -> PipelineOptions {
+    PipelineOptions {
+        ports: c.port.clone(),
+        tcp: TcpConfig {
+            max_pending_bytes: c.max_buffered,
+            max_connections: c.max_connections,
+            idle_timeout_secs: c.tcp_idle_timeout.as_secs().max(1),
+            server_ports: c.port.clone(),
+            ..TcpConfig::default()
+        },
+    }
+}
+
+/// Colour only on a terminal, never with NO_COLOR (https://no-color.org), unless forced.
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
+    }
+}
+
+fn run(c: &CommonArgs, source: &mut dyn FrameSource) -> anyhow::Result<Summary> {
+    let stdout = io::stdout();
+    let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut sink: Box<dyn Sink> = match c.format {
+        Format::Text => Box::new(TextReport::new(
+            out,
+            TextOptions {
+                color: use_color(c.color),
+            },
+        )),
+        Format::Json => Box::new(JsonReport::new(out)),
+        Format::Jsonl => Box::new(JsonLines::new(out, false)),
+    };
+    let summary = Pipeline::new(pipeline_options(c))
+        .run(source, sink.as_mut())
+        .context("writing the report")?;
+    io::stdout().flush().ok();
+    Ok(summary)
+}

@@ -103,7 +103,10 @@ mod tests {
 
     #[test]
     fn prints_with_capture_precision() {
-        assert_eq!(Timestamp::new(1795567362, 869_821_000, 6).to_string(), "1795567362.869821");
+        assert_eq!(
+            Timestamp::new(1795567362, 869_821_000, 6).to_string(),
+            "1795567362.869821"
+        );
         assert_eq!(Timestamp::new(1, 5, 9).to_string(), "1.000000005");
         assert_eq!(Timestamp::new(1, 1_500_000_000, 6).to_string(), "2.500000");
     }
@@ -121,5 +124,58 @@ mod tests {
         assert_eq!(b.nanos_since(&a), 2);
         assert!((b.millis_since(&a) - 0.000002).abs() < 1e-12);
         assert!(a < b);
+    }
+}
+
+/// `2026-11-25 15:22:42.869` (UTC), for the human report.
+pub fn format_utc(ts: &Timestamp, frac_digits: usize) -> String {
+    let days = ts.secs.div_euclid(86_400);
+    let rem = ts.secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let frac = match frac_digits.min(9) {
+        0 => String::new(),
+        n => format!(".{:0width$}", ts.nanos / 10u32.pow(9 - n as u32), width = n),
+    };
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}{frac}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(
+            format_utc(&Timestamp::new(0, 0, 6), 0),
+            "1970-01-01 00:00:00"
+        );
+        // 2026-11-25 15:22:42.869821 UTC
+        assert_eq!(
+            format_utc(&Timestamp::new(1_795_620_162, 869_821_000, 6), 3),
+            "2026-11-25 15:22:42.869"
+        );
+        assert_eq!(
+            format_utc(&Timestamp::new(951_782_400, 0, 6), 0),
+            "2000-02-29 00:00:00"
+        );
     }
 }

@@ -18,11 +18,17 @@ pub struct Warning {
 impl Warning {
     /// A warning tied to a frame.
     pub fn at(frame: u64, message: impl Into<String>) -> Self {
-        Warning { frame: Some(frame), message: message.into() }
+        Warning {
+            frame: Some(frame),
+            message: message.into(),
+        }
     }
 
     /// A warning about the capture as a whole.
     pub fn general(message: impl Into<String>) -> Self {
-        Warning { frame: None, message: message.into() }
+        Warning {
+            frame: None,
+            message: message.into(),
+        }
     }
 }

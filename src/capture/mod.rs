@@ -6,6 +6,15 @@
 //! middle of a capture (a truncated last record, an impossible length) is a
 //! [`Warning`](crate::warning::Warning) and the end of that file, never a panic;
 //! only input that cannot be read at all is a [`CaptureError`].
+//!
+//! The parsers are our own rather than a general-purpose crate's so that
+//! every length is checked before it is trusted and every step provably
+//! consumes input (no endless loop on a truncated file):
+//!
+//! - `open.rs`: mmap or stream, gzip by magic bytes, format recognition;
+//! - `input.rs`: the two byte sources behind one "request / consume" interface;
+//! - `pcap.rs`, `pcapng.rs`: one parser per format, yielding located records;
+//! - `reader.rs`: several inputs as one capture, numbering, warnings, [`CaptureInfo`].
 
 use crate::time::Timestamp;
 use std::fmt;
@@ -87,7 +96,18 @@ pub enum CaptureError {
     },
     #[error("{path}: not a pcap or pcapng capture ({detail})")]
     NotACapture { path: String, detail: String },
+    /// Stdin can be read only once; a second `-` would silently read nothing.
+    #[error("stdin (-) is given more than once; it can be read only once")]
+    StdinTwice,
 }
 
+mod endian;
+mod input;
+mod open;
+mod pcap;
+mod pcapng;
 mod reader;
+mod record;
+mod resolution;
+
 pub use reader::{CaptureReader, open_captures};

@@ -1,1 +1,29 @@
 //! Output: coloured text for people, JSON / JSON lines for scripts.
+//!
+//! Every stage's results reach the report as [`Event`]s, in capture order.
+//! The [`Summary`] is a fold over those events (built by
+//! [`SummaryBuilder`]), so the same stream serves files, stdin and live
+//! capture. A [`Sink`] writes events as they come (JSON lines, the per-packet
+//! text trace) and the summary at the end.
+
+mod event;
+mod json;
+mod summary;
+mod text;
+
+pub use event::Event;
+pub use json::{JsonLines, JsonReport};
+pub use summary::{
+    CaptureSummary, ConnectionSummary, MqttConnSummary, SCHEMA, Summary, SummaryBuilder,
+};
+pub use text::{TextOptions, TextReport};
+
+use std::io;
+
+/// Where events and the final summary go.
+pub trait Sink {
+    /// One event, in capture order.
+    fn event(&mut self, ev: &Event<'_>) -> io::Result<()>;
+    /// The run is over.
+    fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+}

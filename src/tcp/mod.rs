@@ -31,3 +31,14 @@ impl Direction {
 
 /// Number of a TCP connection in order of first appearance (0-based); the `id` in the report.
 pub type ConnId = u32;
+
+mod half;
+mod reassembler;
+#[cfg(test)]
+mod tests;
+
+pub use half::{DirStats, GapCause};
+pub use reassembler::{
+    CloseKind, ConnRecord, Handshake, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig,
+    TcpCounters,
+};

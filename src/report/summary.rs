@@ -1,0 +1,117 @@
+//! The end-of-run summary: the `--format json` object of the contract.
+
+use super::Event;
+use crate::capture::CaptureInfo;
+use crate::netdecode::NetCounters;
+use crate::tcp::{ConnRecord, TcpCounters};
+use crate::time::Timestamp;
+use crate::warning::Warning;
+use serde::Serialize;
+
+/// Version of the JSON schema; bumped when a field is renamed or removed.
+pub const SCHEMA: &str = "mqtt-inspect/1";
+
+/// Warnings kept for the summary; later ones are counted only (a badly damaged
+/// capture must not grow memory without bound).
+const MAX_WARNINGS: usize = 1000;
+
+/// The `capture` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptureSummary {
+    pub sources: Vec<String>,
+    pub frames: u64,
+    pub bytes: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub link_types: Vec<String>,
+    pub non_tcp_frames: u64,
+    pub undecodable_frames: u64,
+    pub ip_fragments: u64,
+    pub truncated: bool,
+}
+
+/// One entry of `connections`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionSummary {
+    #[serde(flatten)]
+    pub tcp: ConnRecord,
+    /// `null` for a TCP connection that carried no MQTT.
+    pub mqtt: Option<MqttConnSummary>,
+}
+
+/// The `mqtt` object of a connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MqttConnSummary {
+    /// `"3.1"`, `"3.1.1"`, `"5.0"`, or `null` when no CONNECT was seen and nothing could be inferred.
+    pub version: Option<&'static str>,
+    /// The version was inferred from the packets (no CONNECT captured).
+    pub version_inferred: bool,
+    pub client_id: Option<String>,
+    pub keepalive_s: Option<u16>,
+    pub clean_start: Option<bool>,
+    /// Packets per type name.
+    pub packets: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// Everything the run found; serialised as the single `--format json` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub schema: &'static str,
+    pub capture: CaptureSummary,
+    pub connections: Vec<ConnectionSummary>,
+    /// Reassembly's own counters (connections seen, caps hit).
+    pub tcp: TcpCounters,
+    pub warnings: Vec<Warning>,
+    /// Warnings beyond the first 1000, counted but not listed.
+    pub warnings_dropped: u64,
+}
+
+/// Folds events into a [`Summary`].
+#[derive(Debug, Default)]
+pub struct SummaryBuilder {
+    connections: Vec<ConnectionSummary>,
+    warnings: Vec<Warning>,
+    warnings_dropped: u64,
+}
+
+impl SummaryBuilder {
+    /// Takes what the summary needs from an event.
+    pub fn event(&mut self, ev: &Event<'_>) {
+        if let Event::Warning(w) = ev {
+            if self.warnings.len() < MAX_WARNINGS {
+                self.warnings.push((*w).clone());
+            } else {
+                self.warnings_dropped += 1;
+            }
+        }
+    }
+
+    /// A reported connection's final record.
+    pub fn connection(&mut self, tcp: ConnRecord, mqtt: Option<MqttConnSummary>) {
+        self.connections.push(ConnectionSummary { tcp, mqtt });
+    }
+
+    /// The finished summary.
+    pub fn finish(mut self, info: &CaptureInfo, net: &NetCounters, tcp: TcpCounters) -> Summary {
+        self.connections.sort_by_key(|c| c.tcp.id);
+        Summary {
+            schema: SCHEMA,
+            capture: CaptureSummary {
+                sources: info.sources.clone(),
+                frames: info.frames,
+                bytes: info.bytes,
+                first_ts: info.first_ts,
+                last_ts: info.last_ts,
+                link_types: info.link_types.iter().map(|l| l.name()).collect(),
+                non_tcp_frames: net.non_tcp_frames,
+                undecodable_frames: net.undecodable_frames,
+                ip_fragments: net.ip_fragments,
+                truncated: info.truncated,
+            },
+            connections: self.connections,
+            tcp,
+            warnings: self.warnings,
+            warnings_dropped: self.warnings_dropped,
+        }
+    }
+}

@@ -1,0 +1,620 @@
+//! One direction of a TCP connection: sequence tracking, out-of-order
+//! buffering and in-order delivery.
+//!
+//! Sequence numbers are turned into 64-bit stream offsets relative to the
+//! next expected byte (a wrapping 32-bit difference), so wrap-around past
+//! 2^32 needs no special case anywhere else. The consumer sees contiguous
+//! [`Chunk::Data`] (borrowed from the segment when it arrives in order, so the
+//! common case copies nothing) and [`Chunk::Gap`] for bytes the capture never
+//! had — the "skip N" of gopacket's reassembly.
+
+use std::collections::BTreeMap;
+
+/// What a direction hands its consumer, in stream order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    Data(&'a [u8]),
+    /// `n` stream bytes were never captured; delivery resumes after them.
+    Gap(u64),
+}
+
+/// Counters of one direction; the `client_to_server` / `server_to_client` objects of the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DirStats {
+    /// Stream bytes delivered in order (each byte once; retransmitted copies not counted).
+    pub bytes: u64,
+    /// Every TCP segment sent in this direction, pure ACKs included.
+    pub segments: u64,
+    /// Segments whose data had already been seen in full or in part.
+    pub retransmissions: u64,
+    /// Segments that arrived ahead of a hole and were buffered.
+    pub out_of_order: u64,
+    /// Stream bytes that were never captured (skipped as gaps).
+    pub gap_bytes: u64,
+}
+
+/// Why a gap was declared (for the warning text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapCause {
+    /// The peer acknowledged bytes we never saw.
+    AckedPastHole,
+    /// Too much out-of-order data was waiting for the hole to fill.
+    BufferCap,
+    /// The connection ended with a hole still open.
+    End,
+}
+
+#[derive(Debug)]
+struct Pending {
+    data: Vec<u8>,
+    /// Bytes after `data` that the segment had on the wire but the capture cut (snaplen).
+    missing: u64,
+}
+
+impl Pending {
+    fn wire_len(&self) -> u64 {
+        self.data.len() as u64 + self.missing
+    }
+}
+
+/// How a segment's data was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Nothing new: fully seen before.
+    Retransmission,
+    /// New data, delivered now (possibly releasing buffered data too).
+    InOrder { overlapped: bool },
+    /// Ahead of a hole: buffered until the hole fills or is declared a gap.
+    Buffered { added_nothing: bool },
+    /// A keep-alive (one byte or none, one before the next expected sequence number).
+    KeepAlive,
+    /// One byte probing a zero window: the same byte is sent again later.
+    ZeroWindowProbe,
+    /// An empty segment (pure ACK) or a FIN only.
+    Empty,
+}
+
+/// State of one direction.
+#[derive(Debug, Default)]
+pub struct HalfStream {
+    /// Next expected sequence number; `None` until the first SYN or data segment.
+    next_seq: Option<u32>,
+    /// Stream offset of `next_seq` (bytes delivered or skipped so far, plus SYN/FIN).
+    next_off: i64,
+    pending: BTreeMap<i64, Pending>,
+    pending_bytes: usize,
+    /// Stream offset the FIN occupies, once seen.
+    fin_off: Option<i64>,
+    fin_done: bool,
+    /// The peer has acknowledged up to this offset (exclusive).
+    peer_acked: Option<i64>,
+    /// Last window the peer advertised (for zero-window probes).
+    peer_window: Option<u16>,
+    pub stats: DirStats,
+}
+
+impl HalfStream {
+    /// The SYN (or SYN/ACK) fixes the initial sequence number; data starts one after it.
+    pub fn on_syn(&mut self, isn: u32) {
+        if self.next_seq.is_none() {
+            self.next_seq = Some(isn.wrapping_add(1));
+            self.next_off = 0;
+        }
+    }
+
+    /// Whether this direction has been synchronised (SYN or first data seen).
+    #[cfg(test)]
+    pub fn is_synced(&self) -> bool {
+        self.next_seq.is_some()
+    }
+
+    /// Whether the FIN has been reached in order.
+    pub fn fin_done(&self) -> bool {
+        self.fin_done
+    }
+
+    /// Bytes currently buffered out of order.
+    #[cfg(test)]
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    fn offset_of(&self, seq: u32) -> i64 {
+        let next = self.next_seq.unwrap_or(seq);
+        self.next_off + (seq.wrapping_sub(next) as i32) as i64
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.next_off = self.next_off.saturating_add(n as i64);
+        if let Some(s) = self.next_seq.as_mut() {
+            *s = s.wrapping_add(n as u32);
+        }
+    }
+
+    /// Records the peer's acknowledgement and window (they travel in the other direction).
+    pub fn on_peer_ack(&mut self, ack: u32, window: u16) {
+        self.peer_window = Some(window);
+        if self.next_seq.is_none() {
+            return;
+        }
+        let off = self.offset_of(ack);
+        if self.peer_acked.is_none_or(|a| off > a) {
+            self.peer_acked = Some(off);
+        }
+    }
+
+    /// Takes one segment's data (`missing` = bytes the capture cut off the end) and FIN flag.
+    pub fn on_segment(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing: u32,
+        fin: bool,
+        emit: &mut dyn FnMut(Chunk<'_>),
+    ) -> Accepted {
+        let wire_len = payload.len() as u64 + missing as u64;
+        if self.next_seq.is_none() {
+            if wire_len == 0 && !fin {
+                return Accepted::Empty; // pure ACK: wait for data to learn where the stream is
+            }
+            // Mid-stream pickup: the stream starts with this segment.
+            self.next_seq = Some(seq);
+            self.next_off = 0;
+        }
+        let off = self.offset_of(seq);
+        if fin {
+            let at = off.saturating_add(wire_len as i64);
+            if self.fin_off.is_none() {
+                self.fin_off = Some(at);
+            }
+        }
+        let result = if wire_len == 0 {
+            Accepted::Empty
+        } else {
+            self.place(off, payload, missing as u64, emit)
+        };
+        self.reach_fin();
+        result
+    }
+
+    fn place(
+        &mut self,
+        off: i64,
+        payload: &[u8],
+        missing: u64,
+        emit: &mut dyn FnMut(Chunk<'_>),
+    ) -> Accepted {
+        let wire_len = payload.len() as u64 + missing;
+        let end = off.saturating_add(wire_len as i64);
+        if end <= self.next_off {
+            if wire_len <= 1 && end == self.next_off && self.pending.is_empty() {
+                return Accepted::KeepAlive;
+            }
+            self.stats.retransmissions += 1;
+            return Accepted::Retransmission;
+        }
+        if off > self.next_off {
+            let added = self.buffer(off, payload, missing);
+            if added {
+                self.stats.out_of_order += 1;
+            } else {
+                self.stats.retransmissions += 1;
+            }
+            return Accepted::Buffered {
+                added_nothing: !added,
+            };
+        }
+        if wire_len == 1 && off == self.next_off && self.peer_window == Some(0) {
+            return Accepted::ZeroWindowProbe;
+        }
+        // off <= next_off < end: deliver what is new (borrowed straight from the segment).
+        let skip = (self.next_off - off) as u64;
+        let overlapped = skip > 0;
+        if overlapped {
+            self.stats.retransmissions += 1;
+        }
+        self.deliver(payload, missing, skip, emit);
+        self.drain(emit);
+        Accepted::InOrder { overlapped }
+    }
+
+    /// Delivers `payload` + `missing` trailing bytes, skipping the first `skip` (already seen).
+    fn deliver(
+        &mut self,
+        payload: &[u8],
+        missing: u64,
+        skip: u64,
+        emit: &mut dyn FnMut(Chunk<'_>),
+    ) {
+        let cap = payload.len() as u64;
+        if skip < cap {
+            let data = payload.get(skip as usize..).unwrap_or_default();
+            self.stats.bytes += data.len() as u64;
+            self.advance(data.len() as u64);
+            emit(Chunk::Data(data));
+        }
+        let missing_left = (cap + missing).saturating_sub(skip.max(cap));
+        if missing_left > 0 {
+            self.skip_gap(missing_left, emit);
+        }
+    }
+
+    fn skip_gap(&mut self, n: u64, emit: &mut dyn FnMut(Chunk<'_>)) {
+        self.stats.gap_bytes += n;
+        self.advance(n);
+        emit(Chunk::Gap(n));
+    }
+
+    /// Releases buffered data that has become contiguous.
+    fn drain(&mut self, emit: &mut dyn FnMut(Chunk<'_>)) {
+        while let Some(entry) = self.pending.first_entry() {
+            let off = *entry.key();
+            if off > self.next_off {
+                break;
+            }
+            let p = entry.remove();
+            self.pending_bytes = self.pending_bytes.saturating_sub(p.data.len());
+            let end = off.saturating_add(p.wire_len() as i64);
+            if end <= self.next_off {
+                continue;
+            }
+            let skip = (self.next_off - off) as u64;
+            self.deliver(&p.data, p.missing, skip, emit);
+        }
+    }
+
+    /// Buffers the parts of a segment not already buffered (first copy wins).
+    /// Returns whether anything new was added.
+    fn buffer(&mut self, off: i64, payload: &[u8], missing: u64) -> bool {
+        let end = off.saturating_add((payload.len() as u64 + missing) as i64);
+        // Uncovered sub-intervals of [off, end), walking the buffered entries that overlap it.
+        let mut holes: Vec<(i64, i64)> = Vec::new();
+        let mut cursor = off;
+        let start_key = self
+            .pending
+            .range(..=off)
+            .next_back()
+            .map(|(k, _)| *k)
+            .unwrap_or(off);
+        for (&k, p) in self.pending.range(start_key..end) {
+            let k_end = k.saturating_add(p.wire_len() as i64);
+            if k > cursor {
+                holes.push((cursor, k.min(end)));
+            }
+            cursor = cursor.max(k_end);
+            if cursor >= end {
+                break;
+            }
+        }
+        if cursor < end {
+            holes.push((cursor, end));
+        }
+        let captured_end = off + payload.len() as i64;
+        let mut added = false;
+        for (a, b) in holes {
+            if b <= a {
+                continue;
+            }
+            let data_a = (a.min(captured_end) - off) as usize;
+            let data_b = (b.min(captured_end) - off) as usize;
+            let data = payload.get(data_a..data_b).unwrap_or_default().to_vec();
+            let miss = (b - a.max(captured_end)).max(0) as u64;
+            self.pending_bytes += data.len();
+            self.pending.insert(
+                a,
+                Pending {
+                    data,
+                    missing: miss,
+                },
+            );
+            added = true;
+        }
+        added
+    }
+
+    /// Declares a gap when the peer has acknowledged past a hole that buffered data waits behind.
+    /// Returns whether a gap was declared.
+    pub fn gap_if_acked_past(&mut self, emit: &mut dyn FnMut(Chunk<'_>)) -> bool {
+        let Some(acked) = self.peer_acked else {
+            return false;
+        };
+        let Some(first) = self.pending.keys().next().copied() else {
+            return false;
+        };
+        if acked <= self.next_off || first <= self.next_off {
+            return false;
+        }
+        // The hole is [next_off, first); the peer got bytes we never saw.
+        let hole = (first - self.next_off) as u64;
+        self.skip_gap(hole, emit);
+        self.drain(emit);
+        self.reach_fin();
+        true
+    }
+
+    /// Declares a gap when the out-of-order buffer exceeds `cap`, skipping to the first buffered byte.
+    pub fn gap_if_over(&mut self, cap: usize, emit: &mut dyn FnMut(Chunk<'_>)) -> bool {
+        if self.pending_bytes <= cap {
+            return false;
+        }
+        self.force_next_gap(emit);
+        self.reach_fin();
+        true
+    }
+
+    fn force_next_gap(&mut self, emit: &mut dyn FnMut(Chunk<'_>)) {
+        if let Some(first) = self.pending.keys().next().copied() {
+            if first > self.next_off {
+                self.skip_gap((first - self.next_off) as u64, emit);
+            }
+            self.drain(emit);
+        }
+    }
+
+    /// At the end of a connection: every hole becomes a gap and all buffered data is delivered.
+    pub fn flush(&mut self, emit: &mut dyn FnMut(Chunk<'_>)) {
+        while !self.pending.is_empty() {
+            self.force_next_gap(emit);
+        }
+        // A FIN beyond what was captured: the bytes before it were never seen.
+        if let Some(fin) = self.fin_off
+            && !self.fin_done
+            && fin > self.next_off
+        {
+            self.skip_gap((fin - self.next_off) as u64, emit);
+        }
+        self.reach_fin();
+    }
+
+    fn reach_fin(&mut self) {
+        if let Some(fin) = self.fin_off
+            && !self.fin_done
+            && self.next_off >= fin
+        {
+            self.fin_done = true;
+            if self.next_off == fin {
+                self.advance(1); // FIN consumes one sequence number
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collects delivered chunks as (data, gaps) in order.
+    #[derive(Default, Debug, PartialEq)]
+    struct Out(Vec<Result<Vec<u8>, u64>>);
+
+    impl Out {
+        fn bytes(&self) -> Vec<u8> {
+            self.0
+                .iter()
+                .filter_map(|c| c.as_ref().ok())
+                .flatten()
+                .copied()
+                .collect()
+        }
+        fn gaps(&self) -> Vec<u64> {
+            self.0
+                .iter()
+                .filter_map(|c| c.as_ref().err())
+                .copied()
+                .collect()
+        }
+    }
+
+    fn seg(h: &mut HalfStream, out: &mut Out, seq: u32, data: &[u8]) -> Accepted {
+        h.on_segment(seq, data, 0, false, &mut |c| match c {
+            Chunk::Data(d) => out.0.push(Ok(d.to_vec())),
+            Chunk::Gap(n) => out.0.push(Err(n)),
+        })
+    }
+
+    fn sink(out: &mut Out) -> impl FnMut(Chunk<'_>) + '_ {
+        |c| match c {
+            Chunk::Data(d) => out.0.push(Ok(d.to_vec())),
+            Chunk::Gap(n) => out.0.push(Err(n)),
+        }
+    }
+
+    #[test]
+    fn in_order_after_syn() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(999);
+        assert_eq!(
+            seg(&mut h, &mut out, 1000, b"abc"),
+            Accepted::InOrder { overlapped: false }
+        );
+        seg(&mut h, &mut out, 1003, b"def");
+        assert_eq!(out.bytes(), b"abcdef");
+        assert_eq!(h.stats.bytes, 6);
+        assert_eq!(h.stats.retransmissions, 0);
+    }
+
+    #[test]
+    fn out_of_order_is_released_when_hole_fills() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        seg(&mut h, &mut out, 1, b"aa");
+        assert_eq!(
+            seg(&mut h, &mut out, 5, b"cc"),
+            Accepted::Buffered {
+                added_nothing: false
+            }
+        );
+        seg(&mut h, &mut out, 7, b"dd");
+        assert_eq!(out.bytes(), b"aa");
+        assert_eq!(h.pending_bytes(), 4);
+        seg(&mut h, &mut out, 3, b"bb");
+        assert_eq!(out.bytes(), b"aabbccdd");
+        assert_eq!(h.stats.out_of_order, 2);
+        assert_eq!(h.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn retransmission_and_overlap_first_copy_wins() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        seg(&mut h, &mut out, 1, b"abcd");
+        assert_eq!(seg(&mut h, &mut out, 1, b"XXXX"), Accepted::Retransmission);
+        // overlaps the last two bytes and adds two
+        assert_eq!(
+            seg(&mut h, &mut out, 3, b"YYef"),
+            Accepted::InOrder { overlapped: true }
+        );
+        assert_eq!(out.bytes(), b"abcdef");
+        assert_eq!(h.stats.retransmissions, 2);
+        assert_eq!(h.stats.bytes, 6);
+    }
+
+    #[test]
+    fn overlapping_out_of_order_segments_keep_first_copy() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        seg(&mut h, &mut out, 5, b"EFGH"); // offsets 4..8
+        seg(&mut h, &mut out, 3, b"xxyyZZ"); // offsets 2..8: 2..4 new, 4..8 already buffered
+        assert_eq!(
+            seg(&mut h, &mut out, 6, b"QQ"),
+            Accepted::Buffered {
+                added_nothing: true
+            }
+        );
+        seg(&mut h, &mut out, 1, b"ab");
+        assert_eq!(out.bytes(), b"abxxEFGH");
+    }
+
+    #[test]
+    fn sequence_wrap_past_2_pow_32() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(u32::MAX - 2); // data starts at MAX-1
+        seg(&mut h, &mut out, u32::MAX - 1, b"ab"); // MAX-1, MAX
+        seg(&mut h, &mut out, 2, b"de"); // out of order after the wrap
+        seg(&mut h, &mut out, 0, b"cc"); // 0,1: "c" new, then releases
+        assert_eq!(out.bytes(), b"abccde");
+        // retransmission from before the wrap is recognised as old
+        assert_eq!(
+            seg(&mut h, &mut out, u32::MAX - 1, b"ab"),
+            Accepted::Retransmission
+        );
+    }
+
+    #[test]
+    fn gap_declared_when_peer_acks_past_hole() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        seg(&mut h, &mut out, 1, b"aa");
+        seg(&mut h, &mut out, 10, b"zz"); // hole 3..10 (offsets 2..9)
+        assert!(!h.gap_if_acked_past(&mut sink(&mut out)), "no ack yet");
+        h.on_peer_ack(12, 1000);
+        assert!(h.gap_if_acked_past(&mut sink(&mut out)));
+        assert_eq!(out.0, vec![Ok(b"aa".to_vec()), Err(7), Ok(b"zz".to_vec())]);
+        assert_eq!(h.stats.gap_bytes, 7);
+        // the late copy of the hole is now old data
+        assert_eq!(
+            seg(&mut h, &mut out, 3, b"1234567"),
+            Accepted::Retransmission
+        );
+    }
+
+    #[test]
+    fn ack_before_data_does_not_invent_a_gap() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        h.on_peer_ack(50, 1000); // capture saw the ACK first
+        assert!(!h.gap_if_acked_past(&mut sink(&mut out)));
+        seg(&mut h, &mut out, 1, b"abc");
+        assert_eq!(out.bytes(), b"abc");
+        assert!(out.gaps().is_empty());
+    }
+
+    #[test]
+    fn buffer_cap_forces_gap() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        seg(&mut h, &mut out, 101, &[7u8; 60]);
+        assert!(!h.gap_if_over(100, &mut sink(&mut out)));
+        seg(&mut h, &mut out, 161, &[8u8; 60]);
+        assert!(h.gap_if_over(100, &mut sink(&mut out)));
+        assert_eq!(out.gaps(), vec![100]);
+        assert_eq!(out.bytes().len(), 120);
+        assert_eq!(h.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn flush_turns_holes_into_gaps_and_fin_counts() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        seg(&mut h, &mut out, 1, b"a");
+        h.on_segment(5, b"e", 0, true, &mut sink(&mut out)); // hole, then data + FIN
+        assert!(!h.fin_done());
+        h.flush(&mut sink(&mut out));
+        assert_eq!(out.0, vec![Ok(b"a".to_vec()), Err(3), Ok(b"e".to_vec())]);
+        assert!(h.fin_done());
+    }
+
+    #[test]
+    fn fin_consumes_one_sequence_number() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        h.on_segment(1, b"ab", 0, true, &mut sink(&mut out));
+        assert!(h.fin_done());
+        // retransmitted FIN: nothing new, no gap
+        h.on_segment(1, b"ab", 0, true, &mut sink(&mut out));
+        h.on_peer_ack(4, 100);
+        assert!(!h.gap_if_acked_past(&mut sink(&mut out)));
+        assert_eq!(out.0, vec![Ok(b"ab".to_vec())]);
+    }
+
+    #[test]
+    fn midstream_pickup_starts_at_first_data() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        assert_eq!(seg(&mut h, &mut out, 5000, b""), Accepted::Empty);
+        assert!(!h.is_synced());
+        seg(&mut h, &mut out, 7000, b"xyz");
+        seg(&mut h, &mut out, 7003, b"!");
+        assert_eq!(out.bytes(), b"xyz!");
+    }
+
+    #[test]
+    fn keepalive_and_zero_window_probe_are_not_data() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        seg(&mut h, &mut out, 1, b"abc");
+        assert_eq!(seg(&mut h, &mut out, 3, b"c"), Accepted::KeepAlive);
+        assert_eq!(seg(&mut h, &mut out, 3, b""), Accepted::Empty);
+        h.on_peer_ack(4, 0);
+        assert_eq!(seg(&mut h, &mut out, 4, b"d"), Accepted::ZeroWindowProbe);
+        h.on_peer_ack(4, 512);
+        seg(&mut h, &mut out, 4, b"de");
+        assert_eq!(out.bytes(), b"abcde");
+        assert_eq!(h.stats.retransmissions, 0);
+    }
+
+    #[test]
+    fn snaplen_cut_bytes_become_a_gap() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        h.on_segment(1, b"abc", 5, false, &mut sink(&mut out));
+        seg(&mut h, &mut out, 9, b"next");
+        assert_eq!(
+            out.0,
+            vec![Ok(b"abc".to_vec()), Err(5), Ok(b"next".to_vec())]
+        );
+        assert_eq!(h.stats.gap_bytes, 5);
+    }
+}

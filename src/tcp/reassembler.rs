@@ -1,0 +1,644 @@
+//! The connection table: handshakes, who is the client, FIN/RST, port reuse,
+//! idle expiry and the caps that keep memory bounded.
+
+use super::half::{Chunk, DirStats, GapCause, HalfStream};
+use super::{ConnId, Direction};
+use crate::netdecode::{Endpoint, Segment};
+use crate::time::Timestamp;
+use crate::warning::Warning;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Limits and hints for reassembly.
+#[derive(Debug, Clone)]
+pub struct TcpConfig {
+    /// Out-of-order bytes buffered per direction before the hole is declared a gap.
+    pub max_pending_bytes: usize,
+    /// Connections tracked at once; beyond it the least recently active are retired.
+    pub max_connections: usize,
+    /// A connection with no segment for this long (capture time) is retired.
+    pub idle_timeout_secs: u64,
+    /// Ports that identify the server side when no handshake was captured.
+    pub server_ports: Vec<u16>,
+    /// Recognises a client's first bytes (an MQTT CONNECT) to find the client without a handshake.
+    pub client_hello: fn(&[u8]) -> bool,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            max_pending_bytes: 4 << 20,
+            max_connections: 100_000,
+            idle_timeout_secs: 3600,
+            server_ports: vec![1883, 8883],
+            client_hello: |_| false,
+        }
+    }
+}
+
+/// The three-way handshake as captured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Handshake {
+    pub syn_frame: Option<u64>,
+    pub synack_frame: Option<u64>,
+    pub ack_frame: Option<u64>,
+    /// SYN → final ACK, in milliseconds.
+    pub rtt_ms: Option<f64>,
+}
+
+/// How a connection ended, as far as the capture shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseKind {
+    Fin,
+    Rst,
+    /// No FIN or RST was captured.
+    Open,
+}
+
+impl CloseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseKind::Fin => "fin",
+            CloseKind::Rst => "rst",
+            CloseKind::Open => "open",
+        }
+    }
+}
+
+/// Everything the report says about a TCP connection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnRecord {
+    pub id: ConnId,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    /// `None` when neither SYN nor SYN/ACK was captured (mid-stream pickup).
+    pub handshake: Option<Handshake>,
+    pub close: CloseKind,
+    pub client_to_server: DirStats,
+    pub server_to_client: DirStats,
+}
+
+/// What reassembly tells its consumer, in capture order.
+#[derive(Debug)]
+pub enum StreamEvent<'a> {
+    /// A connection's sides are known. `midstream`: the capture did not see it start,
+    /// so its byte streams may begin inside an application message.
+    Open {
+        conn: ConnId,
+        client: Endpoint,
+        server: Endpoint,
+        frame: u64,
+        ts: Timestamp,
+        midstream: bool,
+    },
+    /// The next in-order bytes of one direction.
+    Data {
+        conn: ConnId,
+        dir: Direction,
+        frame: u64,
+        ts: Timestamp,
+        data: &'a [u8],
+    },
+    /// `len` bytes of one direction were never captured; the next `Data` follows them.
+    Gap {
+        conn: ConnId,
+        dir: Direction,
+        frame: u64,
+        ts: Timestamp,
+        len: u64,
+        cause: GapCause,
+    },
+    /// The connection ended (FIN both ways, RST, or it was still open when the capture,
+    /// the idle timeout or the table cap ended it).
+    End {
+        conn: ConnId,
+        frame: u64,
+        ts: Timestamp,
+        how: CloseKind,
+    },
+    /// Final statistics; the connection is forgotten after this.
+    Retired { record: &'a ConnRecord },
+}
+
+/// A consumer's answer to an event: keep sending this connection's bytes or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    Keep,
+    /// Not interesting (not MQTT): stop delivering data; statistics are still kept.
+    Ignore,
+}
+
+/// Receives reassembly events.
+pub trait StreamSink {
+    fn on_event(&mut self, ev: StreamEvent<'_>) -> Interest;
+}
+
+/// Counters about reassembly itself (the `tcp` object of the report).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TcpCounters {
+    pub connections: u64,
+    pub expired_idle: u64,
+    pub evicted_table_full: u64,
+    pub buffer_cap_gaps: u64,
+}
+
+/// Ordered endpoint pair: the same key for both directions of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ConnKey(Endpoint, Endpoint);
+
+impl ConnKey {
+    fn of(a: Endpoint, b: Endpoint) -> Self {
+        if a <= b { ConnKey(a, b) } else { ConnKey(b, a) }
+    }
+}
+
+struct Conn {
+    record: ConnRecord,
+    /// `[client→server, server→client]`
+    halves: [HalfStream; 2],
+    syn_ts: Option<Timestamp>,
+    client_isn: Option<u32>,
+    server_isn: Option<u32>,
+    /// Roles are final (handshake seen or first payload judged).
+    roles_fixed: bool,
+    opened: bool,
+    ignored: bool,
+    ended: bool,
+    fin_seen: bool,
+    rst_seen: bool,
+    cap_warned: [bool; 2],
+}
+
+impl Conn {
+    fn close_kind(&self) -> CloseKind {
+        if self.rst_seen {
+            CloseKind::Rst
+        } else if self.fin_seen {
+            CloseKind::Fin
+        } else {
+            CloseKind::Open
+        }
+    }
+
+    fn dir_of(&self, src: &Endpoint) -> Direction {
+        if *src == self.record.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    fn swap_roles(&mut self) {
+        std::mem::swap(&mut self.record.client, &mut self.record.server);
+        self.halves.swap(0, 1);
+    }
+}
+
+fn idx(dir: Direction) -> usize {
+    match dir {
+        Direction::ClientToServer => 0,
+        Direction::ServerToClient => 1,
+    }
+}
+
+/// TCP reassembly for every connection of a capture.
+pub struct Reassembler {
+    cfg: TcpConfig,
+    conns: HashMap<ConnKey, Conn>,
+    next_id: ConnId,
+    last_sweep: Option<Timestamp>,
+    now: Timestamp,
+    last_frame: u64,
+    counters: TcpCounters,
+    warnings: Vec<Warning>,
+}
+
+/// Seconds of capture time between sweeps for idle connections.
+const SWEEP_EVERY_SECS: i64 = 10;
+/// Closed connections stay this long for their last ACKs and retransmitted FINs.
+const CLOSED_LINGER_SECS: i64 = 60;
+
+impl Reassembler {
+    pub fn new(cfg: TcpConfig) -> Self {
+        Reassembler {
+            cfg,
+            conns: HashMap::new(),
+            next_id: 0,
+            last_sweep: None,
+            now: Timestamp::default(),
+            last_frame: 0,
+            counters: TcpCounters::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn counters(&self) -> TcpCounters {
+        self.counters
+    }
+
+    /// Connections currently tracked.
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Warnings since the last call (caps hit, connections retired early).
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Feeds one segment; events go to `sink` before this returns.
+    pub fn segment(&mut self, seg: &Segment<'_>, sink: &mut dyn StreamSink) {
+        if seg.ts > self.now {
+            self.now = seg.ts;
+        }
+        self.last_frame = seg.frame;
+        self.sweep(sink);
+        let key = ConnKey::of(seg.src, seg.dst);
+        let starts_new = match self.conns.get(&key) {
+            None => true,
+            Some(c) => is_new_connection(c, seg),
+        };
+        if starts_new {
+            if let Some(old) = self.conns.remove(&key) {
+                self.retire(old, seg.frame, seg.ts, sink);
+            }
+            self.make_room(seg, sink);
+            let conn = self.new_conn(seg);
+            self.conns.insert(key, conn);
+        }
+        let cap = self.cfg.max_pending_bytes;
+        let hello = self.cfg.client_hello;
+        let Some(conn) = self.conns.get_mut(&key) else {
+            return;
+        };
+        process(
+            conn,
+            seg,
+            cap,
+            hello,
+            sink,
+            &mut self.counters,
+            &mut self.warnings,
+        );
+    }
+
+    /// End of input: every connection still tracked ends (as far as the capture shows) and is retired.
+    pub fn finish(&mut self, sink: &mut dyn StreamSink) {
+        let mut all: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        all.sort_by_key(|c| c.record.id);
+        let (frame, ts) = (self.last_frame, self.now);
+        for c in all {
+            self.retire(c, frame, ts, sink);
+        }
+    }
+
+    fn new_conn(&mut self, seg: &Segment<'_>) -> Conn {
+        let id = self.next_id;
+        self.next_id = self.next_id.saturating_add(1);
+        self.counters.connections += 1;
+        let (client, server, fixed) = initial_roles(seg, &self.cfg);
+        Conn {
+            record: ConnRecord {
+                id,
+                client,
+                server,
+                first_frame: seg.frame,
+                last_frame: seg.frame,
+                first_ts: seg.ts,
+                last_ts: seg.ts,
+                handshake: None,
+                close: CloseKind::Open,
+                client_to_server: DirStats::default(),
+                server_to_client: DirStats::default(),
+            },
+            halves: [HalfStream::default(), HalfStream::default()],
+            syn_ts: None,
+            client_isn: None,
+            server_isn: None,
+            roles_fixed: fixed,
+            opened: false,
+            ignored: false,
+            ended: false,
+            fin_seen: false,
+            rst_seen: false,
+            cap_warned: [false; 2],
+        }
+    }
+
+    /// Ends (if needed) and forgets a connection.
+    fn retire(&mut self, mut c: Conn, frame: u64, ts: Timestamp, sink: &mut dyn StreamSink) {
+        ensure_open(&mut c, sink);
+        if !c.ended {
+            if !c.ignored {
+                for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                    let id = c.record.id;
+                    c.halves[idx(dir)].flush(&mut |chunk| {
+                        emit_chunk(sink, id, dir, frame, ts, GapCause::End, chunk);
+                    });
+                }
+            }
+            c.ended = true;
+            sink.on_event(StreamEvent::End {
+                conn: c.record.id,
+                frame,
+                ts,
+                how: c.close_kind(),
+            });
+        }
+        c.record.close = c.close_kind();
+        c.record.client_to_server = c.halves[0].stats;
+        c.record.server_to_client = c.halves[1].stats;
+        sink.on_event(StreamEvent::Retired { record: &c.record });
+    }
+
+    /// Retires idle connections (and closed ones past their linger time).
+    fn sweep(&mut self, sink: &mut dyn StreamSink) {
+        let now = self.now;
+        match self.last_sweep {
+            None => {
+                self.last_sweep = Some(now);
+                return;
+            }
+            Some(t) if now.secs.saturating_sub(t.secs) < SWEEP_EVERY_SECS => return,
+            _ => self.last_sweep = Some(now),
+        }
+        let idle = self.cfg.idle_timeout_secs.min(i64::MAX as u64) as i64;
+        let stale: Vec<ConnKey> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                let quiet = now.secs.saturating_sub(c.record.last_ts.secs);
+                quiet > idle || (c.ended && quiet > CLOSED_LINGER_SECS)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        let mut stale_conns: Vec<Conn> =
+            stale.iter().filter_map(|k| self.conns.remove(k)).collect();
+        stale_conns.sort_by_key(|c| c.record.id);
+        for c in stale_conns {
+            if !c.ended {
+                self.counters.expired_idle += 1;
+                self.warnings.push(Warning::at(
+                    self.last_frame,
+                    format!(
+                        "TCP connection {} ({} → {}) idle for more than {} s: closed the analysis of it",
+                        c.record.id, c.record.client, c.record.server, idle
+                    ),
+                ));
+            }
+            let (frame, ts) = (self.last_frame, now);
+            self.retire(c, frame, ts, sink);
+        }
+    }
+
+    /// Keeps the table under its cap: ended connections go first, then the least recently active.
+    fn make_room(&mut self, seg: &Segment<'_>, sink: &mut dyn StreamSink) {
+        if self.conns.len() < self.cfg.max_connections.max(1) {
+            return;
+        }
+        let mut by_age: Vec<(bool, Timestamp, ConnKey)> = self
+            .conns
+            .iter()
+            .map(|(k, c)| (!c.ended, c.record.last_ts, *k))
+            .collect();
+        by_age.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Evict a batch so that a flood of new connections does not rescan the table each time.
+        let batch = (self.cfg.max_connections / 16).max(1);
+        let mut evicted_open = 0u64;
+        for (open, _, k) in by_age.into_iter().take(batch) {
+            if let Some(c) = self.conns.remove(&k) {
+                if open {
+                    evicted_open += 1;
+                }
+                self.retire(c, seg.frame, seg.ts, sink);
+            }
+        }
+        if evicted_open > 0 {
+            self.counters.evicted_table_full += evicted_open;
+            self.warnings.push(Warning::at(
+                seg.frame,
+                format!(
+                    "TCP connection table full ({} connections): stopped tracking the {evicted_open} least recently active (raise --max-connections)",
+                    self.cfg.max_connections
+                ),
+            ));
+        }
+    }
+}
+
+/// A SYN that cannot belong to the tracked connection starts a new one (port reuse).
+fn is_new_connection(c: &Conn, seg: &Segment<'_>) -> bool {
+    if !seg.flags.syn || seg.flags.ack {
+        return false;
+    }
+    if c.ended {
+        return true;
+    }
+    c.client_isn != Some(seg.seq)
+}
+
+/// Who is the client, judged from the first segment: the SYN sender; the SYN/ACK
+/// receiver; the sender of a CONNECT; the side not on a server port; the higher port.
+fn initial_roles(seg: &Segment<'_>, cfg: &TcpConfig) -> (Endpoint, Endpoint, bool) {
+    let sender = (seg.src, seg.dst);
+    let receiver = (seg.dst, seg.src);
+    if seg.flags.syn {
+        let (c, s) = if seg.flags.ack { receiver } else { sender };
+        return (c, s, true);
+    }
+    if !seg.payload.is_empty() && (cfg.client_hello)(seg.payload) {
+        return (seg.src, seg.dst, true);
+    }
+    let (c, s) = by_port(seg, cfg);
+    // Provisional until the first payload is seen (it may be a CONNECT from the other side).
+    (c, s, !seg.payload.is_empty())
+}
+
+fn by_port(seg: &Segment<'_>, cfg: &TcpConfig) -> (Endpoint, Endpoint) {
+    let src_server = cfg.server_ports.contains(&seg.src.port);
+    let dst_server = cfg.server_ports.contains(&seg.dst.port);
+    match (src_server, dst_server) {
+        (false, true) => (seg.src, seg.dst),
+        (true, false) => (seg.dst, seg.src),
+        _ if seg.src.port < seg.dst.port => (seg.dst, seg.src),
+        _ => (seg.src, seg.dst),
+    }
+}
+
+fn emit_chunk(
+    sink: &mut dyn StreamSink,
+    conn: ConnId,
+    dir: Direction,
+    frame: u64,
+    ts: Timestamp,
+    cause: GapCause,
+    chunk: Chunk<'_>,
+) {
+    let ev = match chunk {
+        Chunk::Data(data) => StreamEvent::Data {
+            conn,
+            dir,
+            frame,
+            ts,
+            data,
+        },
+        Chunk::Gap(len) => StreamEvent::Gap {
+            conn,
+            dir,
+            frame,
+            ts,
+            len,
+            cause,
+        },
+    };
+    // Interest is only read from Open: a consumer decides once whether a connection matters.
+    let _ = sink.on_event(ev);
+}
+
+fn ensure_open(c: &mut Conn, sink: &mut dyn StreamSink) {
+    if c.opened {
+        return;
+    }
+    c.opened = true;
+    let ev = StreamEvent::Open {
+        conn: c.record.id,
+        client: c.record.client,
+        server: c.record.server,
+        frame: c.record.first_frame,
+        ts: c.record.first_ts,
+        midstream: c.record.handshake.is_none(),
+    };
+    if sink.on_event(ev) == Interest::Ignore {
+        c.ignored = true;
+    }
+}
+
+/// Applies one segment to its connection.
+fn process(
+    c: &mut Conn,
+    seg: &Segment<'_>,
+    cap: usize,
+    hello: fn(&[u8]) -> bool,
+    sink: &mut dyn StreamSink,
+    counters: &mut TcpCounters,
+    warnings: &mut Vec<Warning>,
+) {
+    c.record.last_frame = seg.frame;
+    c.record.last_ts = c.record.last_ts.max(seg.ts);
+    if !c.roles_fixed && seg.wire_len() > 0 {
+        // First payload decides: a CONNECT marks its sender as the client.
+        if hello(seg.payload) && seg.src != c.record.client {
+            c.swap_roles();
+        }
+        c.roles_fixed = true;
+    }
+    let dir = c.dir_of(&seg.src);
+    c.halves[idx(dir)].stats.segments += 1;
+    handshake(c, seg, dir);
+    if seg.flags.rst {
+        c.rst_seen = true;
+    }
+    if seg.flags.fin {
+        c.fin_seen = true;
+    }
+    let carries = seg.wire_len() > 0 || seg.flags.fin || seg.flags.rst || seg.flags.syn;
+    if carries && c.roles_fixed {
+        ensure_open(c, sink);
+    }
+    if c.ignored || c.ended {
+        return;
+    }
+    let id = c.record.id;
+    let (frame, ts) = (seg.frame, seg.ts);
+    if seg.flags.ack {
+        c.halves[idx(dir.reverse())].on_peer_ack(seg.ack, seg.window);
+    }
+    if c.opened {
+        // SYN with data: the data starts after the SYN's sequence number.
+        let seq = if seg.flags.syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
+        let mut emit =
+            |chunk: Chunk<'_>| emit_chunk(sink, id, dir, frame, ts, GapCause::AckedPastHole, chunk);
+        c.halves[idx(dir)].on_segment(seq, seg.payload, seg.missing, seg.flags.fin, &mut emit);
+        for d in [dir, dir.reverse()] {
+            let mut emit = |chunk: Chunk<'_>| {
+                emit_chunk(sink, id, d, frame, ts, GapCause::AckedPastHole, chunk)
+            };
+            c.halves[idx(d)].gap_if_acked_past(&mut emit);
+        }
+        let mut emit =
+            |chunk: Chunk<'_>| emit_chunk(sink, id, dir, frame, ts, GapCause::BufferCap, chunk);
+        if c.halves[idx(dir)].gap_if_over(cap, &mut emit) {
+            counters.buffer_cap_gaps += 1;
+            if !c.cap_warned[idx(dir)] {
+                c.cap_warned[idx(dir)] = true;
+                warnings.push(Warning::at(
+                    frame,
+                    format!(
+                        "TCP connection {id} {}: more than {cap} bytes waiting behind a hole; skipped it as a gap (raise --max-buffered)",
+                        dir.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    let both_fin = c.halves[0].fin_done() && c.halves[1].fin_done();
+    if c.opened && (seg.flags.rst || both_fin) {
+        for d in [Direction::ClientToServer, Direction::ServerToClient] {
+            let mut emit =
+                |chunk: Chunk<'_>| emit_chunk(sink, id, d, frame, ts, GapCause::End, chunk);
+            c.halves[idx(d)].flush(&mut emit);
+        }
+        c.ended = true;
+        sink.on_event(StreamEvent::End {
+            conn: id,
+            frame,
+            ts,
+            how: c.close_kind(),
+        });
+    }
+}
+
+/// SYN, SYN/ACK and the final ACK: frame numbers and round-trip time.
+fn handshake(c: &mut Conn, seg: &Segment<'_>, dir: Direction) {
+    if seg.flags.syn && !seg.flags.ack && dir == Direction::ClientToServer {
+        if c.client_isn.is_none() {
+            c.client_isn = Some(seg.seq);
+            c.syn_ts = Some(seg.ts);
+            c.halves[0].on_syn(seg.seq);
+            c.record
+                .handshake
+                .get_or_insert_with(Handshake::default)
+                .syn_frame = Some(seg.frame);
+        }
+    } else if seg.flags.syn && seg.flags.ack && dir == Direction::ServerToClient {
+        if c.server_isn.is_none() {
+            c.server_isn = Some(seg.seq);
+            c.halves[1].on_syn(seg.seq);
+            c.record
+                .handshake
+                .get_or_insert_with(Handshake::default)
+                .synack_frame = Some(seg.frame);
+        }
+    } else if seg.flags.ack
+        && !seg.flags.syn
+        && dir == Direction::ClientToServer
+        && let (Some(hs), Some(server_isn)) = (c.record.handshake.as_mut(), c.server_isn)
+        && hs.ack_frame.is_none()
+        && hs.synack_frame.is_some()
+        && seg.ack == server_isn.wrapping_add(1)
+    {
+        hs.ack_frame = Some(seg.frame);
+        if let Some(syn_ts) = c.syn_ts {
+            hs.rtt_ms = Some(seg.ts.millis_since(&syn_ts));
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests: locating captures and running the binary.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/corpus` beside the checkout; panics with a clear message when it is missing,
+/// so a test that depends on it can never pass by finding nothing.
+pub fn corpus_dir() -> PathBuf {
+    let dir = root().join("../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "the capture corpus is missing: expected {} (../shared/corpus beside the checkout)",
+        dir.display()
+    );
+    dir
+}
+
+/// Every capture (pcap/pcapng, maybe .gz) under `dir` that has a `NAME.truth.json` beside it.
+pub fn captures_with_truth(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_capture(&p) && truth_path(&p).is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn is_capture(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    [".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz"]
+        .iter()
+        .any(|s| name.ends_with(s))
+}
+
+/// `X.pcap` → `X.truth.json` (the shared tool strips the last extension).
+pub fn truth_path(cap: &Path) -> PathBuf {
+    let name = cap.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name);
+    cap.with_file_name(format!("{stem}.truth.json"))
+}
+
+pub fn read_json(p: &Path) -> Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Runs `mqtt-inspect analyze --format json ARGS...` and returns the parsed summary.
+pub fn analyze_json(args: &[&str]) -> Value {
+    let out = assert_cmd::Command::cargo_bin("mqtt-inspect")
+        .expect("binary built")
+        .arg("analyze")
+        .arg("--format")
+        .arg("json")
+        .args(args)
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "mqtt-inspect {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON on stdout")
+}
+
+/// Runs `mqtt-inspect analyze --format jsonl ARGS...` and returns every line.
+pub fn analyze_jsonl(args: &[&str]) -> Vec<Value> {
+    let out = assert_cmd::Command::cargo_bin("mqtt-inspect")
+        .expect("binary built")
+        .arg("analyze")
+        .arg("--format")
+        .arg("jsonl")
+        .args(args)
+        .output()
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "mqtt-inspect {:?} failed: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect()
+}
