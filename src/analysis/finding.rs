@@ -248,7 +248,13 @@ mod tests {
         ] {
             assert_eq!(k.severity(), Severity::Error, "{k}");
         }
-        for k in [LateAck, DuplicatePublish, DupOnQos0, KeepaliveExceeded, TcpGap] {
+        for k in [
+            LateAck,
+            DuplicatePublish,
+            DupOnQos0,
+            KeepaliveExceeded,
+            TcpGap,
+        ] {
             assert_eq!(k.severity(), Severity::Warning, "{k}");
         }
         assert!(Severity::Error > Severity::Warning && Severity::Warning > Severity::Info);

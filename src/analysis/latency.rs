@@ -147,15 +147,15 @@ impl LatencyStats {
         self.min_ns = self.min_ns.min(other.min_ns);
         self.max_ns = self.max_ns.max(other.max_ns);
         self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
-        match (&mut self.hist, &other.hist) {
-            (Some(a), Some(b)) => {
-                if a.add(b).is_err() {
-                    // Cannot happen with equal bounds; keep the totals honest anyway.
-                    self.hist = None;
-                }
-            }
-            (Some(_), None) => self.hist = None,
-            _ => {}
+        // Adding cannot fail with equal bounds; without a histogram the
+        // totals stay honest and percentiles fall back to min / max.
+        let failed = match (&mut self.hist, &other.hist) {
+            (Some(a), Some(b)) => a.add(b).is_err(),
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if failed {
+            self.hist = None;
         }
     }
 

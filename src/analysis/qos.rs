@@ -73,12 +73,21 @@ impl Stage {
 /// A packet carrying the flow's packet identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Msg {
-    Publish { qos: u8, dup: bool },
+    Publish {
+        qos: u8,
+        dup: bool,
+    },
     /// `error`: 5.0 reason code ≥ 0x80.
-    Puback { error: bool },
-    Pubrec { error: bool },
+    Puback {
+        error: bool,
+    },
+    Pubrec {
+        error: bool,
+    },
     Pubrel,
-    Pubcomp { error: bool },
+    Pubcomp {
+        error: bool,
+    },
 }
 
 impl Msg {

@@ -227,7 +227,10 @@ mod tests {
         let yes = [
             ("sport/tennis/player1/#", "sport/tennis/player1"),
             ("sport/tennis/player1/#", "sport/tennis/player1/ranking"),
-            ("sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon"),
+            (
+                "sport/tennis/player1/#",
+                "sport/tennis/player1/score/wimbledon",
+            ),
             ("sport/#", "sport"),
             ("#", "sport/tennis"),
             ("sport/tennis/+", "sport/tennis/player1"),
