@@ -190,10 +190,13 @@ impl Tracker {
                 CloseKind::Rst => "the connection was reset (RST) first",
                 _ => "the connection was closed (FIN) first",
             };
-            let why = if c.connect.is_some() {
-                format!("{closed}, and the session ended with it")
-            } else {
-                closed.to_string()
+            let why = match &c.connack {
+                Some(a) if !a.accepted => format!(
+                    "the server refused the CONNECT (CONNACK frame {}), so it processes nothing the client sent, and {closed}",
+                    a.at.frame
+                ),
+                _ if c.connect.is_some() => format!("{closed}, and the session ended with it"),
+                _ => closed.to_string(),
             };
             for f in flows {
                 give_up(&mut env, f, client.as_deref(), version, &why, ts);

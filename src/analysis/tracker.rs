@@ -330,8 +330,11 @@ impl Tracker {
         handshake: Option<&Handshake>,
         midstream: bool,
     ) {
+        // A connection already known (packets reported before its opening)
+        // keeps what was learnt.
         self.conns
-            .insert(conn, Conn::new(conn, Some(client), midstream));
+            .entry(conn)
+            .or_insert_with(|| Conn::new(conn, Some(client), midstream));
         if let Some(rtt) = handshake.and_then(|h| h.rtt_ms)
             && rtt.is_finite()
             && rtt >= 0.0

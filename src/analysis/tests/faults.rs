@@ -678,3 +678,44 @@ fn packets_after_disconnect_and_in_the_wrong_direction() {
     assert_eq!(all[0].rule, Some("MQTT-3.14.4-2"));
     assert_eq!(all[1].frames, vec![wrong]);
 }
+
+#[test]
+fn publish_before_a_refused_connack_is_lost_and_says_why() {
+    let mut h = H::new();
+    h.open(0, 0);
+    h.send(0, C2S, 0, connect("nope", true, 60));
+    let p = h.send(0, C2S, 10, publish(1, false, Some(1), "t"));
+    let refused = h.send(
+        0,
+        S2C,
+        100,
+        connack_v(false, 5, ProtocolVersion::V311, Properties::default()),
+    );
+    h.end(0, 200, CloseKind::Fin);
+    h.finish();
+    let f = h.only(K::MissingAck);
+    assert_eq!(f.frames, vec![p]);
+    assert!(
+        f.message
+            .contains(&format!("refused the CONNECT (CONNACK frame {refused})")),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn a_resumed_session_does_not_excuse_a_stray_suback() {
+    let mut h = H::new();
+    h.open(0, 0);
+    h.send(0, C2S, 0, connect("r", false, 60));
+    h.send(0, S2C, 100, connack(true));
+    // a PUBACK may answer a PUBLISH of an uncaptured earlier connection ...
+    h.send(0, S2C, 200, puback(3));
+    // ... but SUBSCRIBEs are never carried over
+    let s = h.send(0, S2C, 300, suback(4, &[0]));
+    h.end(0, 1_000, CloseKind::Fin);
+    let sum = h.finish();
+    let f = h.only(K::UnexpectedAck);
+    assert_eq!(f.frames, vec![s]);
+    assert_eq!(sum.analysis.acks_without_publish, 1);
+}
