@@ -87,8 +87,7 @@ pub(super) fn on_packet(
             Packet::Auth(_) => {}
         }
     }
-    let client = c.client_id().map(str::to_string);
-    env.tally.client_packet(client.as_deref());
+    env.tally.client_packet(c.client_id());
 }
 
 /// Parser violations that have a finding kind of their own.

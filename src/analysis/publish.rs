@@ -98,6 +98,11 @@ pub(super) fn on_publish(
     if dir == S2C {
         check_grant(c, env, at, p, topic);
     }
+    if dir == C2S && c.connect.is_none() && !c.midstream && c.unsure[0].is_none() {
+        // Before any CONNECT (already a protocol_violation): the server must
+        // close the connection, not acknowledge; no flow to lose.
+        return;
+    }
     let open = c.flows[di(dir)].get(&id).map(|f| f.stage);
     let t = transition(
         open,
@@ -517,7 +522,6 @@ pub(super) fn on_ack(
     };
     let before = flow.stage;
     let tr = transition(Some(before), msg);
-    let frames = frames_then(flow.frames.clone(), at.frame);
     flow.touch(at.frame, at.ts);
     match (tr.next, tr.fault) {
         (Next::Complete { error }, _) => {
@@ -540,10 +544,9 @@ pub(super) fn on_ack(
             } else {
                 None
             };
-            let client = c.client_id().map(str::to_string);
             env.flow(record(
                 flow,
-                client.as_deref(),
+                c.client_id(),
                 true,
                 outcome,
                 code.filter(|_| error),
@@ -551,7 +554,16 @@ pub(super) fn on_ack(
         }
         (Next::Advance(next), fault) => {
             if fault.is_some() {
-                wrong_stage(c, env, at, t, flow_dir, id, before, frames);
+                wrong_stage(
+                    c,
+                    env,
+                    at,
+                    t,
+                    flow_dir,
+                    id,
+                    before,
+                    frames_then(flow.frames.clone(), at.frame),
+                );
             } else if !resumed_now {
                 measure(c, env, &mut flow, before, at, t);
             }
@@ -561,7 +573,16 @@ pub(super) fn on_ack(
         }
         (Next::Stay, fault) => {
             if fault.is_some() {
-                wrong_stage(c, env, at, t, flow_dir, id, before, frames);
+                wrong_stage(
+                    c,
+                    env,
+                    at,
+                    t,
+                    flow_dir,
+                    id,
+                    before,
+                    frames_then(flow.frames.clone(), at.frame),
+                );
             } else if resumed_now {
                 // A PUBREL re-sent after the reconnect: PUBCOMP answers it.
                 flow.stage_at = at;
@@ -574,7 +595,7 @@ pub(super) fn on_ack(
                 c,
                 FindingKind::WrongAckType,
                 flow_dir,
-                frames,
+                frames_then(flow.frames.clone(), at.frame),
                 at.ts,
                 format!(
                     "QoS {} PUBLISH id {id} answered with {t}; QoS {} calls for {}",
@@ -591,10 +612,9 @@ pub(super) fn on_ack(
             f.packet_id = Some(id);
             f.topic = Some(flow.topic.to_string());
             env.finding(f);
-            let client = c.client_id().map(str::to_string);
             env.flow(record(
                 flow,
-                client.as_deref(),
+                c.client_id(),
                 false,
                 Some(Outcome::WrongAck),
                 None,
