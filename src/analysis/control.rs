@@ -167,7 +167,7 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
         C2S => {
             if t == PacketType::Connect {
                 if let Some(first) = &c.connect {
-                    let frames = vec![first.at.frame, at.frame];
+                    let frames = frames_then(vec![first.at.frame], at.frame);
                     violation(
                         c,
                         env,
@@ -223,7 +223,7 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
         S2C => {
             if t == PacketType::Connack {
                 if let Some(first) = &c.connack {
-                    let frames = vec![first.at.frame, at.frame];
+                    let frames = frames_then(vec![first.at.frame], at.frame);
                     violation(
                         c,
                         env,
@@ -275,7 +275,7 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
             c,
             env,
             dir,
-            vec![d, at.frame],
+            frames_then(vec![d], at.frame),
             at,
             format!("{t} after the same side's DISCONNECT (frame {d})"),
             rules::nothing_after_disconnect(v),
@@ -628,7 +628,7 @@ fn on_suback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>) {
             c,
             env,
             S2C,
-            vec![pending.at.frame, at.frame],
+            frames_then(vec![pending.at.frame], at.frame),
             at,
             format!(
                 "SUBACK id {} has {} reason codes for the {} topic filters of its SUBSCRIBE",

@@ -224,7 +224,7 @@ fn check_connack_limits(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>
             c,
             FindingKind::ProtocolViolation,
             C2S,
-            vec![a.at.frame, at.frame],
+            frames_then(vec![a.at.frame], at.frame),
             at.ts,
             format!(
                 "QoS {} PUBLISH although the CONNACK (frame {}) allows at most QoS {max}",
@@ -239,7 +239,7 @@ fn check_connack_limits(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>
             c,
             FindingKind::ProtocolViolation,
             C2S,
-            vec![a.at.frame, at.frame],
+            frames_then(vec![a.at.frame], at.frame),
             at.ts,
             format!(
                 "retained PUBLISH although the CONNACK (frame {}) says Retain Available = 0",

@@ -5,5 +5,6 @@ mod build;
 mod faults;
 mod flows;
 mod live;
+mod robust;
 mod sessions;
 mod stats;
