@@ -90,10 +90,14 @@ pub struct Breakdown {
     entries: HashMap<Box<str>, Entry>,
     sketch: CountMin,
     other: Entry,
-    /// Distinct keys folded into `other` (counted once per eviction or
-    /// rejection, so an estimate).
+    /// Distinct keys folded into `other`: exact for evicted and
+    /// unreported keys, an undercount for keys never tracked (sketch
+    /// collisions hide some).
     other_keys: u64,
     approximate: bool,
+    /// A lower bound of the least tracked volume (volumes only grow), so
+    /// that cold keys are turned away without scanning the table.
+    floor: u64,
 }
 
 impl Breakdown {
@@ -105,6 +109,7 @@ impl Breakdown {
             other: Entry::new(),
             other_keys: 0,
             approximate: false,
+            floor: 0,
         }
     }
 
@@ -127,28 +132,35 @@ impl Breakdown {
         }
         self.approximate = true;
         let estimate = self.sketch.add(key, n);
-        let coldest = self
-            .entries
-            .iter()
-            .min_by_key(|(_, e)| e.volume)
-            .map(|(k, e)| (k.clone(), e.volume));
-        match coldest {
-            Some((cold_key, cold_volume)) if self.sketch.lower_bound(estimate) > cold_volume => {
-                if let Some(evicted) = self.entries.remove(&cold_key) {
-                    self.sketch.add(&cold_key, evicted.volume);
-                    self.fold(evicted);
+        let proven = self.sketch.lower_bound(estimate);
+        if proven > self.floor {
+            let coldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.volume)
+                .map(|(k, e)| (k.clone(), e.volume));
+            if let Some((cold_key, cold_volume)) = coldest {
+                self.floor = cold_volume;
+                if proven > cold_volume {
+                    if let Some(evicted) = self.entries.remove(&cold_key) {
+                        self.sketch.add(&cold_key, evicted.volume);
+                        self.fold(evicted);
+                    }
+                    let mut e = Entry::new();
+                    e.volume = estimate;
+                    self.entries.insert(key.into(), e);
+                    // The new entry may be the coldest now.
+                    self.floor = self.floor.min(estimate);
+                    return true;
                 }
-                let mut e = Entry::new();
-                e.volume = estimate;
-                self.entries.insert(key.into(), e);
-                true
-            }
-            _ => {
-                self.other.volume = self.other.volume.saturating_add(n);
-                self.other_keys = self.other_keys.saturating_add(1);
-                false
             }
         }
+        self.other.volume = self.other.volume.saturating_add(n);
+        if estimate <= n {
+            // The sketch had not seen the key: a new one (collisions may hide some).
+            self.other_keys = self.other_keys.saturating_add(1);
+        }
+        false
     }
 
     fn fold(&mut self, e: Entry) {
@@ -213,7 +225,7 @@ pub struct BreakdownItem {
 /// Everything outside the top keys.
 #[derive(Debug, Clone, Serialize)]
 pub struct BreakdownOther {
-    /// How many distinct keys were folded in (an estimate when approximate).
+    /// How many distinct keys were folded in (a lower bound when approximate).
     pub keys: u64,
     pub volume: u64,
     pub latency: LatencySet,
