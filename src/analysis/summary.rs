@@ -4,6 +4,40 @@
 //! The report embeds an [`AnalysisSummary`] into the contract's top-level
 //! JSON object with `#[serde(flatten)]`: its fields `flows`, `latency` and
 //! `findings` are the contract's; the others extend it.
+//!
+//! ```json
+//! {
+//!   "flows": {"qos1": {"completed": 14, "incomplete": 8, "with_error": 0, "redelivered": 0,
+//!                      "missing": 8, "cut_off": 0, "unverifiable": 0, "wrong_ack": 0,
+//!                      "superseded": 0},
+//!             "qos2": {"completed": 2, "incomplete": 4, "...": 0}},
+//!   "flows_by_direction": {"client_to_server": {"qos1": {}, "qos2": {}},
+//!                          "server_to_client": {"qos1": {}, "qos2": {}}},
+//!   "qos0_messages": {"total": 3, "client_to_server": 2, "server_to_client": 1},
+//!   "latency": {"connack": {"count": 2, "min_ms": 0.07, "mean_ms": 0.16, "p50_ms": 0.07,
+//!                           "p90_ms": 0.25, "p99_ms": 0.25, "max_ms": 0.25},
+//!               "puback": {"...": 0}},
+//!   "latency_by_direction": {"client_to_server": {"puback": {}}, "server_to_client": {}},
+//!   "latency_by_client": {"clients": [{"client_id": "burst-pub", "packets": 40,
+//!                                      "latency": {"puback": {}}}],
+//!                         "other": {"clients": 3, "packets": 12, "latency": {}},
+//!                         "approximate": false},
+//!   "latency_by_topic": {"topics": [{"topic": "burst/q1", "messages": 28,
+//!                                    "latency": {"puback": {}}}],
+//!                        "approximate": false},
+//!   "findings": [{"kind": "missing_ack", "severity": "error", "connection": 1,
+//!                 "direction": "client_to_server", "packet_id": 10, "expected": "PUBACK",
+//!                 "frames": [74], "ts": 1795621200.123456, "rule": "MQTT-4.3.2-2",
+//!                 "client_id": "burst-pub", "topic": "burst/q1",
+//!                 "message": "QoS 1 PUBLISH id 10 (topic \"burst/q1\"): never got its PUBACK: ..."}],
+//!   "findings_by_kind": {"missing_ack": 12},
+//!   "findings_by_severity": {"error": 12},
+//!   "findings_dropped": 0,
+//!   "analysis": {"acks_without_publish": 0, "requests_unanswered_at_close": 0,
+//!                "flows_not_tracked": 0, "sessions_saved": 0, "sessions_resumed": 0,
+//!                "sessions_discarded": 0, "sessions_evicted": 0, "negative_latencies": 0}
+//! }
+//! ```
 
 use super::finding::{Finding, FindingKind, Severity};
 use super::flow::{FlowRecord, Outcome};

@@ -2,28 +2,6 @@
 //! events of every connection in capture order and answers, through a
 //! callback, with [`AnalysisEvent`]s as soon as they are known — a flow that
 //! concluded, a finding — and with an [`AnalysisSummary`] at the end.
-//!
-//! ## Wiring (what the pipeline calls)
-//!
-//! ```text
-//! tcp StreamEvent::Open { conn, client, server, frame, ts, midstream }
-//!     → tracker.connection_open(conn, client, server, frame, ts, handshake, midstream)
-//! every mqtt::MqttEvent of that connection (any order of directions, capture order)
-//!     → tracker.mqtt_event(conn, &event, &mut out)
-//! tcp StreamEvent::End { conn, frame, ts, how }   (after MqttConnection::on_close's events)
-//!     → let mqtt = tracker.connection_end(conn, frame, ts, how, &mut out)
-//!       (the report's connections[].mqtt; None if no MQTT packet was seen)
-//! live capture, now and then (e.g. once per frame or per second of idle)
-//!     → tracker.tick(now, &mut out)
-//! end of input (after the reassembler's finish)
-//!     → let summary = tracker.finish(&mut out)
-//! after each call, like the reassembler's
-//!     → tracker.take_warnings()
-//! ```
-//!
-//! `mqtt_event` dispatches to [`Tracker::packet`], [`Tracker::malformed`],
-//! [`Tracker::gap`] and [`Tracker::undecoded`] (resync, oversized and
-//! truncated packets), which may also be called directly.
 
 use super::finding::{Finding, FindingKind};
 use super::flow::{At, Flow, FlowLatency, FlowRecord, Outcome};
@@ -87,7 +65,43 @@ pub enum AnalysisEvent<'a> {
 /// thousands of busy connections cannot make every tick a full scan.
 pub(super) const TICK_EVERY_NS: u64 = 100_000_000;
 
-/// The flow tracker (module docs).
+/// The flow tracker: fed the MQTT events of every connection in capture
+/// order, it answers through a callback with [`AnalysisEvent`]s as soon as
+/// they are known, and with an [`AnalysisSummary`] at the end.
+///
+/// ## Wiring (what the pipeline calls)
+///
+/// ```text
+/// tcp StreamEvent::Open { conn, client, server, frame, ts, midstream }
+///     → tracker.connection_open(conn, client, server, frame, ts, handshake, midstream)
+/// every mqtt::MqttEvent of that connection (any order of directions, capture order)
+///     → tracker.mqtt_event(conn, &event, &mut out)
+/// tcp StreamEvent::End { conn, frame, ts, how }   (after MqttConnection::on_close's events)
+///     → let mqtt = tracker.connection_end(conn, frame, ts, how, &mut out)
+///       (the report's connections[].mqtt; None if no MQTT packet was seen)
+/// live capture, now and then (e.g. once per frame or per second of idle)
+///     → tracker.tick(now, &mut out)
+/// end of input (after the reassembler's finish)
+///     → let summary = tracker.finish(&mut out)
+/// after each call, like the reassembler's
+///     → tracker.take_warnings()
+/// ```
+///
+/// `mqtt_event` dispatches to [`Tracker::packet`], [`Tracker::malformed`],
+/// [`Tracker::gap`] and [`Tracker::undecoded`] (resync, oversized and
+/// truncated packets), which may also be called directly.
+///
+/// ```
+/// use mqtt_inspect::analysis::{AnalysisConfig, AnalysisEvent, Tracker};
+/// let mut tracker = Tracker::new(AnalysisConfig::default());
+/// let mut out = |ev: AnalysisEvent<'_>| match ev {
+///     AnalysisEvent::Flow(flow) => println!("{}", serde_json::to_string(flow).unwrap_or_default()),
+///     AnalysisEvent::Finding(f) => eprintln!("{f}"),
+/// };
+/// // ... connection_open / mqtt_event / connection_end for every connection ...
+/// let summary = tracker.finish(&mut out);
+/// assert_eq!(summary.flows.qos1.completed, 0);
+/// ```
 pub struct Tracker {
     pub(super) cfg: AnalysisConfig,
     pub(super) timeout_ns: u64,
