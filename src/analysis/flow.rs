@@ -1,0 +1,284 @@
+//! One QoS 1 / QoS 2 message on its way: the in-flight record the tracker
+//! keeps ([`Flow`]) and what it reports when the flow concludes
+//! ([`FlowRecord`], the jsonl `flow` event).
+
+use super::latency::LatencyKey;
+use super::qos::Stage;
+use crate::tcp::{ConnId, Direction};
+use crate::time::Timestamp;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// Frames kept per flow; a peer re-sending forever cannot grow it further.
+pub const MAX_FLOW_FRAMES: usize = 32;
+/// Bytes of a topic kept per flow (longer topics are cut at a character boundary).
+pub const MAX_TOPIC_LEN: usize = 512;
+
+/// How a flow ended, when not simply completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Completed by a 5.0 PUBACK / PUBREC / PUBCOMP with a reason code ≥ 0x80.
+    Error,
+    /// Completed on a later connection of the same session (a correct
+    /// redelivery after a reconnect).
+    Redelivered,
+    /// Never got its next ack (`missing_ack` was reported).
+    Missing,
+    /// Still waiting when the capture ended, for less than the ack timeout:
+    /// not a fault, the capture just stopped.
+    CutOff,
+    /// Never got its next ack, but bytes the ack would travel in were lost
+    /// from the capture after the flow's last packet: no verdict.
+    Unverifiable,
+    /// Ended by an ack of the wrong type (`wrong_ack_type`).
+    WrongAck,
+    /// Replaced by a new PUBLISH with the same packet identifier (`packet_id_in_use`).
+    Superseded,
+}
+
+impl Outcome {
+    /// Whether the flow reached its last ack.
+    pub fn is_complete(self) -> bool {
+        matches!(self, Outcome::Error | Outcome::Redelivered)
+    }
+}
+
+/// An open flow.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: u16,
+    pub qos: u8,
+    pub stage: Stage,
+    /// The PUBLISH's direction.
+    pub dir: Direction,
+    /// Connections the flow was seen on, first the one of its PUBLISH.
+    pub connections: Vec<ConnId>,
+    pub frames: Vec<u64>,
+    /// The first PUBLISH.
+    pub publish_ts: Timestamp,
+    /// The packet that began the current stage (or the re-send that
+    /// resumed it on a new connection): the start of its latency.
+    pub stage_at: At,
+    /// The last packet of the flow: a capture loss after it may have eaten the ack.
+    pub last_ts: Timestamp,
+    pub topic: Box<str>,
+    /// Re-sent PUBLISH / PUBREL copies (DUP=1 on the same connection, or a redelivery).
+    pub resends: u32,
+    /// Resumed on a later connection of its session.
+    pub redelivered: bool,
+    /// `missing_ack` was already reported (live mode, after the ack timeout).
+    pub reported_missing: bool,
+    /// Stage latencies measured so far.
+    pub samples: FlowLatency,
+    /// Bytes the awaited ack would travel in were lost from the capture
+    /// after the flow's last packet (decided when its connection ended).
+    pub ack_maybe_lost: bool,
+    /// The payload's hash and the topic decide whether a DUP=0 copy after a
+    /// reconnect is the same message.
+    pub payload_hash: u64,
+}
+
+/// A packet's place in the capture: its frame and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub frame: u64,
+    pub ts: Timestamp,
+}
+
+impl Flow {
+    /// A flow opened by a PUBLISH sent `at` on `conn`.
+    pub fn new(
+        conn: ConnId,
+        dir: Direction,
+        id: u16,
+        stage: Stage,
+        at: At,
+        topic: &str,
+        payload_hash: u64,
+    ) -> Self {
+        let At { frame, ts } = at;
+        Flow {
+            id,
+            qos: stage.qos(),
+            stage,
+            dir,
+            connections: vec![conn],
+            frames: vec![frame],
+            publish_ts: ts,
+            stage_at: at,
+            last_ts: ts,
+            topic: clip(topic, MAX_TOPIC_LEN).into(),
+            resends: 0,
+            redelivered: false,
+            reported_missing: false,
+            samples: FlowLatency::default(),
+            ack_maybe_lost: false,
+            payload_hash,
+        }
+    }
+
+    /// Adds a frame (bounded) and notes the time of the flow's latest packet.
+    pub fn touch(&mut self, frame: u64, ts: Timestamp) {
+        if self.frames.len() < MAX_FLOW_FRAMES && self.frames.last() != Some(&frame) {
+            self.frames.push(frame);
+        }
+        if ts > self.last_ts {
+            self.last_ts = ts;
+        }
+    }
+
+    /// The connection the flow started on.
+    pub fn origin(&self) -> ConnId {
+        self.connections.first().copied().unwrap_or_default()
+    }
+
+    /// The flow continues on connection `conn` (after a reconnect).
+    pub fn resume_on(&mut self, conn: ConnId) {
+        if self.connections.last() != Some(&conn) && self.connections.len() < MAX_FLOW_FRAMES {
+            self.connections.push(conn);
+        }
+        self.redelivered = true;
+    }
+}
+
+/// `text` cut to at most `max` bytes at a character boundary.
+pub fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+/// A concluded flow: the jsonl `flow` event (the report adds `"type": "flow"`).
+///
+/// ```json
+/// {"connection":0,"direction":"client_to_server","packet_id":7,"qos":1,
+///  "frames":[5,6],"latency_ms":{"puback":0.21},"complete":true,
+///  "topic":"a/b","client_id":"sensor-7"}
+/// ```
+///
+/// `outcome` is present when the flow did not simply complete (see
+/// [`Outcome`]); `reason_code` with `outcome: "error"`; `expected` when it
+/// is incomplete (the packet that never came); `connections` when it spans
+/// a reconnect; `resends` when copies were re-sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowRecord {
+    pub connection: ConnId,
+    pub direction: Direction,
+    pub packet_id: u16,
+    pub qos: u8,
+    pub frames: Vec<u64>,
+    pub latency_ms: FlowLatency,
+    pub complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<crate::mqtt::PacketType>,
+    pub topic: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnId>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resends: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The stage latencies of one flow, in milliseconds; only those measured.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlowLatency {
+    /// `(key, nanoseconds)` in the order measured.
+    pub samples: Vec<(LatencyKey, u64)>,
+}
+
+impl FlowLatency {
+    pub fn get(&self, key: LatencyKey) -> Option<u64> {
+        self.samples
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, ns)| *ns)
+    }
+}
+
+impl Serialize for FlowLatency {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.samples.len()))?;
+        for (k, ns) in &self.samples {
+            map.serialize_entry(k.as_str(), &(*ns as f64 / 1e6))?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_respects_characters() {
+        assert_eq!(clip("abc", 5), "abc");
+        assert_eq!(clip("abcdef", 3), "abc");
+        assert_eq!(clip("aé", 2), "a");
+        assert_eq!(clip("ééé", 4), "éé");
+    }
+
+    #[test]
+    fn frames_are_bounded_and_deduplicated() {
+        let ts = Timestamp::new(1, 0, 6);
+        let mut f = Flow::new(
+            0,
+            Direction::ClientToServer,
+            1,
+            Stage::AwaitPuback,
+            At { frame: 5, ts },
+            "t",
+            0,
+        );
+        f.touch(5, ts);
+        f.touch(6, ts);
+        assert_eq!(f.frames, vec![5, 6]);
+        for i in 0..100 {
+            f.touch(10 + i, ts);
+        }
+        assert_eq!(f.frames.len(), MAX_FLOW_FRAMES);
+    }
+
+    #[test]
+    fn record_serialises_like_the_contract() {
+        let r = FlowRecord {
+            connection: 0,
+            direction: Direction::ClientToServer,
+            packet_id: 7,
+            qos: 1,
+            frames: vec![5, 6],
+            latency_ms: FlowLatency {
+                samples: vec![(LatencyKey::Puback, 210_000)],
+            },
+            complete: true,
+            outcome: None,
+            reason_code: None,
+            expected: None,
+            topic: "a/b".into(),
+            client_id: Some("c".into()),
+            connections: vec![],
+            resends: 0,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"connection":0,"direction":"client_to_server","packet_id":7,
+                "qos":1,"frames":[5,6],"latency_ms":{"puback":0.21},"complete":true,
+                "topic":"a/b","client_id":"c"})
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! Latency statistics: count, min, mean, percentiles and max per latency key.
+//!
+//! Samples are integer nanoseconds (capture timestamps are exact integers,
+//! see [`crate::time`]). `min`, `max` and `mean` are exact: they come from
+//! the integer samples and a `u128` sum, never from a floating-point
+//! running sum that would drift. Percentiles come from an HDR histogram of
+//! nanoseconds (`hdrhistogram::Histogram<u64>`), which is mergeable (the
+//! per-topic / per-client breakdowns fold evicted entries into an `other`
+//! bucket) and has a fixed relative precision:
+//!
+//! - [`Precision::Fine`], 3 significant digits (±0.1 %), for the overall
+//!   and per-direction statistics (about 270 KiB per key that has samples);
+//! - [`Precision::Coarse`], 2 significant digits (±1 %), for the per-topic
+//!   and per-client breakdowns (about 37 KiB per key that has samples).
+//!
+//! The histogram covers 1 ns to one hour ([`MAX_TRACKED_NS`]); a longer
+//! latency is recorded as one hour in the histogram (clamped, never
+//! dropped, never a panic) while `max` keeps its exact value. Reported
+//! percentiles are clamped to `[min, max]`, so a percentile never claims a
+//! value outside what was measured. Values are printed in milliseconds.
+
+use hdrhistogram::Histogram;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// Largest latency the histogram resolves: one hour, in nanoseconds.
+pub const MAX_TRACKED_NS: u64 = 3_600 * 1_000_000_000;
+
+/// Histogram resolution (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// 3 significant digits.
+    Fine,
+    /// 2 significant digits.
+    Coarse,
+}
+
+impl Precision {
+    fn sigfig(self) -> u8 {
+        match self {
+            Precision::Fine => 3,
+            Precision::Coarse => 2,
+        }
+    }
+}
+
+/// A latency measured by the analysis (the contract's `latency` keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LatencyKey {
+    /// SYN → final ACK of the TCP three-way handshake.
+    TcpHandshake,
+    /// CONNECT → CONNACK.
+    Connack,
+    /// SUBSCRIBE → SUBACK.
+    Suback,
+    /// UNSUBSCRIBE → UNSUBACK.
+    Unsuback,
+    /// PINGREQ → PINGRESP.
+    Pingresp,
+    /// QoS 1 PUBLISH → PUBACK.
+    Puback,
+    /// QoS 2 PUBLISH → PUBREC.
+    Pubrec,
+    /// PUBREC → PUBREL.
+    Pubrel,
+    /// PUBREL → PUBCOMP.
+    Pubcomp,
+    /// QoS 2 PUBLISH → PUBCOMP.
+    Qos2Total,
+}
+
+impl LatencyKey {
+    pub const ALL: [LatencyKey; 10] = [
+        LatencyKey::TcpHandshake,
+        LatencyKey::Connack,
+        LatencyKey::Suback,
+        LatencyKey::Unsuback,
+        LatencyKey::Pingresp,
+        LatencyKey::Puback,
+        LatencyKey::Pubrec,
+        LatencyKey::Pubrel,
+        LatencyKey::Pubcomp,
+        LatencyKey::Qos2Total,
+    ];
+
+    /// The JSON key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyKey::TcpHandshake => "tcp_handshake",
+            LatencyKey::Connack => "connack",
+            LatencyKey::Suback => "suback",
+            LatencyKey::Unsuback => "unsuback",
+            LatencyKey::Pingresp => "pingresp",
+            LatencyKey::Puback => "puback",
+            LatencyKey::Pubrec => "pubrec",
+            LatencyKey::Pubrel => "pubrel",
+            LatencyKey::Pubcomp => "pubcomp",
+            LatencyKey::Qos2Total => "qos2_total",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The statistics of one latency key.
+#[derive(Debug, Clone)]
+pub struct LatencyStats {
+    count: u64,
+    min_ns: u64,
+    max_ns: u64,
+    sum_ns: u128,
+    /// `None` only if the histogram could not be built (never with the
+    /// constant bounds used here); percentiles then fall back to min/max.
+    hist: Option<Histogram<u64>>,
+}
+
+impl LatencyStats {
+    pub fn new(precision: Precision) -> Self {
+        LatencyStats {
+            count: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+            sum_ns: 0,
+            hist: Histogram::new_with_bounds(1, MAX_TRACKED_NS, precision.sigfig()).ok(),
+        }
+    }
+
+    /// Adds one sample.
+    pub fn record(&mut self, ns: u64) {
+        self.count = self.count.saturating_add(1);
+        self.min_ns = self.min_ns.min(ns);
+        self.max_ns = self.max_ns.max(ns);
+        self.sum_ns = self.sum_ns.saturating_add(u128::from(ns));
+        if let Some(h) = &mut self.hist {
+            h.saturating_record(ns);
+        }
+    }
+
+    /// Adds every sample of `other`.
+    pub fn merge(&mut self, other: &LatencyStats) {
+        if other.count == 0 {
+            return;
+        }
+        self.count = self.count.saturating_add(other.count);
+        self.min_ns = self.min_ns.min(other.min_ns);
+        self.max_ns = self.max_ns.max(other.max_ns);
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+        // Adding cannot fail with equal bounds; without a histogram the
+        // totals stay honest and percentiles fall back to min / max.
+        let failed = match (&mut self.hist, &other.hist) {
+            (Some(a), Some(b)) => a.add(b).is_err(),
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if failed {
+            self.hist = None;
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn min_ns(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.min_ns)
+    }
+
+    pub fn max_ns(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.max_ns)
+    }
+
+    /// The exact sum of all samples.
+    pub fn sum_ns(&self) -> u128 {
+        self.sum_ns
+    }
+
+    /// The value at `q` (0..=1), within the histogram's precision and
+    /// clamped to the exact `[min, max]`.
+    pub fn quantile_ns(&self, q: f64) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let v = match &self.hist {
+            Some(h) => h.value_at_quantile(q),
+            None if q < 0.5 => self.min_ns,
+            None => self.max_ns,
+        };
+        Some(v.clamp(self.min_ns, self.max_ns))
+    }
+
+    /// The printed form; `None` without samples.
+    pub fn summary(&self) -> Option<LatencySummary> {
+        if self.count == 0 {
+            return None;
+        }
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let q = |p: f64| self.quantile_ns(p).map_or(0.0, ms);
+        Some(LatencySummary {
+            count: self.count,
+            min_ms: ms(self.min_ns),
+            mean_ms: self.sum_ns as f64 / self.count as f64 / 1e6,
+            p50_ms: q(0.50),
+            p90_ms: q(0.90),
+            p99_ms: q(0.99),
+            max_ms: ms(self.max_ns),
+        })
+    }
+}
+
+/// One latency key as the contract prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub min_ms: f64,
+    pub mean_ms: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Statistics for every latency key, allocated on the first sample of a
+/// key. Serialises as the contract's `latency` object: keys without
+/// samples are left out.
+#[derive(Debug, Clone)]
+pub struct LatencySet {
+    precision: Precision,
+    stats: [Option<Box<LatencyStats>>; 10],
+}
+
+impl LatencySet {
+    pub fn new(precision: Precision) -> Self {
+        LatencySet {
+            precision,
+            stats: Default::default(),
+        }
+    }
+
+    pub fn record(&mut self, key: LatencyKey, ns: u64) {
+        if let Some(slot) = self.stats.get_mut(key.index()) {
+            slot.get_or_insert_with(|| Box::new(LatencyStats::new(self.precision)))
+                .record(ns);
+        }
+    }
+
+    pub fn get(&self, key: LatencyKey) -> Option<&LatencyStats> {
+        self.stats.get(key.index()).and_then(|s| s.as_deref())
+    }
+
+    /// Adds every sample of `other`.
+    pub fn merge(&mut self, other: &LatencySet) {
+        for (mine, theirs) in self.stats.iter_mut().zip(other.stats.iter()) {
+            if let Some(theirs) = theirs {
+                mine.get_or_insert_with(|| Box::new(LatencyStats::new(self.precision)))
+                    .merge(theirs);
+            }
+        }
+    }
+
+    /// Whether no key has a sample.
+    pub fn is_empty(&self) -> bool {
+        self.stats.iter().flatten().all(|s| s.count() == 0)
+    }
+
+    /// `(key, summary)` for every key with samples, in contract order.
+    pub fn summaries(&self) -> impl Iterator<Item = (LatencyKey, LatencySummary)> + '_ {
+        LatencyKey::ALL
+            .into_iter()
+            .filter_map(|k| Some((k, self.get(k)?.summary()?)))
+    }
+}
+
+impl Serialize for LatencySet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for (k, summary) in self.summaries() {
+            map.serialize_entry(k.as_str(), &summary)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_max_mean_are_exact() {
+        let mut s = LatencyStats::new(Precision::Fine);
+        for ns in [1_000_001u64, 3, 2_000_000_007] {
+            s.record(ns);
+        }
+        let sum = 1_000_001u128 + 3 + 2_000_000_007;
+        assert_eq!(s.sum_ns(), sum);
+        let out = s.summary().unwrap();
+        assert_eq!(out.count, 3);
+        assert_eq!(out.min_ms, 0.000003);
+        assert_eq!(out.max_ms, 2000.000007);
+        assert_eq!(out.mean_ms, sum as f64 / 3.0 / 1e6);
+    }
+
+    #[test]
+    fn sums_do_not_drift() {
+        // A million samples of 0.1 ms plus 1 ns: a float accumulator in ms
+        // would drift; the integer sum gives the exact mean.
+        let mut s = LatencyStats::new(Precision::Coarse);
+        let mut float_ms = 0.0f64;
+        for _ in 0..1_000_000u32 {
+            s.record(100_001);
+            float_ms += 0.100001;
+        }
+        assert_ne!(float_ms / 1e6, 0.100001, "the float sum should drift");
+        assert_eq!(s.sum_ns(), 100_001_000_000);
+        assert_eq!(s.summary().unwrap().mean_ms, 0.100001);
+    }
+
+    #[test]
+    fn percentiles_within_histogram_precision() {
+        let mut s = LatencyStats::new(Precision::Fine);
+        // 1..=1000 µs
+        for us in 1..=1000u64 {
+            s.record(us * 1000);
+        }
+        for (q, want_ns) in [(0.5, 500_000u64), (0.9, 900_000), (0.99, 990_000)] {
+            let got = s.quantile_ns(q).unwrap();
+            let err = got.abs_diff(want_ns) as f64 / want_ns as f64;
+            assert!(err <= 0.001, "q{q}: {got} vs {want_ns}");
+        }
+        let out = s.summary().unwrap();
+        assert!((out.p50_ms - 0.5).abs() <= 0.0005, "{out:?}");
+        assert_eq!(out.min_ms, 0.001);
+        assert_eq!(out.max_ms, 1.0);
+    }
+
+    #[test]
+    fn coarse_precision_is_one_percent() {
+        let mut s = LatencyStats::new(Precision::Coarse);
+        for _ in 0..10 {
+            s.record(123_456_789);
+        }
+        s.record(1);
+        let p50 = s.quantile_ns(0.5).unwrap();
+        assert!(p50.abs_diff(123_456_789) as f64 / 123_456_789.0 <= 0.01);
+    }
+
+    #[test]
+    fn values_above_the_range_are_clamped_not_lost() {
+        let mut s = LatencyStats::new(Precision::Fine);
+        let huge = u64::MAX / 2;
+        s.record(huge);
+        s.record(5);
+        assert_eq!(s.count(), 2);
+        assert_eq!(s.max_ns(), Some(huge));
+        // p99 comes from the clamped bucket, within [min, max].
+        let p99 = s.quantile_ns(0.99).unwrap();
+        assert!(p99 >= MAX_TRACKED_NS && p99 <= huge, "{p99}");
+        assert_eq!(s.quantile_ns(0.0), Some(5));
+        assert_eq!(s.summary().unwrap().max_ms, huge as f64 / 1e6);
+    }
+
+    #[test]
+    fn merging_adds_samples() {
+        let mut a = LatencyStats::new(Precision::Coarse);
+        let mut b = LatencyStats::new(Precision::Coarse);
+        a.record(10);
+        b.record(30);
+        b.record(20);
+        a.merge(&b);
+        assert_eq!(a.count(), 3);
+        assert_eq!(a.min_ns(), Some(10));
+        assert_eq!(a.max_ns(), Some(30));
+        assert_eq!(a.sum_ns(), 60);
+        assert_eq!(a.quantile_ns(1.0), Some(30));
+        a.merge(&LatencyStats::new(Precision::Coarse));
+        assert_eq!(a.count(), 3);
+    }
+
+    #[test]
+    fn sets_leave_out_keys_without_samples() {
+        let mut set = LatencySet::new(Precision::Coarse);
+        assert!(set.is_empty());
+        assert_eq!(serde_json::to_string(&set).unwrap(), "{}");
+        set.record(LatencyKey::Puback, 2_000_000);
+        set.record(LatencyKey::Connack, 1_000_000);
+        let v: serde_json::Value = serde_json::to_value(&set).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(v["puback"]["count"], 1);
+        assert_eq!(v["puback"]["p99_ms"], 2.0);
+        assert_eq!(v["connack"]["max_ms"], 1.0);
+        let mut other = LatencySet::new(Precision::Coarse);
+        other.merge(&set);
+        assert_eq!(other.get(LatencyKey::Puback).unwrap().count(), 1);
+        assert!(other.get(LatencyKey::Pubrec).is_none());
+    }
+}

@@ -1,0 +1,359 @@
+//! What the analysis knows about one MQTT connection: protocol version,
+//! client identifier, keep alive, session flags, Receive Maximum both ways,
+//! subscriptions, the open flows of each direction and the requests
+//! waiting for an answer. Dropped when the connection ends (only a small
+//! saved session may outlive it, see `store`).
+
+use super::flow::{At, Flow};
+use super::subscriptions::Subscriptions;
+use crate::mqtt::{PacketType, ProtocolVersion};
+use crate::netdecode::Endpoint;
+use crate::tcp::{ConnId, Direction};
+use crate::time::Timestamp;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// The MQTT side of a connection, for the report's `connections[].mqtt`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectionMqtt {
+    /// From the CONNECT; without one, the version packets were decoded as
+    /// (the MQTT layer knows whether that was inferred).
+    pub version: Option<ProtocolVersion>,
+    /// From the CONNECT (or the 5.0 CONNACK's Assigned Client Identifier).
+    pub client_id: Option<String>,
+    /// The keep alive in force (5.0: the CONNACK's Server Keep Alive wins).
+    pub keepalive_s: Option<u16>,
+    pub clean_start: Option<bool>,
+    pub session_present: Option<bool>,
+    /// Packets per type name, both directions.
+    pub packets: BTreeMap<&'static str, u64>,
+}
+
+/// The CONNECT of the connection.
+#[derive(Debug, Clone)]
+pub struct ConnectInfo {
+    pub at: At,
+    pub client_id: String,
+    pub clean_start: bool,
+    pub keepalive: u16,
+    /// 5.0 Session Expiry Interval (absent = 0).
+    pub session_expiry: Option<u32>,
+    /// 5.0 Receive Maximum the client accepts (limits server → client).
+    pub receive_maximum: Option<u16>,
+    /// 5.0: enhanced authentication asked for.
+    pub auth_method: bool,
+}
+
+/// The CONNACK of the connection.
+#[derive(Debug, Clone)]
+pub struct ConnackInfo {
+    pub at: At,
+    pub session_present: bool,
+    pub accepted: bool,
+    /// 5.0 Receive Maximum the server accepts (limits client → server).
+    pub receive_maximum: Option<u16>,
+    pub maximum_qos: Option<u8>,
+    pub retain_available: Option<u8>,
+    pub server_keep_alive: Option<u16>,
+    pub session_expiry: Option<u32>,
+    pub assigned_client_id: Option<String>,
+}
+
+/// A SUBSCRIBE or UNSUBSCRIBE waiting for its answer.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub at: At,
+    pub filters: Vec<Box<str>>,
+    /// `missing_ack` already reported (live mode).
+    pub reported: bool,
+}
+
+/// A PINGREQ waiting for its PINGRESP.
+#[derive(Debug, Clone, Copy)]
+pub struct Ping {
+    pub at: At,
+    pub reported: bool,
+}
+
+/// Requests followed per connection (SUBSCRIBE + UNSUBSCRIBE each; PINGREQ).
+pub const MAX_PENDING_REQUESTS: usize = 1024;
+pub const MAX_PENDING_PINGS: usize = 16;
+/// Recently completed packet identifiers remembered per direction, to tell
+/// a late re-send or a second ack of a re-sent PUBLISH from a stray one.
+pub const RECENT_IDS: usize = 16;
+
+/// A flow that completed: its id, last frame, and how many more acks may
+/// still come for re-sent copies.
+#[derive(Debug, Clone, Copy)]
+pub struct Recent {
+    pub id: u16,
+    pub frame: u64,
+    pub extra_acks: u32,
+}
+
+/// Everything known about one connection.
+#[derive(Debug)]
+pub struct Conn {
+    pub id: ConnId,
+    pub client: Option<Endpoint>,
+    /// The capture did not see the connection start: what came before is unknown.
+    pub midstream: bool,
+    /// The version packets are decoded as.
+    pub version: Option<ProtocolVersion>,
+    pub connect: Option<ConnectInfo>,
+    pub connack: Option<ConnackInfo>,
+    /// 5.0: the Session Expiry Interval a client DISCONNECT set.
+    pub disconnect_expiry: Option<u32>,
+    /// Open flows by the PUBLISH's direction `[client→server, server→client]`.
+    pub flows: [HashMap<u16, Flow>; 2],
+    /// Flows of the resumed session that were not re-sent yet.
+    pub resumable: [HashMap<u16, Flow>; 2],
+    pub recent: [VecDeque<Recent>; 2],
+    pub subscribes: HashMap<u16, Pending>,
+    pub unsubscribes: HashMap<u16, Pending>,
+    pub pings: VecDeque<Ping>,
+    pub subs: Subscriptions,
+    /// The client's latest packet (keep alive).
+    pub last_client: Option<At>,
+    pub keepalive_reported: bool,
+    /// Keep alive no longer applies (a DISCONNECT was sent).
+    pub keepalive_off: bool,
+    /// Frame of the DISCONNECT each side sent.
+    pub disconnect: [Option<u64>; 2],
+    /// When bytes of each direction were last lost (gap, malformed, resync).
+    pub unsure: [Option<Timestamp>; 2],
+    /// Flows of the direction went untracked (in-flight cap).
+    pub untracked: [bool; 2],
+    /// Requests went untracked (request cap).
+    pub untracked_requests: bool,
+    /// Receive Maximum currently exceeded (one finding per episode).
+    pub rm_exceeded: [bool; 2],
+    pub inflight_reported: [bool; 2],
+    pub seen: [bool; 2],
+    /// One-per-connection stateful violations already reported.
+    pub before_connect_reported: bool,
+    pub before_connack_reported: bool,
+    pub auth_order_reported: bool,
+    pub after_disconnect_reported: [bool; 2],
+    pub wrong_direction_reported: bool,
+    pub packets: [u64; 15],
+    pub last_at: Option<At>,
+}
+
+/// `[client→server, server→client]` index.
+pub fn di(dir: Direction) -> usize {
+    match dir {
+        Direction::ClientToServer => 0,
+        Direction::ServerToClient => 1,
+    }
+}
+
+/// The direction of an index of [`di`].
+pub fn dir_of(i: usize) -> Direction {
+    if i == 0 {
+        Direction::ClientToServer
+    } else {
+        Direction::ServerToClient
+    }
+}
+
+impl Conn {
+    pub fn new(id: ConnId, client: Option<Endpoint>, midstream: bool) -> Self {
+        Conn {
+            id,
+            client,
+            midstream,
+            version: None,
+            connect: None,
+            connack: None,
+            disconnect_expiry: None,
+            flows: [HashMap::new(), HashMap::new()],
+            resumable: [HashMap::new(), HashMap::new()],
+            recent: [VecDeque::new(), VecDeque::new()],
+            subscribes: HashMap::new(),
+            unsubscribes: HashMap::new(),
+            pings: VecDeque::new(),
+            subs: Subscriptions::new(false),
+            last_client: None,
+            keepalive_reported: false,
+            keepalive_off: false,
+            disconnect: [None, None],
+            unsure: [None, None],
+            untracked: [false, false],
+            untracked_requests: false,
+            rm_exceeded: [false, false],
+            inflight_reported: [false, false],
+            seen: [false, false],
+            before_connect_reported: false,
+            before_connack_reported: false,
+            auth_order_reported: false,
+            after_disconnect_reported: [false, false],
+            wrong_direction_reported: false,
+            packets: [0; 15],
+            last_at: None,
+        }
+    }
+
+    /// The client identifier, when one is known and names a session (an
+    /// empty 3.x identifier names none; 5.0 then assigns one in CONNACK).
+    pub fn client_id(&self) -> Option<&str> {
+        if let Some(a) = self
+            .connack
+            .as_ref()
+            .and_then(|c| c.assigned_client_id.as_deref())
+        {
+            return Some(a);
+        }
+        self.connect
+            .as_ref()
+            .map(|c| c.client_id.as_str())
+            .filter(|id| !id.is_empty())
+    }
+
+    /// The version findings cite rules of: the CONNECT's, else the decoded one.
+    pub fn rules_version(&self) -> Option<ProtocolVersion> {
+        self.version
+    }
+
+    fn is_v5(&self) -> bool {
+        self.version.is_some_and(ProtocolVersion::is_v5)
+    }
+
+    /// Whether the session outlives the connection (3.x clean session 0;
+    /// 5.0 Session Expiry Interval > 0, from CONNECT, CONNACK or DISCONNECT).
+    pub fn session_persists(&self) -> bool {
+        let Some(c) = &self.connect else {
+            return false;
+        };
+        if self.client_id().is_none() {
+            return false;
+        }
+        if self.connack.as_ref().is_some_and(|a| !a.accepted) {
+            return false;
+        }
+        if self.is_v5() {
+            let expiry = self
+                .disconnect_expiry
+                .or(self.connack.as_ref().and_then(|a| a.session_expiry))
+                .or(c.session_expiry)
+                .unwrap_or(0);
+            expiry > 0
+        } else {
+            !c.clean_start
+        }
+    }
+
+    /// The keep alive in force, in nanoseconds; `None` when off or unknown.
+    pub fn keepalive_ns(&self) -> Option<u64> {
+        let c = self.connect.as_ref()?;
+        let secs = self
+            .connack
+            .as_ref()
+            .and_then(|a| a.server_keep_alive)
+            .unwrap_or(c.keepalive);
+        (secs > 0).then(|| u64::from(secs) * 1_000_000_000)
+    }
+
+    /// The 5.0 Receive Maximum limiting QoS > 0 PUBLISHes in `dir`, when the
+    /// packet that sets it was captured (absent property = 65535).
+    pub fn receive_maximum(&self, dir: Direction) -> Option<u16> {
+        if !self.is_v5() {
+            return None;
+        }
+        match dir {
+            Direction::ClientToServer => self
+                .connack
+                .as_ref()
+                .map(|a| a.receive_maximum.unwrap_or(u16::MAX)),
+            Direction::ServerToClient => self
+                .connect
+                .as_ref()
+                .map(|c| c.receive_maximum.unwrap_or(u16::MAX)),
+        }
+    }
+
+    /// Whether PUBLISHes of `dir` may exist that the analysis did not see:
+    /// the capture joined late, bytes of `dir` were lost, flows went
+    /// untracked, or the connection resumed a session whose earlier
+    /// connections may not be in the capture.
+    pub fn publishes_unknown(&self, dir: Direction) -> bool {
+        self.midstream
+            || self.unsure[di(dir)].is_some()
+            || self.untracked[di(dir)]
+            || self.connack.as_ref().is_some_and(|a| a.session_present)
+    }
+
+    /// Whether bytes of `dir` were lost at or after `since`.
+    pub fn lost_since(&self, dir: Direction, since: Timestamp) -> bool {
+        self.unsure[di(dir)].is_some_and(|t| t >= since)
+    }
+
+    /// Counts a packet of `t`.
+    pub fn count(&mut self, t: PacketType) {
+        if let Some(n) = self
+            .packets
+            .get_mut(usize::from(t.code()).saturating_sub(1))
+        {
+            *n += 1;
+        }
+    }
+
+    /// Whether any MQTT packet was seen.
+    pub fn has_mqtt(&self) -> bool {
+        self.packets.iter().any(|&n| n > 0)
+    }
+
+    /// The report's view of the connection.
+    pub fn mqtt_summary(&self) -> ConnectionMqtt {
+        let packets = PacketType::ALL
+            .iter()
+            .zip(self.packets.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| (t.as_str(), *n))
+            .collect();
+        ConnectionMqtt {
+            version: self.version,
+            client_id: self
+                .client_id()
+                .map(str::to_string)
+                .or_else(|| self.connect.as_ref().map(|c| c.client_id.clone())),
+            keepalive_s: self.connect.as_ref().map(|c| {
+                self.connack
+                    .as_ref()
+                    .and_then(|a| a.server_keep_alive)
+                    .unwrap_or(c.keepalive)
+            }),
+            clean_start: self.connect.as_ref().map(|c| c.clean_start),
+            session_present: self.connack.as_ref().map(|a| a.session_present),
+            packets,
+        }
+    }
+
+    /// Remembers a completed flow of `dir`.
+    pub fn remember(&mut self, dir: Direction, r: Recent) {
+        if let Some(q) = self.recent.get_mut(di(dir)) {
+            q.retain(|x| x.id != r.id);
+            if q.len() >= RECENT_IDS {
+                q.pop_front();
+            }
+            q.push_back(r);
+        }
+    }
+
+    /// A recently completed flow of `dir` with identifier `id`.
+    pub fn recent_mut(&mut self, dir: Direction, id: u16) -> Option<&mut Recent> {
+        self.recent
+            .get_mut(di(dir))
+            .and_then(|q| q.iter_mut().find(|r| r.id == id))
+    }
+
+    /// Every open flow (both directions, resumable ones too), drained.
+    pub fn drain_flows(&mut self) -> Vec<Flow> {
+        let mut all: Vec<Flow> = Vec::new();
+        for table in self.flows.iter_mut().chain(self.resumable.iter_mut()) {
+            all.extend(table.drain().map(|(_, f)| f));
+        }
+        all.sort_by_key(|f| (f.publish_ts, f.frames.first().copied(), f.id));
+        all
+    }
+}

@@ -1,0 +1,400 @@
+//! The flow tracker on the real fault captures of `samples/faults/`: each
+//! produces exactly the findings its README names, with the frames and
+//! packet identifiers it lists.
+//!
+//! The stages are driven here by hand (capture → netdecode → tcp → mqtt →
+//! analysis), the way the pipeline drives them, so that the analysis'
+//! semantics are checked against real traffic on their own.
+
+use mqtt_inspect::analysis::{
+    AnalysisConfig, AnalysisEvent, AnalysisSummary, Finding, FindingKind, FlowRecord, Outcome,
+    Tracker,
+};
+use mqtt_inspect::capture::open_captures;
+use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, PacketType, looks_like_connect};
+use mqtt_inspect::netdecode::{self, Decoded};
+use mqtt_inspect::tcp::{
+    ConnId, Direction, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig,
+};
+use std::collections::HashMap;
+use std::path::Path;
+
+const C2S: Direction = Direction::ClientToServer;
+const S2C: Direction = Direction::ServerToClient;
+
+#[derive(Default)]
+struct Out {
+    findings: Vec<Finding>,
+    flows: Vec<FlowRecord>,
+}
+
+impl Out {
+    fn push(&mut self, e: AnalysisEvent<'_>) {
+        match e {
+            AnalysisEvent::Finding(f) => self.findings.push(f.clone()),
+            AnalysisEvent::Flow(f) => self.flows.push(f.clone()),
+        }
+    }
+}
+
+struct Stages {
+    mqtt_cfg: MqttConfig,
+    mqtt: HashMap<ConnId, MqttConnection>,
+    tracker: Tracker,
+    out: Out,
+}
+
+impl StreamSink for Stages {
+    fn on_event(&mut self, ev: StreamEvent<'_>) -> Interest {
+        let Stages {
+            mqtt_cfg,
+            mqtt,
+            tracker,
+            out,
+        } = self;
+        match ev {
+            StreamEvent::Open {
+                conn,
+                client,
+                server,
+                frame,
+                ts,
+                midstream,
+            } => {
+                let m = if midstream {
+                    MqttConnection::new_mid_stream(mqtt_cfg)
+                } else {
+                    MqttConnection::new(mqtt_cfg)
+                };
+                mqtt.insert(conn, m);
+                tracker.connection_open(conn, client, server, frame, ts, None, midstream);
+            }
+            StreamEvent::Data {
+                conn,
+                dir,
+                frame,
+                ts,
+                data,
+            } => {
+                if let Some(m) = mqtt.get_mut(&conn) {
+                    m.on_data(dir, frame, ts, data, &mut |e| {
+                        tracker.mqtt_event(conn, &e, &mut |a| out.push(a))
+                    });
+                }
+            }
+            StreamEvent::Gap {
+                conn,
+                dir,
+                frame,
+                ts,
+                len,
+                ..
+            } => {
+                if let Some(m) = mqtt.get_mut(&conn) {
+                    m.on_gap(dir, frame, ts, len, &mut |e| {
+                        tracker.mqtt_event(conn, &e, &mut |a| out.push(a))
+                    });
+                }
+            }
+            StreamEvent::End {
+                conn,
+                frame,
+                ts,
+                how,
+            } => {
+                if let Some(mut m) = mqtt.remove(&conn) {
+                    m.on_close(frame, ts, &mut |e| {
+                        tracker.mqtt_event(conn, &e, &mut |a| out.push(a))
+                    });
+                }
+                tracker.connection_end(conn, frame, ts, how, &mut |a| out.push(a));
+            }
+            StreamEvent::Retired { .. } => {}
+        }
+        Interest::Keep
+    }
+}
+
+struct Run {
+    findings: Vec<Finding>,
+    flows: Vec<FlowRecord>,
+    summary: AnalysisSummary,
+}
+
+impl Run {
+    fn of(&self, kind: FindingKind) -> Vec<&Finding> {
+        self.findings.iter().filter(|f| f.kind == kind).collect()
+    }
+
+    fn kinds(&self) -> Vec<&'static str> {
+        self.findings.iter().map(|f| f.kind.as_str()).collect()
+    }
+
+    /// Exactly `n` findings, all of `kind`.
+    fn only(&self, kind: FindingKind, n: usize) -> Vec<&Finding> {
+        assert_eq!(
+            self.findings.len(),
+            n,
+            "expected {n} × {kind}, got {:#?}",
+            self.findings
+        );
+        assert!(
+            self.findings.iter().all(|f| f.kind == kind),
+            "{:#?}",
+            self.findings
+        );
+        self.of(kind)
+    }
+}
+
+fn run_with(name: &str, cfg: AnalysisConfig) -> Run {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/faults")
+        .join(name);
+    let mut reader = open_captures(&[path.to_string_lossy().into_owned()]).expect("capture opens");
+    let mut tcp = Reassembler::new(TcpConfig {
+        client_hello: looks_like_connect,
+        ..TcpConfig::default()
+    });
+    let mut stages = Stages {
+        mqtt_cfg: MqttConfig::default(),
+        mqtt: HashMap::new(),
+        tracker: Tracker::new(cfg),
+        out: Out::default(),
+    };
+    while let Some(frame) = reader.next_frame() {
+        if let Decoded::Tcp(seg) = netdecode::decode(&frame) {
+            tcp.segment(&seg, &mut stages);
+        }
+    }
+    tcp.finish(&mut stages);
+    let Stages {
+        mut tracker,
+        mut out,
+        ..
+    } = stages;
+    let summary = tracker.finish(&mut |a| out.push(a));
+    Run {
+        findings: out.findings,
+        flows: out.flows,
+        summary,
+    }
+}
+
+fn run(name: &str) -> Run {
+    run_with(name, AnalysisConfig::default())
+}
+
+#[test]
+fn missing_ack_broker_killed() {
+    let r = run("missing_ack_broker_killed.pcap");
+    let all = r.only(FindingKind::MissingAck, 12);
+    let mut got: Vec<(u16, PacketType, Vec<u64>)> = all
+        .iter()
+        .map(|f| (f.packet_id.unwrap(), f.expected.unwrap(), f.frames.clone()))
+        .collect();
+    got.sort();
+    let mut want = vec![(9, PacketType::Pubcomp, vec![26, 47, 73])];
+    for (id, frame) in (10..=17).zip(74..=81) {
+        want.push((id, PacketType::Puback, vec![frame]));
+    }
+    want.push((18, PacketType::Pubrec, vec![82]));
+    want.push((19, PacketType::Pubrec, vec![83]));
+    want.push((20, PacketType::Pubrec, vec![85]));
+    assert_eq!(got, want);
+    assert!(all.iter().all(|f| f.direction == C2S && f.connection == 1));
+    // everything else completes: publisher 1-6 (QoS 1) and 7-8 (QoS 2), subscriber 1-8
+    let s = &r.summary;
+    assert_eq!(s.flows.qos1.completed, 6 + 8);
+    assert_eq!(s.flows.qos2.completed, 2);
+    assert_eq!(s.flows.qos1.missing, 8);
+    assert_eq!(s.flows.qos2.missing, 4);
+}
+
+#[test]
+fn missing_ack_qos2_stalled() {
+    let r = run("missing_ack_qos2_stalled.pcap");
+    let f = r.only(FindingKind::MissingAck, 1)[0];
+    assert_eq!(f.packet_id, Some(3));
+    assert_eq!(f.direction, C2S);
+    assert_eq!(f.expected, Some(PacketType::Pubcomp));
+    assert_eq!(f.frames, vec![17, 19, 20]);
+    assert_eq!(r.summary.flows.qos1.completed, 1);
+    assert_eq!(r.summary.flows.qos2.completed, 1);
+}
+
+#[test]
+fn late_ack() {
+    let r = run("late_ack.pcap");
+    let f = r.only(FindingKind::LateAck, 1)[0];
+    assert_eq!(f.packet_id, Some(2));
+    assert_eq!(f.frames, vec![11, 13]);
+    let slow = r.flows.iter().find(|f| f.packet_id == 2).unwrap();
+    assert!(slow.complete);
+    let cfg = AnalysisConfig {
+        ack_timeout: std::time::Duration::from_secs(15),
+        ..Default::default()
+    };
+    let r = run_with("late_ack.pcap", cfg);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
+#[test]
+fn duplicate_publish() {
+    let r = run("duplicate_publish.pcap");
+    let f = r.only(FindingKind::DuplicatePublish, 1)[0];
+    assert_eq!(f.packet_id, Some(2));
+    assert_eq!(f.frames, vec![11, 13]);
+    let flow = r.flows.iter().find(|f| f.packet_id == 2).unwrap();
+    assert!(flow.complete);
+    assert_eq!(flow.frames, vec![11, 13, 15]);
+}
+
+#[test]
+fn packet_id_in_use() {
+    let r = run("packet_id_in_use.pcap");
+    let f = r.only(FindingKind::PacketIdInUse, 1)[0];
+    assert_eq!(f.packet_id, Some(7));
+    assert_eq!(f.frames, vec![11, 13]);
+}
+
+#[test]
+fn unexpected_ack() {
+    let r = run("unexpected_ack.pcap");
+    let all = r.only(FindingKind::UnexpectedAck, 3);
+    let got: Vec<(Vec<u64>, Option<u16>)> = all
+        .iter()
+        .map(|f| (f.frames.clone(), f.packet_id))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (vec![12], Some(4242)),
+            (vec![14], Some(4343)),
+            (vec![16], Some(4343))
+        ]
+    );
+}
+
+#[test]
+fn wrong_ack_type() {
+    let r = run("wrong_ack_type.pcap");
+    let f = r.only(FindingKind::WrongAckType, 1)[0];
+    assert_eq!(f.packet_id, Some(2));
+    assert_eq!(f.frames, vec![11, 13]);
+    assert_eq!(r.summary.flows.qos2.completed, 1);
+    assert_eq!(r.summary.flows.qos2.wrong_ack, 1);
+}
+
+#[test]
+fn invalid_qos() {
+    let r = run("invalid_qos.pcap");
+    let f = r.only(FindingKind::InvalidQos, 1)[0];
+    assert_eq!(f.frames, vec![33]);
+    assert!(
+        r.flows
+            .iter()
+            .all(|f| f.packet_id != 2 || f.direction != C2S)
+    );
+}
+
+#[test]
+fn dup_on_qos0() {
+    let r = run("dup_on_qos0.pcap");
+    let f = r.only(FindingKind::DupOnQos0, 1)[0];
+    assert_eq!(f.frames, vec![30]);
+}
+
+#[test]
+fn packet_id_zero() {
+    let r = run("packet_id_zero.pcap");
+    let all = r.only(FindingKind::PacketIdZero, 2);
+    let frames: Vec<Vec<u64>> = all.iter().map(|f| f.frames.clone()).collect();
+    assert_eq!(frames, vec![vec![25], vec![48]]);
+}
+
+#[test]
+fn qos_exceeds_grant() {
+    let r = run("qos_exceeds_grant.pcap");
+    let f = r.only(FindingKind::QosExceedsGrant, 1)[0];
+    assert_eq!(f.frames.last(), Some(&14));
+    assert_eq!(f.direction, S2C);
+}
+
+#[test]
+fn receive_maximum_exceeded() {
+    let r = run("receive_maximum_exceeded.pcap");
+    let f = r.only(FindingKind::ReceiveMaximumExceeded, 1)[0];
+    assert_eq!(f.packet_id, Some(4));
+    assert_eq!(f.frames, vec![16]);
+    assert_eq!(r.summary.flows.qos1.completed, 4);
+}
+
+#[test]
+fn protocol_violation() {
+    let r = run("protocol_violation.pcap");
+    let all = r.only(FindingKind::ProtocolViolation, 3);
+    let last: Vec<u64> = all.iter().map(|f| *f.frames.last().unwrap()).collect();
+    assert_eq!(last, vec![25, 33, 54]);
+}
+
+#[test]
+fn malformed_packet() {
+    let r = run("malformed_packet.pcap");
+    let all = r.of(FindingKind::MalformedPacket);
+    assert_eq!(r.kinds().len(), all.len(), "{:#?}", r.findings);
+    let frames: Vec<u64> = all.iter().map(|f| *f.frames.last().unwrap()).collect();
+    assert!(frames.contains(&11) && frames.contains(&23), "{frames:?}");
+    // the valid traffic of stream 2 completes
+    assert!(
+        r.flows
+            .iter()
+            .filter(|f| f.connection == 2)
+            .all(|f| f.complete)
+    );
+}
+
+#[test]
+fn keepalive_exceeded() {
+    let r = run("keepalive_exceeded.pcap");
+    let f = r.only(FindingKind::KeepaliveExceeded, 1)[0];
+    assert_eq!(f.connection, 1);
+    assert_eq!(f.frames.first(), Some(&18));
+}
+
+#[test]
+fn tcp_gap() {
+    let r = run("tcp_gap.pcap");
+    let f = r.only(FindingKind::TcpGap, 1)[0];
+    assert_eq!(f.connection, 1);
+    assert_eq!(f.direction, C2S);
+    assert!(f.message.starts_with("34 bytes"), "{}", f.message);
+    assert_eq!(r.summary.flows.qos1.incomplete, 0);
+}
+
+#[test]
+fn session_redelivery() {
+    let r = run("session_redelivery.pcap");
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    let f = r
+        .flows
+        .iter()
+        .find(|f| f.direction == S2C && f.packet_id == 2 && f.connection == 0)
+        .unwrap();
+    assert!(f.complete);
+    assert_eq!(f.outcome, Some(Outcome::Redelivered));
+    assert_eq!(f.frames, vec![36, 53, 55]);
+    assert_eq!(f.connections, vec![0, 3]);
+    assert_eq!(r.summary.flows.qos1.incomplete, 0);
+}
+
+#[test]
+fn session_lost_clean() {
+    let r = run("session_lost_clean.pcap");
+    let f = r.only(FindingKind::MissingAck, 1)[0];
+    assert_eq!(f.packet_id, Some(2));
+    assert_eq!(f.direction, S2C);
+    assert_eq!(f.connection, 0);
+    assert_eq!(f.expected, Some(PacketType::Puback));
+    assert_eq!(f.frames, vec![36]);
+}
