@@ -130,6 +130,8 @@ pub fn malformed(reason: &crate::mqtt::Reason, v: Option<ProtocolVersion>) -> &'
         R::Truncated { .. } | R::LengthPastEnd { .. } | R::UnframedPublish => {
             pick(v5, "2.1.4", "2.2.3")
         }
+        // Flags and length that no packet of that type can have.
+        R::Implausible { .. } => pick(v5, "2.1.3", "2.2.2"),
     }
 }
 
