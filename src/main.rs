@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
+use mqtt_inspect::analysis::{AnalysisConfig, Severity};
 use mqtt_inspect::capture::open_captures;
-use mqtt_inspect::cli::{AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, Format};
+use mqtt_inspect::cli::{AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, Format};
 use mqtt_inspect::mqtt::{MqttConfig, RenderOptions};
 use mqtt_inspect::pipeline::{FrameSource, Pipeline, PipelineOptions};
 use mqtt_inspect::report::{JsonLines, JsonReport, Sink, Summary, TextOptions, TextReport};
@@ -11,6 +12,8 @@ use mqtt_inspect::tcp::TcpConfig;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
+/// Exit code when `--fail-on` is reached.
+const EXIT_FINDINGS: u8 = 1;
 /// Exit code for bad usage or input that cannot be read at all.
 const EXIT_UNREADABLE: u8 = 2;
 
@@ -36,12 +39,25 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         }
     };
     match run(&args.common, &mut reader) {
-        Ok(_summary) => ExitCode::SUCCESS,
+        Ok(summary) => exit_for(&summary, args.common.fail_on),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mqtt-inspect: {e:#}");
             ExitCode::from(EXIT_UNREADABLE)
         }
+    }
+}
+
+/// Exit 1 when a finding at or above the `--fail-on` severity exists (for CI pipelines).
+fn exit_for(summary: &Summary, fail_on: FailOn) -> ExitCode {
+    let threshold = match fail_on {
+        FailOn::Never => return ExitCode::SUCCESS,
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+    };
+    match summary.analysis.worst() {
+        Some(worst) if worst.at_least(threshold) => ExitCode::from(EXIT_FINDINGS),
+        _ => ExitCode::SUCCESS,
     }
 }
 
@@ -55,6 +71,10 @@ fn pipeline_options(c: &CommonArgs) -> PipelineOptions {
     PipelineOptions {
         ports: c.port.clone(),
         detect: !c.no_detect,
+        analysis: AnalysisConfig {
+            ack_timeout: c.ack_timeout,
+            ..AnalysisConfig::default()
+        },
         mqtt: MqttConfig {
             payload_preview: c.payload_bytes,
             ..MqttConfig::default()

@@ -7,14 +7,18 @@
 //! [`Connections`] is the reassembler's consumer: it decides which TCP
 //! connections are MQTT (server port in `--port`, or — with detection on —
 //! the client's first bytes are a CONNECT), runs an [`MqttConnection`] for
-//! each, and turns what comes out into report events. The summary is folded
-//! from the same events by a [`SummaryBuilder`].
+//! each, hands every MQTT event to the analysis [`Tracker`], and turns both
+//! into report events. The summary is folded from the same events by a
+//! [`SummaryBuilder`].
 
+use crate::analysis::{AnalysisConfig, AnalysisEvent, ConnectionMqtt, Tracker};
 use crate::capture::{CaptureInfo, CaptureReader, Frame};
-use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent, Packet, looks_like_connect};
+use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent, looks_like_connect};
 use crate::netdecode::{self, Decoded, Endpoint, NetCounters};
 use crate::report::{Event, MqttConnSummary, PacketInfo, Sink, Summary, SummaryBuilder};
-use crate::tcp::{ConnId, Direction, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig};
+use crate::tcp::{
+    ConnId, Direction, Handshake, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig,
+};
 use crate::time::Timestamp;
 use crate::warning::Warning;
 use std::collections::HashMap;
@@ -51,6 +55,7 @@ pub struct PipelineOptions {
     pub detect: bool,
     pub tcp: TcpConfig,
     pub mqtt: MqttConfig,
+    pub analysis: AnalysisConfig,
 }
 
 impl Default for PipelineOptions {
@@ -60,6 +65,7 @@ impl Default for PipelineOptions {
             detect: true,
             tcp: TcpConfig::default(),
             mqtt: MqttConfig::default(),
+            analysis: AnalysisConfig::default(),
         }
     }
 }
@@ -93,24 +99,25 @@ impl Pipeline {
             if let Decoded::Tcp(seg) = decoded {
                 tcp.segment(&seg, &mut layer);
             }
-            for w in source.take_warnings() {
-                layer.out.emit(Event::Warning(&w));
-            }
-            for w in tcp.take_warnings() {
-                layer.out.emit(Event::Warning(&w));
-            }
+            layer.warnings(source.take_warnings());
+            layer.warnings(tcp.take_warnings());
             layer.out.check()?;
         }
-        for w in source.take_warnings() {
-            layer.out.emit(Event::Warning(&w));
-        }
+        layer.warnings(source.take_warnings());
         tcp.finish(&mut layer);
-        for w in tcp.take_warnings() {
-            layer.out.emit(Event::Warning(&w));
+        layer.warnings(tcp.take_warnings());
+        let Connections {
+            mut tracker,
+            mut out,
+            ..
+        } = layer;
+        let analysis = tracker.finish(&mut |ev| out.analysis(ev));
+        for w in tracker.take_warnings() {
+            out.emit(Event::Warning(&w));
         }
-        layer.out.check()?;
-        let Output { builder, sink, .. } = layer.out;
-        let summary = builder.finish(source.info(), &net, tcp.counters());
+        out.check()?;
+        let Output { builder, sink, .. } = out;
+        let summary = builder.finish(source.info(), &net, tcp.counters(), analysis);
         sink.finish(&summary)?;
         Ok(summary)
     }
@@ -139,8 +146,12 @@ struct ConnCtx {
     /// Where the TCP connection was first seen.
     first_frame: u64,
     first_ts: Timestamp,
-    /// Packets counted, CONNECT facts; the connection's `mqtt` object.
-    mqtt: MqttConnSummary,
+    midstream: bool,
+    handshake: Option<Handshake>,
+    /// MQTT packets decoded so far (decides TLS and whether `mqtt` is null).
+    packets: u64,
+    /// What the analysis learnt, handed over when the connection ended.
+    mqtt: Option<ConnectionMqtt>,
 }
 
 impl ConnCtx {
@@ -158,14 +169,35 @@ impl ConnCtx {
     fn reported(&self) -> bool {
         !matches!(self.carries, Carries::Undecided { .. })
     }
+
+    /// The connection's `mqtt` object: `None` when it carried no MQTT.
+    fn mqtt_summary(&self) -> Option<MqttConnSummary> {
+        let Carries::Mqtt(m) = &self.carries else {
+            return None;
+        };
+        if self.packets == 0 {
+            return None;
+        }
+        let learnt = self.mqtt.clone().unwrap_or_default();
+        Some(MqttConnSummary {
+            version: learnt.version.or(m.version()).map(|v| v.as_str()),
+            version_inferred: m.version_inferred(),
+            client_id: learnt.client_id,
+            keepalive_s: learnt.keepalive_s,
+            clean_start: learnt.clean_start,
+            session_present: learnt.session_present,
+            packets: learnt.packets,
+        })
+    }
 }
 
-/// The reassembler's consumer: picks the MQTT connections and decodes them.
+/// The reassembler's consumer: picks the MQTT connections, decodes and analyses them.
 struct Connections<'s> {
     ports: Vec<u16>,
     detect: bool,
     mqtt_cfg: MqttConfig,
     conns: HashMap<ConnId, ConnCtx>,
+    tracker: Tracker,
     out: Output<'s>,
 }
 
@@ -194,19 +226,24 @@ impl Output<'_> {
         }
     }
 
-    /// Turns one MQTT decoding event into report events.
-    fn mqtt_event(&mut self, conn: ConnId, summary: &mut MqttConnSummary, ev: MqttEvent<'_>) {
+    fn analysis(&mut self, ev: AnalysisEvent<'_>) {
         match ev {
+            AnalysisEvent::Flow(f) => self.emit(Event::Flow(f)),
+            AnalysisEvent::Finding(f) => self.emit(Event::Finding(f)),
+        }
+    }
+
+    /// Reports one MQTT decoding event, then lets the analysis judge it.
+    fn mqtt_event(
+        &mut self,
+        tracker: &mut Tracker,
+        conn: ConnId,
+        packets: &mut u64,
+        ev: MqttEvent<'_>,
+    ) {
+        match &ev {
             MqttEvent::Packet(p) => {
-                let name = p.packet.packet_type().as_str();
-                *summary.packets.entry(name).or_insert(0) += 1;
-                if let Packet::Connect(c) = p.packet
-                    && summary.client_id.is_none()
-                {
-                    summary.client_id = Some(c.client_id.to_string());
-                    summary.keepalive_s = Some(c.keepalive);
-                    summary.clean_start = Some(c.clean_start);
-                }
+                *packets += 1;
                 self.emit(Event::Packet(PacketInfo {
                     conn,
                     dir: p.dir,
@@ -241,6 +278,7 @@ impl Output<'_> {
             }
             MqttEvent::Gap(_) | MqttEvent::Resync(_) | MqttEvent::Truncated(_) => {}
         }
+        tracker.mqtt_event(conn, &ev, &mut |a| self.analysis(a));
     }
 }
 
@@ -251,12 +289,36 @@ impl<'s> Connections<'s> {
             detect: opts.detect,
             mqtt_cfg: opts.mqtt,
             conns: HashMap::new(),
+            tracker: Tracker::new(opts.analysis.clone()),
             out: Output {
                 builder: SummaryBuilder::default(),
                 sink,
                 io_error: None,
             },
         }
+    }
+
+    fn warnings(&mut self, ws: Vec<Warning>) {
+        for w in ws.iter().chain(self.tracker.take_warnings().iter()) {
+            self.out.emit(Event::Warning(w));
+        }
+    }
+
+    /// The connection is MQTT from now on: announce it and start its analysis.
+    fn start_mqtt(&mut self, conn: ConnId) {
+        let Some(ctx) = self.conns.get(&conn) else {
+            return;
+        };
+        self.out.emit(ctx.open_event(conn));
+        self.tracker.connection_open(
+            conn,
+            ctx.client,
+            ctx.server,
+            ctx.first_frame,
+            ctx.first_ts,
+            ctx.handshake.as_ref(),
+            ctx.midstream,
+        );
     }
 
     /// Feeds data to the connection's decoder, deciding first what it carries if need be.
@@ -271,6 +333,7 @@ impl<'s> Connections<'s> {
         let Some(ctx) = self.conns.get_mut(&conn) else {
             return Interest::Ignore;
         };
+        let mut detected = None;
         if let Carries::Undecided { prefix } = &mut ctx.carries {
             if dir == Direction::ServerToClient && prefix.is_empty() {
                 // MQTT clients speak first; a server that talks first is something else.
@@ -278,45 +341,55 @@ impl<'s> Connections<'s> {
             }
             let want = DETECT_PREFIX.saturating_sub(prefix.len()).min(data.len());
             prefix.extend_from_slice(data.get(..want).unwrap_or_default());
-            if looks_like_connect(prefix) {
-                let buffered = std::mem::take(prefix);
-                // Reported from now on: its open event comes before its first packet.
-                self.out.emit(ctx.open_event(conn));
-                let mut m = Box::new(MqttConnection::new(&self.mqtt_cfg));
-                let out = &mut self.out;
-                let summary = &mut ctx.mqtt;
-                // The prefix was part of `data` unless data arrived in several pieces.
-                let earlier = buffered.len().saturating_sub(want);
-                let head = buffered.get(..earlier).unwrap_or_default();
-                m.on_data(dir, frame, ts, head, &mut |ev| {
-                    out.mqtt_event(conn, summary, ev)
-                });
-                m.on_data(dir, frame, ts, data, &mut |ev| {
-                    out.mqtt_event(conn, summary, ev)
-                });
-                ctx.carries = Carries::Mqtt(m);
+            if !looks_like_connect(prefix) {
+                if prefix.len() >= DETECT_PREFIX {
+                    return self.not_mqtt(conn);
+                }
                 return Interest::Keep;
             }
-            if prefix.len() >= DETECT_PREFIX {
-                return self.not_mqtt(conn);
-            }
-            return Interest::Keep;
+            // Bytes of the CONNECT that came in earlier pieces than this one.
+            let buffered = std::mem::take(prefix);
+            detected = Some(
+                buffered
+                    .get(..buffered.len().saturating_sub(want))
+                    .unwrap_or_default()
+                    .to_vec(),
+            );
+            ctx.carries = Carries::Mqtt(Box::new(MqttConnection::new(&self.mqtt_cfg)));
         }
-        if let Carries::Mqtt(m) = &mut ctx.carries {
-            if dir == Direction::ClientToServer
-                && ctx.mqtt.packets.is_empty()
-                && m.buffered_bytes() == 0
-                && looks_like_tls(data)
-            {
-                ctx.carries = Carries::Tls;
-                return Interest::Ignore;
-            }
-            let out = &mut self.out;
-            let summary = &mut ctx.mqtt;
-            m.on_data(dir, frame, ts, data, &mut |ev| {
-                out.mqtt_event(conn, summary, ev)
-            });
+        if let Some(head) = detected {
+            self.start_mqtt(conn);
+            self.feed(conn, dir, frame, ts, &head);
         }
+        self.feed(conn, dir, frame, ts, data)
+    }
+
+    fn feed(
+        &mut self,
+        conn: ConnId,
+        dir: Direction,
+        frame: u64,
+        ts: Timestamp,
+        data: &[u8],
+    ) -> Interest {
+        let Some(ctx) = self.conns.get_mut(&conn) else {
+            return Interest::Ignore;
+        };
+        let Carries::Mqtt(m) = &mut ctx.carries else {
+            return Interest::Ignore;
+        };
+        if dir == Direction::ClientToServer
+            && ctx.packets == 0
+            && m.buffered_bytes() == 0
+            && looks_like_tls(data)
+        {
+            ctx.carries = Carries::Tls;
+            return Interest::Ignore;
+        }
+        let (out, tracker, packets) = (&mut self.out, &mut self.tracker, &mut ctx.packets);
+        m.on_data(dir, frame, ts, data, &mut |ev| {
+            out.mqtt_event(tracker, conn, packets, ev)
+        });
         Interest::Keep
     }
 
@@ -336,6 +409,7 @@ impl StreamSink for Connections<'_> {
                 frame,
                 ts,
                 midstream,
+                handshake,
             } => {
                 let on_port = self.ports.contains(&server.port);
                 let carries = if on_port {
@@ -355,12 +429,16 @@ impl StreamSink for Connections<'_> {
                     server,
                     first_frame: frame,
                     first_ts: ts,
-                    mqtt: MqttConnSummary::default(),
+                    midstream,
+                    handshake,
+                    packets: 0,
+                    mqtt: None,
                 };
-                if ctx.reported() {
-                    self.out.emit(ctx.open_event(conn));
-                }
+                let reported = ctx.reported();
                 self.conns.insert(conn, ctx);
+                if reported {
+                    self.start_mqtt(conn);
+                }
                 Interest::Keep
             }
             StreamEvent::Data {
@@ -384,10 +462,10 @@ impl StreamSink for Connections<'_> {
                 match &mut ctx.carries {
                     Carries::Undecided { .. } => self.not_mqtt(conn),
                     Carries::Mqtt(m) => {
-                        let out = &mut self.out;
-                        let summary = &mut ctx.mqtt;
+                        let (out, tracker, packets) =
+                            (&mut self.out, &mut self.tracker, &mut ctx.packets);
                         m.on_gap(dir, frame, ts, len, &mut |ev| {
-                            out.mqtt_event(conn, summary, ev)
+                            out.mqtt_event(tracker, conn, packets, ev)
                         });
                         Interest::Keep
                     }
@@ -400,37 +478,37 @@ impl StreamSink for Connections<'_> {
                 ts,
                 how,
             } => {
-                if let Some(ctx) = self.conns.get_mut(&conn) {
+                if let Some(ctx) = self.conns.get_mut(&conn)
+                    && ctx.reported()
+                {
                     if let Carries::Mqtt(m) = &mut ctx.carries {
-                        let out = &mut self.out;
-                        let summary = &mut ctx.mqtt;
-                        m.on_close(frame, ts, &mut |ev| out.mqtt_event(conn, summary, ev));
-                    }
-                    if ctx.reported() {
-                        self.out.emit(Event::ConnectionClose {
-                            conn,
-                            frame,
-                            ts,
-                            how,
+                        let (out, tracker, packets) =
+                            (&mut self.out, &mut self.tracker, &mut ctx.packets);
+                        m.on_close(frame, ts, &mut |ev| {
+                            out.mqtt_event(tracker, conn, packets, ev)
                         });
                     }
+                    let out = &mut self.out;
+                    ctx.mqtt = self
+                        .tracker
+                        .connection_end(conn, frame, ts, how, &mut |a| out.analysis(a));
+                    self.out.emit(Event::ConnectionClose {
+                        conn,
+                        frame,
+                        ts,
+                        how,
+                    });
                 }
                 Interest::Keep
             }
             StreamEvent::Retired { record } => {
-                if let Some(mut ctx) = self.conns.remove(&record.id)
+                if let Some(ctx) = self.conns.remove(&record.id)
                     && ctx.reported()
                 {
                     let encrypted = matches!(ctx.carries, Carries::Tls);
-                    let mqtt = match &ctx.carries {
-                        Carries::Mqtt(m) if !ctx.mqtt.packets.is_empty() => {
-                            ctx.mqtt.version = m.version().map(|v| v.as_str());
-                            ctx.mqtt.version_inferred = m.version_inferred();
-                            Some(ctx.mqtt)
-                        }
-                        _ => None,
-                    };
-                    self.out.builder.connection(record.clone(), mqtt, encrypted);
+                    self.out
+                        .builder
+                        .connection(record.clone(), ctx.mqtt_summary(), encrypted);
                 }
                 Interest::Keep
             }

@@ -24,6 +24,12 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Whether this is as bad as `threshold` or worse (`--fail-on`); the
+    /// variants are declared from least to most severe.
+    pub fn at_least(self, threshold: Severity) -> bool {
+        self >= threshold
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -102,6 +108,38 @@ impl FindingKind {
             FindingKind::KeepaliveExceeded => "keepalive_exceeded",
             FindingKind::TcpGap => "tcp_gap",
             FindingKind::InflightLimit => "inflight_limit",
+        }
+    }
+
+    /// What the kind means, for a person who has not read the spec.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FindingKind::MissingAck => "a QoS 1/2 message never got its acknowledgement",
+            FindingKind::LateAck => "an acknowledgement came later than --ack-timeout",
+            FindingKind::DuplicatePublish => {
+                "a PUBLISH was sent again (DUP=1) with the same packet id"
+            }
+            FindingKind::PacketIdInUse => {
+                "a new PUBLISH reused a packet id that was still in flight"
+            }
+            FindingKind::UnexpectedAck => {
+                "an acknowledgement for a packet id with nothing waiting for it"
+            }
+            FindingKind::WrongAckType => "a QoS 1 message acknowledged like QoS 2, or the reverse",
+            FindingKind::InvalidQos => "a PUBLISH with QoS 3, which does not exist",
+            FindingKind::DupOnQos0 => "DUP set on a QoS 0 PUBLISH",
+            FindingKind::PacketIdZero => "packet id 0, which is not allowed",
+            FindingKind::QosExceedsGrant => {
+                "the broker delivered above the QoS it granted the subscription"
+            }
+            FindingKind::ReceiveMaximumExceeded => {
+                "more messages in flight than the receiver allows (MQTT 5 Receive Maximum)"
+            }
+            FindingKind::ProtocolViolation => "a packet the spec forbids here",
+            FindingKind::MalformedPacket => "bytes that do not decode as MQTT",
+            FindingKind::KeepaliveExceeded => "a client silent for longer than 1.5 × its keepalive",
+            FindingKind::TcpGap => "bytes missing from the capture inside a TCP stream",
+            FindingKind::InflightLimit => "too many messages in flight to follow them all",
         }
     }
 

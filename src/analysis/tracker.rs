@@ -349,16 +349,7 @@ impl Tracker {
         self.conns
             .entry(conn)
             .or_insert_with(|| Conn::new(conn, Some(client), midstream));
-        if let Some(rtt) = handshake.and_then(|h| h.rtt_ms)
-            && rtt.is_finite()
-            && rtt >= 0.0
-        {
-            let ns = (rtt * 1e6).round();
-            let ns = if ns >= u64::MAX as f64 {
-                u64::MAX
-            } else {
-                ns as u64
-            };
+        if let Some(ns) = handshake.and_then(|h| h.rtt_ns) {
             self.tally
                 .latency(LatencyKey::TcpHandshake, None, None, None, ns);
         }

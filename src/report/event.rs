@@ -1,5 +1,6 @@
 //! What the pipeline tells its sinks as the capture is read.
 
+use crate::analysis::{Finding, FlowRecord};
 use crate::mqtt::{Malformed, Packet, ProtocolVersion, Violation};
 use crate::netdecode::Endpoint;
 use crate::tcp::{CloseKind, ConnId, Direction};
@@ -36,6 +37,10 @@ pub enum Event<'a> {
         ts: Timestamp,
         error: &'a Malformed,
     },
+    /// A QoS 1/2 flow concluded (completed or not).
+    Flow(&'a FlowRecord),
+    /// Something the analysis found wrong.
+    Finding(&'a Finding),
     /// Something the analysis had to work around.
     Warning(&'a Warning),
 }

@@ -104,13 +104,13 @@ struct PacketLine<'p, M: Serialize> {
     violations: &'p [Violation],
 }
 
-/// The summary with `"type": "summary"` in front.
+/// An object with `"type": KIND` in front of its own fields.
 #[derive(Serialize)]
-struct TaggedSummary<'a> {
+struct Tagged<'a, T: Serialize> {
     #[serde(rename = "type")]
     kind: &'static str,
     #[serde(flatten)]
-    summary: &'a Summary,
+    inner: &'a T,
 }
 
 impl<W: Write> Sink for JsonLines<W> {
@@ -139,6 +139,14 @@ impl<W: Write> Sink for JsonLines<W> {
                 "type": "warning", "frame": w.frame, "message": w.message,
             })),
             Event::Packet(p) => self.packet(p),
+            Event::Flow(f) => self.line(&Tagged {
+                kind: "flow",
+                inner: *f,
+            }),
+            Event::Finding(f) => self.line(&Tagged {
+                kind: "finding",
+                inner: *f,
+            }),
             Event::Malformed {
                 conn,
                 dir,
@@ -151,9 +159,9 @@ impl<W: Write> Sink for JsonLines<W> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.line(&TaggedSummary {
+        self.line(&Tagged {
             kind: "summary",
-            summary,
+            inner: summary,
         })?;
         self.out.flush()
     }

@@ -1,6 +1,7 @@
 //! The end-of-run summary: the `--format json` object of the contract.
 
 use super::Event;
+use crate::analysis::AnalysisSummary;
 use crate::capture::CaptureInfo;
 use crate::netdecode::NetCounters;
 use crate::tcp::{ConnRecord, TcpCounters};
@@ -51,6 +52,8 @@ pub struct MqttConnSummary {
     pub client_id: Option<String>,
     pub keepalive_s: Option<u16>,
     pub clean_start: Option<bool>,
+    /// From the CONNACK: the broker resumed a stored session.
+    pub session_present: Option<bool>,
     /// Packets per type name.
     pub packets: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -74,6 +77,9 @@ pub struct Summary {
     pub capture: CaptureSummary,
     pub connections: Vec<ConnectionSummary>,
     pub packets: PacketCounts,
+    /// Flows, latency and findings.
+    #[serde(flatten)]
+    pub analysis: AnalysisSummary,
     /// Reassembly's own counters (connections seen, caps hit).
     pub tcp: TcpCounters,
     pub warnings: Vec<Warning>,
@@ -116,7 +122,11 @@ impl SummaryBuilder {
                 self.packets.total += 1;
                 self.packets.malformed += 1;
             }
-            Event::Start { .. } | Event::ConnectionOpen { .. } | Event::ConnectionClose { .. } => {}
+            Event::Start { .. }
+            | Event::ConnectionOpen { .. }
+            | Event::ConnectionClose { .. }
+            | Event::Flow(_)
+            | Event::Finding(_) => {}
         }
     }
 
@@ -130,7 +140,13 @@ impl SummaryBuilder {
     }
 
     /// The finished summary.
-    pub fn finish(mut self, info: &CaptureInfo, net: &NetCounters, tcp: TcpCounters) -> Summary {
+    pub fn finish(
+        mut self,
+        info: &CaptureInfo,
+        net: &NetCounters,
+        tcp: TcpCounters,
+        analysis: AnalysisSummary,
+    ) -> Summary {
         self.connections.sort_by_key(|c| c.tcp.id);
         Summary {
             schema: SCHEMA,
@@ -148,6 +164,7 @@ impl SummaryBuilder {
             },
             connections: self.connections,
             packets: self.packets,
+            analysis,
             tcp,
             warnings: self.warnings,
             warnings_dropped: self.warnings_dropped,

@@ -1,6 +1,7 @@
 //! The human report: a coloured summary after the run (and, later, a per-packet trace).
 
 use super::{Event, PacketInfo, Sink, Summary};
+use crate::analysis::{Finding, FindingKind, FlowCounts, LatencyKey, LatencySummary, Severity};
 use crate::mqtt::{Malformed, PacketType};
 use crate::tcp::{CloseKind, ConnId, Direction};
 use crate::time::{Timestamp, format_utc};
@@ -144,6 +145,65 @@ impl<W: Write> TextReport<W> {
         self.traced = true;
         Ok(())
     }
+}
+
+/// Findings shown per kind in the text summary.
+const EXAMPLES: usize = 3;
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// A latency in milliseconds with about three significant digits.
+fn ms(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A latency key in words.
+fn latency_label(k: LatencyKey) -> &'static str {
+    match k {
+        LatencyKey::TcpHandshake => "TCP handshake (SYN→ACK)",
+        LatencyKey::Connack => "CONNECT → CONNACK",
+        LatencyKey::Suback => "SUBSCRIBE → SUBACK",
+        LatencyKey::Unsuback => "UNSUBSCRIBE → UNSUBACK",
+        LatencyKey::Pingresp => "PINGREQ → PINGRESP",
+        LatencyKey::Puback => "QoS 1 PUBLISH → PUBACK",
+        LatencyKey::Pubrec => "QoS 2 PUBLISH → PUBREC",
+        LatencyKey::Pubrel => "QoS 2 PUBREC → PUBREL",
+        LatencyKey::Pubcomp => "QoS 2 PUBREL → PUBCOMP",
+        LatencyKey::Qos2Total => "QoS 2 PUBLISH → PUBCOMP",
+    }
+}
+
+/// What happened to the incomplete (and unusual completed) flows.
+fn flow_notes(c: &FlowCounts) -> String {
+    let mut notes = Vec::new();
+    for (n, what) in [
+        (c.missing, "never acknowledged"),
+        (c.cut_off, "still waiting when the capture ended"),
+        (c.unverifiable, "ack may be in bytes the capture lost"),
+        (c.wrong_ack, "wrong ack type"),
+        (c.superseded, "replaced by a new PUBLISH with the same id"),
+        (c.with_error, "rejected with a reason code"),
+        (c.redelivered, "completed after a reconnect"),
+    ] {
+        if n > 0 {
+            notes.push(format!("{n} {what}"));
+        }
+    }
+    notes.join(", ")
 }
 
 /// `c→s` client to server, `c←s` server to client.
@@ -313,6 +373,196 @@ impl<W: Write> TextReport<W> {
         Ok(())
     }
 
+    fn flows(&mut self, s: &Summary) -> io::Result<()> {
+        let p = self.paint;
+        let a = &s.analysis;
+        let total = |c: &FlowCounts| c.completed + c.incomplete;
+        let any = [&a.flows.qos1, &a.flows.qos2].iter().any(|c| total(c) > 0);
+        writeln!(self.out)?;
+        if !any && a.qos0_messages.total == 0 {
+            writeln!(self.out, "{} none (no PUBLISH seen)", p.bold("messages"))?;
+            return Ok(());
+        }
+        writeln!(
+            self.out,
+            "{} {}",
+            p.bold("messages"),
+            p.dim("(QoS 1/2 flows: PUBLISH → its acknowledgements)")
+        )?;
+        let header = format!(
+            "  {:<26} {:>10} {:>11}  {}",
+            "", "completed", "incomplete", "notes"
+        );
+        writeln!(self.out, "{}", p.dim(&header))?;
+        for (qos, by_dir) in [
+            (
+                1,
+                [
+                    &a.flows_by_direction.client_to_server.qos1,
+                    &a.flows_by_direction.server_to_client.qos1,
+                ],
+            ),
+            (
+                2,
+                [
+                    &a.flows_by_direction.client_to_server.qos2,
+                    &a.flows_by_direction.server_to_client.qos2,
+                ],
+            ),
+        ] {
+            for (label, c) in ["client → broker", "broker → client"].iter().zip(by_dir) {
+                if total(c) == 0 {
+                    continue;
+                }
+                let incomplete = if c.incomplete > 0 {
+                    p.red(&format!("{:>11}", c.incomplete))
+                } else {
+                    format!("{:>11}", c.incomplete)
+                };
+                writeln!(
+                    self.out,
+                    "  QoS {qos} {:<20} {:>10} {incomplete}  {}",
+                    label,
+                    c.completed,
+                    flow_notes(c)
+                )?;
+            }
+        }
+        let q0 = &a.qos0_messages;
+        if q0.total > 0 {
+            writeln!(
+                self.out,
+                "  QoS 0: {} client → broker, {} broker → client {}",
+                q0.client_to_server,
+                q0.server_to_client,
+                p.dim("(not acknowledged by design)")
+            )?;
+        }
+        Ok(())
+    }
+
+    fn latency(&mut self, s: &Summary) -> io::Result<()> {
+        let rows: Vec<(LatencyKey, LatencySummary)> = s.analysis.latency.summaries().collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let p = self.paint;
+        writeln!(self.out)?;
+        writeln!(
+            self.out,
+            "{} {}",
+            p.bold("latency"),
+            p.dim("(milliseconds)")
+        )?;
+        let header = format!(
+            "  {:<28} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "", "count", "min", "mean", "p50", "p90", "p99", "max"
+        );
+        writeln!(self.out, "{}", p.dim(&header))?;
+        for (key, l) in rows {
+            writeln!(
+                self.out,
+                "  {:<28} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                latency_label(key),
+                l.count,
+                ms(l.min_ms),
+                ms(l.mean_ms),
+                ms(l.p50_ms),
+                ms(l.p90_ms),
+                ms(l.p99_ms),
+                ms(l.max_ms)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn findings(&mut self, s: &Summary) -> io::Result<()> {
+        let p = self.paint;
+        let a = &s.analysis;
+        writeln!(self.out)?;
+        let count = |sev: &str| a.findings_by_severity.get(sev).copied().unwrap_or(0);
+        let (errors, warnings) = (count("error"), count("warning"));
+        if a.findings_by_kind.is_empty() {
+            let flows = a.flows.qos1.completed + a.flows.qos2.completed;
+            writeln!(
+                self.out,
+                "{} {}",
+                p.bold("findings"),
+                p.green(&format!(
+                    "none — the capture shows no protocol problem ({flows} QoS 1/2 flows completed)"
+                ))
+            )?;
+            return Ok(());
+        }
+        writeln!(
+            self.out,
+            "{} {}",
+            p.bold("findings"),
+            [
+                (errors > 0).then(|| p.red(&plural(errors, "error"))),
+                (warnings > 0).then(|| p.yellow(&plural(warnings, "warning"))),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+        )?;
+        for kind in FindingKind::ALL {
+            let Some(&n) = a.findings_by_kind.get(kind.as_str()) else {
+                continue;
+            };
+            let (mark, name) = match kind.severity() {
+                Severity::Error => (p.red("✗"), p.red(kind.as_str())),
+                Severity::Warning => (p.yellow("!"), p.yellow(kind.as_str())),
+                Severity::Info => (p.dim("·"), kind.as_str().to_string()),
+            };
+            writeln!(
+                self.out,
+                "  {mark} {} ×{n} {}",
+                p.bold(&name),
+                p.dim(&format!("— {}", kind.describe()))
+            )?;
+            let examples: Vec<&Finding> = a
+                .findings
+                .iter()
+                .filter(|f| f.kind == kind)
+                .take(EXAMPLES)
+                .collect();
+            for f in &examples {
+                let frames = match f.frames.as_slice() {
+                    [] => String::from("-"),
+                    [one] => format!("frame {one}"),
+                    many => format!(
+                        "frames {}",
+                        many.iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                };
+                writeln!(
+                    self.out,
+                    "      {} #{} {} {}",
+                    p.dim(&frames),
+                    f.connection,
+                    arrow(f.direction),
+                    f.message
+                )?;
+            }
+            if n > examples.len() as u64 {
+                writeln!(
+                    self.out,
+                    "      {}",
+                    p.dim(&format!(
+                        "… and {} more (--format json lists them)",
+                        n - examples.len() as u64
+                    ))
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn warnings(&mut self, s: &Summary) -> io::Result<()> {
         if s.warnings.is_empty() {
             return Ok(());
@@ -362,6 +612,9 @@ impl<W: Write> Sink for TextReport<W> {
         }
         self.capture(summary)?;
         self.connections(summary)?;
+        self.flows(summary)?;
+        self.latency(summary)?;
+        self.findings(summary)?;
         self.warnings(summary)?;
         self.out.flush()
     }

@@ -44,6 +44,9 @@ pub struct Handshake {
     pub ack_frame: Option<u64>,
     /// SYN → final ACK, in milliseconds.
     pub rtt_ms: Option<f64>,
+    /// The same, exact, for statistics that must not drift.
+    #[serde(skip)]
+    pub rtt_ns: Option<u64>,
 }
 
 /// How a connection ended, as far as the capture shows.
@@ -86,8 +89,10 @@ pub struct ConnRecord {
 /// What reassembly tells its consumer, in capture order.
 #[derive(Debug)]
 pub enum StreamEvent<'a> {
-    /// A connection's sides are known. `midstream`: the capture did not see it start,
-    /// so its byte streams may begin inside an application message.
+    /// A connection's sides are known (after the handshake, or at the first payload
+    /// without one); `frame`/`ts` are where it was first seen. `midstream`: the
+    /// capture did not see it start, so its byte streams may begin inside an
+    /// application message.
     Open {
         conn: ConnId,
         client: Endpoint,
@@ -95,6 +100,7 @@ pub enum StreamEvent<'a> {
         frame: u64,
         ts: Timestamp,
         midstream: bool,
+        handshake: Option<Handshake>,
     },
     /// The next in-order bytes of one direction.
     Data {
@@ -512,6 +518,7 @@ fn ensure_open(c: &mut Conn, sink: &mut dyn StreamSink) {
         frame: c.record.first_frame,
         ts: c.record.first_ts,
         midstream: c.record.handshake.is_none(),
+        handshake: c.record.handshake,
     };
     if sink.on_event(ev) == Interest::Ignore {
         c.ignored = true;
@@ -546,7 +553,10 @@ fn process(
     if seg.flags.fin {
         c.fin_seen = true;
     }
-    let carries = seg.wire_len() > 0 || seg.flags.fin || seg.flags.rst || seg.flags.syn;
+    // Open once there is something to report: data, a close, or a finished
+    // handshake (so the open event can carry the handshake's round-trip time).
+    let handshake_done = c.record.handshake.is_some_and(|h| h.ack_frame.is_some());
+    let carries = seg.wire_len() > 0 || seg.flags.fin || seg.flags.rst || handshake_done;
     if carries && c.roles_fixed {
         ensure_open(c, sink);
     }
@@ -651,6 +661,7 @@ fn handshake(c: &mut Conn, seg: &Segment<'_>, dir: Direction) {
         hs.ack_frame = Some(seg.frame);
         if let Some(syn_ts) = c.syn_ts {
             hs.rtt_ms = Some(seg.ts.millis_since(&syn_ts));
+            hs.rtt_ns = u64::try_from(seg.ts.nanos_since(&syn_ts)).ok();
         }
     }
 }

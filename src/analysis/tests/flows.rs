@@ -145,6 +145,7 @@ fn request_response_latencies() {
         synack_frame: Some(2),
         ack_frame: Some(3),
         rtt_ms: Some(0.05),
+        rtt_ns: Some(50_000),
     };
     h.open_as(0, 0, false, Some(hs));
     h.send(0, C2S, 1_000, connect("r", true, 60));

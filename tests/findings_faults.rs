@@ -2,116 +2,41 @@
 //! produces exactly the findings its README names, with the frames and
 //! packet identifiers it lists.
 //!
-//! The stages are driven here by hand (capture → netdecode → tcp → mqtt →
-//! analysis), the way the pipeline drives them, so that the analysis'
-//! semantics are checked against real traffic on their own.
+//! Each capture goes through the whole pipeline (capture → netdecode → tcp →
+//! mqtt → analysis); the findings and flows are the events a sink receives.
 
 use mqtt_inspect::analysis::{
-    AnalysisConfig, AnalysisEvent, AnalysisSummary, Finding, FindingKind, FlowRecord, Outcome,
-    Tracker,
+    AnalysisConfig, AnalysisSummary, Finding, FindingKind, FlowRecord, Outcome,
 };
 use mqtt_inspect::capture::open_captures;
-use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, PacketType, looks_like_connect};
-use mqtt_inspect::netdecode::{self, Decoded};
-use mqtt_inspect::tcp::{
-    ConnId, Direction, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig,
-};
-use std::collections::HashMap;
+use mqtt_inspect::mqtt::PacketType;
+use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
+use mqtt_inspect::report::{Event, Sink, Summary};
+use mqtt_inspect::tcp::Direction;
 use std::path::Path;
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
 
+/// Keeps every finding and flow the pipeline reports, as they come.
 #[derive(Default)]
-struct Out {
+struct Collect {
     findings: Vec<Finding>,
     flows: Vec<FlowRecord>,
 }
 
-impl Out {
-    fn push(&mut self, e: AnalysisEvent<'_>) {
-        match e {
-            AnalysisEvent::Finding(f) => self.findings.push(f.clone()),
-            AnalysisEvent::Flow(f) => self.flows.push(f.clone()),
-        }
-    }
-}
-
-struct Stages {
-    mqtt_cfg: MqttConfig,
-    mqtt: HashMap<ConnId, MqttConnection>,
-    tracker: Tracker,
-    out: Out,
-}
-
-impl StreamSink for Stages {
-    fn on_event(&mut self, ev: StreamEvent<'_>) -> Interest {
-        let Stages {
-            mqtt_cfg,
-            mqtt,
-            tracker,
-            out,
-        } = self;
+impl Sink for Collect {
+    fn event(&mut self, ev: &Event<'_>) -> std::io::Result<()> {
         match ev {
-            StreamEvent::Open {
-                conn,
-                client,
-                server,
-                frame,
-                ts,
-                midstream,
-            } => {
-                let m = if midstream {
-                    MqttConnection::new_mid_stream(mqtt_cfg)
-                } else {
-                    MqttConnection::new(mqtt_cfg)
-                };
-                mqtt.insert(conn, m);
-                tracker.connection_open(conn, client, server, frame, ts, None, midstream);
-            }
-            StreamEvent::Data {
-                conn,
-                dir,
-                frame,
-                ts,
-                data,
-            } => {
-                if let Some(m) = mqtt.get_mut(&conn) {
-                    m.on_data(dir, frame, ts, data, &mut |e| {
-                        tracker.mqtt_event(conn, &e, &mut |a| out.push(a))
-                    });
-                }
-            }
-            StreamEvent::Gap {
-                conn,
-                dir,
-                frame,
-                ts,
-                len,
-                ..
-            } => {
-                if let Some(m) = mqtt.get_mut(&conn) {
-                    m.on_gap(dir, frame, ts, len, &mut |e| {
-                        tracker.mqtt_event(conn, &e, &mut |a| out.push(a))
-                    });
-                }
-            }
-            StreamEvent::End {
-                conn,
-                frame,
-                ts,
-                how,
-            } => {
-                if let Some(mut m) = mqtt.remove(&conn) {
-                    m.on_close(frame, ts, &mut |e| {
-                        tracker.mqtt_event(conn, &e, &mut |a| out.push(a))
-                    });
-                }
-                tracker.connection_end(conn, frame, ts, how, &mut |a| out.push(a));
-            }
-            StreamEvent::Retired { .. } => {}
+            Event::Finding(f) => self.findings.push((*f).clone()),
+            Event::Flow(f) => self.flows.push((*f).clone()),
+            _ => {}
         }
-        Interest::Keep
+        Ok(())
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -152,32 +77,18 @@ fn run_with(name: &str, cfg: AnalysisConfig) -> Run {
         .join("samples/faults")
         .join(name);
     let mut reader = open_captures(&[path.to_string_lossy().into_owned()]).expect("capture opens");
-    let mut tcp = Reassembler::new(TcpConfig {
-        client_hello: looks_like_connect,
-        ..TcpConfig::default()
-    });
-    let mut stages = Stages {
-        mqtt_cfg: MqttConfig::default(),
-        mqtt: HashMap::new(),
-        tracker: Tracker::new(cfg),
-        out: Out::default(),
+    let opts = PipelineOptions {
+        analysis: cfg,
+        ..PipelineOptions::default()
     };
-    while let Some(frame) = reader.next_frame() {
-        if let Decoded::Tcp(seg) = netdecode::decode(&frame) {
-            tcp.segment(&seg, &mut stages);
-        }
-    }
-    tcp.finish(&mut stages);
-    let Stages {
-        mut tracker,
-        mut out,
-        ..
-    } = stages;
-    let summary = tracker.finish(&mut |a| out.push(a));
+    let mut out = Collect::default();
+    let summary = Pipeline::new(opts)
+        .run(&mut reader, &mut out)
+        .expect("pipeline runs");
     Run {
         findings: out.findings,
         flows: out.flows,
-        summary,
+        summary: summary.analysis,
     }
 }
 
