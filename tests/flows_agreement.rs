@@ -49,7 +49,8 @@ fn check(cap: &Path) -> Vec<String> {
         for (key, v) in t["latency_ms"].as_object().unwrap() {
             let theirs = v.as_f64().unwrap();
             let mine = o["latency_ms"][key].as_f64().unwrap_or(f64::NAN);
-            if !((mine - theirs).abs() <= TOLERANCE_MS) {
+            let close_enough = (mine - theirs).abs() <= TOLERANCE_MS; // false for NaN
+            if !close_enough {
                 problems.push(format!(
                     "{name}: flow {} {key}: tshark {theirs:.6} ms, ours {mine:.6} ms",
                     t["frames"]
