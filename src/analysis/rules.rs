@@ -112,6 +112,16 @@ pub const MAXIMUM_QOS: &str = "MQTT-3.2.2-11";
 /// 5.0: no retained PUBLISH when the CONNACK says Retain Available = 0.
 pub const RETAIN_AVAILABLE: &str = "MQTT-3.2.2-14";
 
+/// A rule as a reader should see it: a conformance statement as is
+/// (`MQTT-4.3.2-2`), a bare section number as `§2.2.3`.
+pub fn cite(rule: &str) -> String {
+    if rule.starts_with("MQTT-") {
+        rule.to_string()
+    } else {
+        format!("§{rule}")
+    }
+}
+
 /// The server closes the connection after 1.5 × keep alive of silence.
 pub fn keepalive(v: Option<ProtocolVersion>) -> &'static str {
     pick(is_v5(v), "MQTT-3.1.2-22", "MQTT-3.1.2-24")

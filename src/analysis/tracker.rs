@@ -167,7 +167,7 @@ pub(super) fn finding(
     rule: Option<&'static str>,
 ) -> Finding {
     let message = match rule {
-        Some(r) => format!("{text} ({r})"),
+        Some(r) => format!("{text} ({})", rules::cite(r)),
         None => text,
     };
     let mut f = Finding::new(kind, c.id, dir, frames, ts, message);
@@ -273,8 +273,9 @@ pub(super) fn missing_finding(
         "never got"
     };
     let message = format!(
-        "{what} (topic {:?}): {waiter} its {expected}: {why} ({rule})",
-        &*flow.topic
+        "{what} (topic {:?}): {waiter} its {expected}: {why} ({})",
+        &*flow.topic,
+        rules::cite(rule)
     );
     let mut f = Finding::new(
         FindingKind::MissingAck,
