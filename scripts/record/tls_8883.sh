@@ -58,7 +58,7 @@ for _ in $(seq 50); do
 done
 in_ns $B ss -Hltn "sport = :$PORT" | grep -q LISTEN || die "mosquitto did not start listening"
 
-tls=(-h $H -p "$PORT" --cafile "$P/ca.crt" -V mqttv311)
+tls=(-h "$H" -p "$PORT" --cafile "$P/ca.crt" -V mqttv311)
 cap_start $B eth0 "$WORK/tls_8883.pcap"
 bg_ns $C timeout 60 mosquitto_sub "${tls[@]}" -i tls-sub -q 2 -t 'secure/#' -C 3 -v >"$WORK/sub.out"
 SUB=$BG_PID
@@ -68,7 +68,7 @@ for q in 0 1 2; do
     in_ns $C timeout 60 mosquitto_pub "${tls[@]}" -i tls-pub -q $q -t secure/room1/temp -m "2$q.5"
     sleep 0.2
 done
-wait $SUB || die "subscriber failed"
+wait "$SUB" || die "subscriber failed"
 cap_stop
 [ "$(wc -l <"$WORK/sub.out")" = 3 ] || die "subscriber got $(wc -l <"$WORK/sub.out") of 3 messages"
 
