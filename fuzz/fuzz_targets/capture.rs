@@ -6,7 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use mqtt_inspect::capture::CaptureReader;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut reader) = CaptureReader::from_reader("fuzz", std::io::Cursor::new(data.to_vec())) else {
+    let Ok(mut reader) = CaptureReader::from_reader("fuzz", std::io::Cursor::new(data.to_vec()))
+    else {
         return;
     };
     let mut expected = 1;

@@ -5,12 +5,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use mqtt_inspect::capture::CaptureReader;
+use mqtt_inspect::mqtt::RenderOptions;
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::JsonLines;
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks a link type; the rest are pcap records.
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let link: u32 = [1, 113, 276, 0, 101, 228, 229][pick as usize % 7];
     let mut file = Vec::with_capacity(24 + rest.len());
     file.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
@@ -23,6 +26,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut reader) = CaptureReader::from_reader("fuzz", std::io::Cursor::new(file)) else {
         return;
     };
-    let mut sink = JsonLines::new(std::io::sink(), false);
+    let mut sink = JsonLines::new(std::io::sink(), false, RenderOptions::default());
     let _ = Pipeline::new(PipelineOptions::default()).run(&mut reader, &mut sink);
 });

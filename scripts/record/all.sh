@@ -10,7 +10,7 @@ set -uo pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(v311_basic v311_any_sll2 v5_props v6_ipv6 v31_mqisdp large_payload
-    midstream clients_many lossy_retrans reorder)
+    midstream clients_many lossy_retrans reorder tls_8883 other_port)
 failed=()
 for n in "${names[@]}"; do
     echo "=== $n" >&2

@@ -215,13 +215,15 @@ cap_stop() {
 # capture, checks, then move all three into $OUT_DIR together.
 # TSHARK_PREFS (newline-separated "name: value" lines) is handed to tshark
 # through a private WIRESHARK_CONFIG_DIR for the truth file and the checks.
+# TRUTH_PORTS (default: $PORT) are the ports the truth file decodes as MQTT.
 finish() {
     local name=$1; shift
     local stem=${name%.*}
     [ "$WORK/$name" = "$CAP_FILE" ] || die "finish: $name is not the capture file"
     mkdir -p "$WORK/wireshark"
     printf '%s\n' "${TSHARK_PREFS:-}" >"$WORK/wireshark/preferences"
-    WIRESHARK_CONFIG_DIR=$WORK/wireshark "$PY" "$TRUTH" "$WORK/$name" "$PORT" >&2
+    # shellcheck disable=SC2086 # TRUTH_PORTS is a list of port numbers
+    WIRESHARK_CONFIG_DIR=$WORK/wireshark "$PY" "$TRUTH" "$WORK/$name" ${TRUTH_PORTS:-$PORT} >&2
     tshark -r "$WORK/$name" -q -z conv,tcp >"$WORK/$stem.conv.txt" 2>/dev/null
     WIRESHARK_CONFIG_DIR=$WORK/wireshark "$PY" "$REC_DIR/verify.py" "$WORK/$name" "$@"
     mv -f "$WORK/$name" "$OUT_DIR/$name"

@@ -38,14 +38,18 @@ def file_format(path):
     return "unknown", "?", "?"
 
 
+# "-d tcp.port==P,mqtt" for ports tshark does not decode as MQTT by itself (--mqtt-port).
+DECODE_AS = []
+
+
 def tshark_count(path, display_filter):
-    out = subprocess.run(["tshark", "-r", path, "-Y", display_filter, "-T", "fields", "-e", "frame.number"],
+    out = subprocess.run(["tshark", "-r", path, "-Y", display_filter, "-T", "fields", "-e", "frame.number"] + DECODE_AS,
                          capture_output=True, text=True, check=True).stdout
     return len(out.split())
 
 
 def tshark_fields(path, display_filter, *fields):
-    args = ["tshark", "-r", path, "-Y", display_filter, "-T", "fields"]
+    args = ["tshark", "-r", path, "-Y", display_filter, "-T", "fields"] + DECODE_AS
     for f in fields:
         args += ["-e", f]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -76,7 +80,14 @@ def main():
     ap.add_argument("--min-segments", type=int, help="largest reassembled MQTT PDU spans at least this many TCP segments")
     ap.add_argument("--alias", action="store_true", help="a PUBLISH with a topic alias and an empty topic")
     ap.add_argument("--props", help="comma list of tshark display filters (e.g. mqtt.property_id==0x26) that must match")
+    ap.add_argument("--mqtt-port", type=int, action="append", default=[],
+                    help="also decode this TCP port as MQTT in the tshark checks (repeatable)")
+    ap.add_argument("--port", type=int, help="every connection has this server port")
+    ap.add_argument("--tls", type=int, metavar="PORT",
+                    help="TLS on PORT: Client Hellos and application data, and no cleartext MQTT there")
     a = ap.parse_args()
+    for p in a.mqtt_port:
+        DECODE_AS.extend(["-d", f"tcp.port=={p},mqtt"])
 
     cap = a.capture
     truth = json.load(open(cap.rsplit(".", 1)[0] + ".truth.json"))
@@ -160,6 +171,18 @@ def main():
         for prop in filter(None, a.props.split(",")):
             n = tshark_count(cap, prop)
             check(n > 0, f"{n} frames with {prop}")
+
+    if a.port is not None:
+        ports = {c["server"][1] for c in truth["connections"]}
+        check(ports == {a.port}, f"server ports {sorted(ports)} == [{a.port}]")
+    if a.tls is not None:
+        on = f"tcp.port == {a.tls}"
+        hellos = tshark_count(cap, f"{on} && tls.handshake.type == 1")
+        check(hellos >= a.min_conns, f"{hellos} TLS Client Hellos on {a.tls} >= {a.min_conns}")
+        app = tshark_count(cap, f"{on} && tls.app_data")
+        check(app > 0, f"{app} frames with TLS application data on {a.tls}")
+        clear = tshark_count(cap, f"{on} && mqtt && !tls")
+        check(clear == 0, f"{clear} frames of cleartext MQTT on {a.tls} == 0")
 
     if fails:
         print(f"{len(fails)} check(s) failed", file=sys.stderr)
