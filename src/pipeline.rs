@@ -375,8 +375,11 @@ impl<'s> Connections<'s> {
         let Some(ctx) = self.conns.get_mut(&conn) else {
             return Interest::Ignore;
         };
-        let Carries::Mqtt(m) = &mut ctx.carries else {
-            return Interest::Ignore;
+        let m = match &mut ctx.carries {
+            Carries::Mqtt(m) => m,
+            // Still followed (not decoded) so its byte counts stay right.
+            Carries::Tls => return Interest::Keep,
+            Carries::Undecided { .. } => return Interest::Ignore,
         };
         if dir == Direction::ClientToServer
             && ctx.packets == 0
@@ -384,7 +387,7 @@ impl<'s> Connections<'s> {
             && looks_like_tls(data)
         {
             ctx.carries = Carries::Tls;
-            return Interest::Ignore;
+            return Interest::Keep;
         }
         let (out, tracker, packets) = (&mut self.out, &mut self.tracker, &mut ctx.packets);
         m.on_data(dir, frame, ts, data, &mut |ev| {
@@ -469,7 +472,7 @@ impl StreamSink for Connections<'_> {
                         });
                         Interest::Keep
                     }
-                    Carries::Tls => Interest::Ignore,
+                    Carries::Tls => Interest::Keep,
                 }
             }
             StreamEvent::End {
