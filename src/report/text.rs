@@ -354,6 +354,9 @@ impl<W: Write> TextReport<W> {
                 ooo,
                 gap_s
             )?;
+            if c.encrypted {
+                writeln!(self.out, "        {}", p.dim("TLS: encrypted, not decoded"))?;
+            }
             if let Some(m) = &c.mqtt {
                 let mut bits = vec![format!("MQTT {}", m.version.unwrap_or("?"))];
                 if m.version_inferred {
