@@ -149,3 +149,23 @@ fn jsonl_has_flows_and_findings_as_they_happen() {
     assert!(flow["latency_ms"]["puback"].as_f64().unwrap() > 12_000.0);
     assert_eq!(lines[summary]["findings"][0]["kind"], "late_ack");
 }
+
+#[test]
+fn packet_trace_shows_findings_where_they_happen() {
+    let out = Command::cargo_bin("mqtt-inspect")
+        .unwrap()
+        .args(["analyze", "--packets", &fault("duplicate_publish.pcap")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let dup = lines
+        .iter()
+        .position(|l| l.contains("PUBLISH q1 id=2 \"dup/b\" 6B dup"))
+        .expect("the re-sent PUBLISH");
+    assert!(
+        lines[dup + 1].contains("! duplicate_publish: PUBLISH id 2 re-sent"),
+        "{text}"
+    );
+    assert!(lines[dup + 2].contains("PUBACK id=2"), "{text}");
+}

@@ -123,6 +123,19 @@ impl<W: Write> TextReport<W> {
         Ok(())
     }
 
+    /// A finding in the packet trace, where the capture proved it.
+    fn trace_finding(&mut self, f: &Finding) -> io::Result<()> {
+        let paint = self.paint;
+        let mark = match f.severity {
+            Severity::Error => paint.red(&format!("✗ {}", f.kind)),
+            Severity::Warning => paint.yellow(&format!("! {}", f.kind)),
+            Severity::Info => paint.dim(&format!("· {}", f.kind)),
+        };
+        writeln!(self.out, "{:>24} {mark}: {}", "", f.message)?;
+        self.traced = true;
+        Ok(())
+    }
+
     fn trace_malformed(
         &mut self,
         conn: ConnId,
@@ -598,6 +611,7 @@ impl<W: Write> Sink for TextReport<W> {
                 Ok(())
             }
             Event::Packet(p) if self.packets => self.trace_packet(p),
+            Event::Finding(f) if self.packets => self.trace_finding(f),
             Event::Malformed {
                 conn,
                 dir,
