@@ -22,8 +22,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Live(_) | Command::Interfaces => {
+            // Live capture (libpcap) is not part of this release; saved captures
+            // and stdin cover it meanwhile.
             eprintln!(
-                "mqtt-inspect: live capture is not available in this build (rebuild with --features live)"
+                "mqtt-inspect: live capture is not available yet; capture with tcpdump and pipe it: tcpdump -i IFACE -U -w - port 1883 | mqtt-inspect analyze -"
             );
             ExitCode::from(EXIT_UNREADABLE)
         }
