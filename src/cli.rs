@@ -21,9 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyze saved captures (pcap, pcapng, gzip'd or not; `-` reads stdin).
     Analyze(AnalyzeArgs),
-    /// Capture live from an interface (needs the `live` build feature and libpcap).
+    /// Capture live from an interface (not available yet: pipe tcpdump into `analyze -`).
     Live(LiveArgs),
-    /// List the interfaces live capture can use (needs the `live` build feature).
+    /// List the interfaces live capture can use (not available yet).
     Interfaces,
 }
 
