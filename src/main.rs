@@ -40,7 +40,9 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_UNREADABLE);
         }
     };
-    match run(&args.common, &mut reader) {
+    // From a pipe (e.g. tcpdump -U -w -), show each line as soon as it is known.
+    let streaming = args.captures.iter().any(|c| c == "-");
+    match run(&args.common, &mut reader, streaming) {
         Ok(summary) => exit_for(&summary, args.common.fail_on),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -102,13 +104,17 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn run(c: &CommonArgs, source: &mut dyn FrameSource) -> anyhow::Result<Summary> {
+fn run(c: &CommonArgs, source: &mut dyn FrameSource, streaming: bool) -> anyhow::Result<Summary> {
     let render = RenderOptions {
         payload_bytes: c.payload_bytes,
         show_secrets: c.show_secrets,
     };
     let stdout = io::stdout();
-    let out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let out: Box<dyn Write> = if streaming {
+        Box::new(io::LineWriter::new(stdout.lock()))
+    } else {
+        Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+    };
     let mut sink: Box<dyn Sink> = match c.format {
         Format::Text => Box::new(TextReport::new(
             out,
