@@ -94,6 +94,18 @@ fn flows_and_latencies_agree_with_tshark_timestamps() {
 }
 
 #[test]
+#[ignore = "needs fresh recordings: scripts/ci/fresh_recordings.sh"]
+fn flows_and_latencies_agree_on_fresh_recordings() {
+    let caps = captures_with_truth(&fresh_dir());
+    assert!(
+        caps.len() >= 4,
+        "expected the fresh recordings, found {caps:?}"
+    );
+    let problems: Vec<String> = caps.iter().flat_map(|c| check(c)).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
 fn lossy_capture_has_no_duplicates_and_no_missing_acks() {
     let s = analyze_json(&[root().join("samples/lossy_retrans.pcap").to_str().unwrap()]);
     let retrans: u64 = s["connections"]

@@ -215,6 +215,12 @@ fn packets_agree_with_tshark_on_the_samples() {
     check_all(&root().join("samples"), 10);
 }
 
+#[test]
+#[ignore = "needs fresh recordings: scripts/ci/fresh_recordings.sh"]
+fn packets_agree_with_tshark_on_fresh_recordings() {
+    check_all(&fresh_dir(), 4);
+}
+
 /// The frame tshark calls "PUBCOMP, length 0" holds a PUBLISH whose remaining
 /// length field uses five bytes: malformed by MQTT-2.2.3 (at most four).
 #[test]

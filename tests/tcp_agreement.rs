@@ -213,3 +213,19 @@ fn connections_agree_with_tshark_on_the_samples() {
         problems.join("\n")
     );
 }
+
+#[test]
+#[ignore = "needs fresh recordings: scripts/ci/fresh_recordings.sh"]
+fn connections_agree_with_tshark_on_fresh_recordings() {
+    let caps = captures_with_truth(&fresh_dir());
+    assert!(
+        caps.len() >= 4,
+        "expected the fresh recordings, found {caps:?}"
+    );
+    let problems: Vec<String> = caps.iter().flat_map(|c| check_capture(c)).collect();
+    assert!(
+        problems.is_empty(),
+        "disagreements:\n{}",
+        problems.join("\n")
+    );
+}

@@ -23,6 +23,18 @@ pub fn corpus_dir() -> PathBuf {
     dir
 }
 
+/// Captures recorded just now by `scripts/ci/fresh_recordings.sh` (the
+/// directory in `MQTT_INSPECT_FRESH_CAPTURES`). The tests that use it are
+/// `#[ignore]`d by default and run by that script; run without it, they fail
+/// with this message rather than pass on nothing.
+pub fn fresh_dir() -> PathBuf {
+    let dir = std::env::var_os("MQTT_INSPECT_FRESH_CAPTURES").map(PathBuf::from).expect(
+        "MQTT_INSPECT_FRESH_CAPTURES is not set: run scripts/ci/fresh_recordings.sh, which records real traffic and runs this test",
+    );
+    assert!(dir.is_dir(), "{} is not a directory", dir.display());
+    dir
+}
+
 /// Every capture (pcap/pcapng, maybe .gz) under `dir` that has a `NAME.truth.json` beside it.
 pub fn captures_with_truth(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
