@@ -435,13 +435,13 @@ impl<W: Write> TextReport<W> {
                 } else {
                     format!("{:>11}", c.incomplete)
                 };
-                writeln!(
-                    self.out,
+                let line = format!(
                     "  QoS {qos} {:<20} {:>10} {incomplete}  {}",
                     label,
                     c.completed,
                     flow_notes(c)
-                )?;
+                );
+                writeln!(self.out, "{}", line.trim_end())?;
             }
         }
         let q0 = &a.qos0_messages;
