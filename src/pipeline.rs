@@ -21,7 +21,7 @@ use crate::tcp::{
 };
 use crate::time::Timestamp;
 use crate::warning::Warning;
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::io;
 
 /// A stream of frames: a capture file reader or a live capture.
@@ -288,7 +288,7 @@ impl<'s> Connections<'s> {
             ports: opts.ports.clone(),
             detect: opts.detect,
             mqtt_cfg: opts.mqtt,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             tracker: Tracker::new(opts.analysis.clone()),
             out: Output {
                 builder: SummaryBuilder::default(),

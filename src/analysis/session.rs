@@ -10,8 +10,9 @@ use crate::mqtt::{PacketType, ProtocolVersion};
 use crate::netdecode::Endpoint;
 use crate::tcp::{ConnId, Direction};
 use crate::time::Timestamp;
+use foldhash::HashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// The MQTT side of a connection, for the report's `connections[].mqtt`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -167,11 +168,11 @@ impl Conn {
             connect: None,
             connack: None,
             disconnect_expiry: None,
-            flows: [HashMap::new(), HashMap::new()],
-            resumable: [HashMap::new(), HashMap::new()],
+            flows: [HashMap::default(), HashMap::default()],
+            resumable: [HashMap::default(), HashMap::default()],
             recent: [VecDeque::new(), VecDeque::new()],
-            subscribes: HashMap::new(),
-            unsubscribes: HashMap::new(),
+            subscribes: HashMap::default(),
+            unsubscribes: HashMap::default(),
             pings: VecDeque::new(),
             subs: Subscriptions::new(false),
             last_client: None,

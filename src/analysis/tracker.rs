@@ -15,7 +15,7 @@ use crate::netdecode::Endpoint;
 use crate::tcp::{ConnId, Direction, Handshake};
 use crate::time::Timestamp;
 use crate::warning::Warning;
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::time::Duration;
 
 /// What the analysis needs from the command line.
@@ -301,7 +301,7 @@ impl Tracker {
         Tracker {
             cfg,
             timeout_ns,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             store,
             tally,
             warnings: Vec::new(),

@@ -6,8 +6,8 @@ use super::{ConnId, Direction};
 use crate::netdecode::{Endpoint, Segment};
 use crate::time::Timestamp;
 use crate::warning::Warning;
+use foldhash::HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Limits and hints for reassembly.
 #[derive(Debug, Clone)]
@@ -234,7 +234,7 @@ impl Reassembler {
     pub fn new(cfg: TcpConfig) -> Self {
         Reassembler {
             cfg,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_id: 0,
             last_sweep: None,
             now: Timestamp::default(),
