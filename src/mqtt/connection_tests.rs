@@ -706,6 +706,35 @@ fn packets_found_again_are_not_reported_before_what_came_first() {
 }
 
 #[test]
+fn bytes_taken_back_are_scanned_before_the_next_slice() {
+    // The same SUBSCRIBE, then a gap: the packets inside its claimed length
+    // are found as soon as it is complete, not lost with the scan window
+    // when the gap comes.
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &[0x82, 0x0a, 0x00]);
+    rig.data(C2S, 2, &[0x01, 0x01, 0x00, 0xc0, 0x00, 0xe0, 0x00]);
+    rig.data(C2S, 3, &[0x00, 0x00]);
+    assert_eq!(
+        rig.summaries(),
+        ["PINGREQ", "DISCONNECT"],
+        "{:?}",
+        rig.events
+    );
+    rig.gap(C2S, 4, 10);
+    assert_eq!(
+        rig.summaries(),
+        ["PINGREQ", "DISCONNECT"],
+        "{:?}",
+        rig.events
+    );
+    assert!(
+        matches!(rig.events.last(), Some(Ev::Gap { missing: 10, .. })),
+        "{:?}",
+        rig.events
+    );
+}
+
+#[test]
 fn malformed_header_names_the_frame_it_started_in() {
     // A fixed header begun in frame 1 whose remaining length turns out to
     // use 5 bytes in frame 2.

@@ -249,6 +249,8 @@ pub(crate) struct Framer {
     at: At,
     /// Where the last event was reported: no event is reported earlier.
     last: Cell<At>,
+    /// `buf` holds bytes taken back for a rescan that no scan has looked at.
+    unscanned: bool,
     /// A scan took one packet on unconfirmed evidence: after framing it,
     /// go back to scanning (with this cause).
     probation: Option<ResyncCause>,
@@ -278,6 +280,7 @@ impl Framer {
             at: At::default(),
             last: Cell::new(At::default()),
             probation: None,
+            unscanned: false,
         }
     }
 
@@ -337,11 +340,16 @@ impl Framer {
 
     /// Finishes what needs no further byte: a packet whose last byte arrived
     /// together with the end of its header, a PUBLISH header that is now
-    /// measured. Without this such a packet would wait for the next slice
-    /// and be attributed to the wrong frame.
+    /// measured, bytes taken back for a rescan. Without this such a packet
+    /// would wait for the next slice and be attributed to the wrong frame,
+    /// and the rescanned bytes would be thrown away if a gap came next.
     fn settle(&mut self, sink: &mut Sink<'_>) {
         loop {
             match self.state {
+                State::Resync { .. } if self.unscanned => {
+                    // Clears `unscanned`: the loop ends.
+                    self.resync(&[], sink);
+                }
                 State::Body { header } if self.buf.len() >= header.total_len() => {
                     self.fill_body(header, &[], sink);
                 }
@@ -411,6 +419,7 @@ impl Framer {
     fn release_buffer(&mut self) {
         self.buf.clear();
         self.runs.clear();
+        self.unscanned = false;
         if self.buf.capacity() > KEEP_CAPACITY {
             self.buf = Vec::new();
         }
@@ -421,6 +430,7 @@ impl Framer {
     fn rescan_buffer(&mut self) {
         self.drop_front(1);
         self.state = RESCAN;
+        self.unscanned = !self.buf.is_empty();
     }
 
     fn after(&mut self, verdict: Verdict) {
@@ -910,6 +920,7 @@ impl Framer {
         else {
             return data;
         };
+        self.unscanned = false;
         let (hint, window) = (self.hint, self.cfg.window);
         let params = |at_start: bool| resync::Params {
             hint,
