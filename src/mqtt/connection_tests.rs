@@ -735,6 +735,29 @@ fn bytes_taken_back_are_scanned_before_the_next_slice() {
 }
 
 #[test]
+fn scan_window_is_concluded_by_a_gap() {
+    // Picked up mid-stream: a CONNACK header claiming 32 bytes, then a
+    // DISCONNECT, all in frame 1. The CONNACK waits for its bytes; a gap
+    // means they will not come, so the DISCONNECT is found (at frame 1),
+    // as it would be at the end of the stream.
+    let mut conn = MqttConnection::new_mid_stream(&MqttConfig::default());
+    let mut seen = Vec::new();
+    conn.on_data(S2C, 1, at(1), &[0x20, 0x20, 0xe0, 0x00], &mut |ev| {
+        seen.push(placed(&ev))
+    });
+    assert!(seen.is_empty(), "{seen:?}");
+    conn.on_gap(S2C, 2, at(2), 100, &mut |ev| seen.push(placed(&ev)));
+    assert_eq!(
+        seen,
+        [
+            ("resync", 1, 1, at(1)),
+            ("packet", 1, 1, at(1)),
+            ("gap", 2, 2, at(2)),
+        ]
+    );
+}
+
+#[test]
 fn malformed_header_names_the_frame_it_started_in() {
     // A fixed header begun in frame 1 whose remaining length turns out to
     // use 5 bytes in frame 2.

@@ -28,7 +28,10 @@
 //!   payload, completed with the missing bytes counted) and framing goes on
 //!   at the known next boundary. Bytes held back by a scan keep the frame
 //!   they came from when they are framed later, through a queue (never by
-//!   recursion, which hostile input could nest deeply).
+//!   recursion, which hostile input could nest deeply). Bytes taken back
+//!   are scanned at once, and a window still waiting when a gap comes is
+//!   concluded as at the end of the stream, so that the packets it holds
+//!   are not lost with it.
 //!
 //! ## Which frame an event names
 //!
@@ -1020,6 +1023,10 @@ impl Framer {
     /// `missing` bytes of the stream were not captured (noticed at `at`).
     pub fn gap(&mut self, missing: u64, at: At, sink: &mut Sink<'_>) {
         self.at = at;
+        // What a scan holds back cannot be continued by the bytes after
+        // the gap: conclude it as at the end of the stream rather than
+        // throw away the packets it may still hold.
+        self.conclude_window(sink);
         self.probation = None;
         let state = std::mem::replace(&mut self.state, State::Boundary);
         match state {
@@ -1215,12 +1222,12 @@ impl Framer {
         }
     }
 
-    /// The stream ended: decode what a scan was still holding back, then
-    /// report what was left unfinished.
-    pub fn close(&mut self, at: At, sink: &mut Sink<'_>) {
-        self.at = at;
-        // No more bytes will come: a candidate that waited for more is
-        // rejected, and the packets after the first accepted one decode.
+    /// No byte will follow the scan window contiguously (the stream ended,
+    /// or bytes are missing): a candidate that waited for more is rejected,
+    /// and the packets after the first accepted one decode, each at the
+    /// frame its bytes came in.
+    fn conclude_window(&mut self, sink: &mut Sink<'_>) {
+        let at = self.at;
         while let State::Resync {
             skipped, lenient, ..
         } = self.state
@@ -1251,6 +1258,13 @@ impl Framer {
                 None => self.add_skipped(window.len() as u64),
             }
         }
+    }
+
+    /// The stream ended: decode what a scan was still holding back, then
+    /// report what was left unfinished.
+    pub fn close(&mut self, at: At, sink: &mut Sink<'_>) {
+        self.at = at;
+        self.conclude_window(sink);
         let state = std::mem::replace(&mut self.state, State::Boundary);
         let start_frame = self.start_frame;
         let unit = match state {
