@@ -144,7 +144,11 @@ pub struct TruncatedEvent {
     pub received: u64,
 }
 
-/// What MQTT decoding reports, in stream order per direction.
+/// What MQTT decoding reports, in stream order per direction: the events of
+/// one direction never go back in frame number, and each carries its
+/// frame's timestamp. An event about bytes that came before the frame of
+/// the direction's previous event (bytes a scan held back or took back) is
+/// reported at that previous event's frame and time.
 #[derive(Debug, Clone)]
 pub enum MqttEvent<'a> {
     Packet(PacketEvent<'a>),
@@ -175,6 +179,18 @@ impl MqttEvent<'_> {
             MqttEvent::Gap(e) => e.frame,
             MqttEvent::Resync(e) => e.frame,
             MqttEvent::Truncated(e) => e.frame,
+        }
+    }
+
+    /// The capture time of [`frame`](Self::frame) (always that frame's).
+    pub fn ts(&self) -> Timestamp {
+        match self {
+            MqttEvent::Packet(e) => e.ts,
+            MqttEvent::Malformed(e) => e.ts,
+            MqttEvent::Oversized(e) => e.ts,
+            MqttEvent::Gap(e) => e.ts,
+            MqttEvent::Resync(e) => e.ts,
+            MqttEvent::Truncated(e) => e.ts,
         }
     }
 }
