@@ -1,15 +1,17 @@
 //! Inputs found by the fuzz targets in `fuzz/`, replayed through the same
 //! API, with the behaviour they should have asserted.
 //!
-//! Open bug (the tests below marked "fails until fixed"): when the MQTT
-//! framer takes bytes back — a packet whose length turned out not to be
-//! trusted is scanned again from its second byte, or a resynchronisation
-//! window finds its boundary — the packets found in those bytes are
-//! reported with the frame the bytes came from, but *after* events already
-//! reported for a later frame, and with the timestamp of the frame being
-//! processed when they were found rather than of their own frame. The
-//! events of one direction then go back in frame number (JSON lines are no
-//! longer in capture order) and a packet's `frame` and `ts` disagree.
+//! Frame order when the MQTT framer takes bytes back — a packet whose length
+//! turned out not to be trusted is scanned again from its second byte, or a
+//! resynchronisation window finds its boundary: the packets found in those
+//! bytes used to be reported with the frame the bytes came from but *after*
+//! events already reported for a later frame, and with the timestamp of the
+//! frame being processed when they were found. The events of one direction
+//! then went back in frame number (JSON lines out of capture order) and a
+//! packet's `frame` and `ts` disagreed. The rule now (framer module docs):
+//! held-back bytes keep their frame *and* its timestamp, and per direction
+//! an event never names an earlier frame than the event before it — one
+//! whose bytes came earlier is reported at that event's frame and time.
 
 use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, MqttEvent};
 use mqtt_inspect::tcp::Direction;
@@ -164,8 +166,12 @@ const UNTRUSTED_LENGTH: [(Direction, &[u8]); 3] = [
 
 #[test]
 fn untrusted_length_packets_found_again_are_reported() {
-    // What works: no panic, the SUBSCRIBE is malformed, and the two packets
-    // inside its claimed length are found by the rescan, at frame 2.
+    // No panic, the SUBSCRIBE is malformed, and the two packets inside its
+    // claimed length are found by the rescan. Their bytes came in frame 2,
+    // but the SUBSCRIBE's length can only be judged once it is complete
+    // (frame 3), and its malformed event comes first: so as not to go back
+    // in frame after it, they are reported at frame 3, with frame 3's
+    // timestamp (frame and time always belong together).
     let events = run(false, &UNTRUSTED_LENGTH);
     assert!(
         events
@@ -175,13 +181,13 @@ fn untrusted_length_packets_found_again_are_reported() {
     );
     assert_eq!(
         packets(&events),
-        [(2, "PINGREQ"), (2, "DISCONNECT")],
+        [(3, "PINGREQ"), (3, "DISCONNECT")],
         "{events:#?}"
     );
 }
 
-/// Fails until fixed: PINGREQ and DISCONNECT (frame 2) are reported after
-/// the malformed SUBSCRIBE (frame 3) and a resync event (frame 4).
+/// PINGREQ and DISCONNECT (bytes of frame 2) used to be reported after the
+/// malformed SUBSCRIBE (frame 3) and a resync event (frame 4).
 #[test]
 fn untrusted_length_rescan_keeps_frame_order() {
     let events = run(false, &UNTRUSTED_LENGTH);
@@ -192,8 +198,8 @@ fn untrusted_length_rescan_keeps_frame_order() {
     );
 }
 
-/// Fails until fixed: the recovered packets of frame 2 carry the timestamp
-/// of frame 4 (the close, when the scan found them).
+/// The recovered packets of frame 2 used to carry the timestamp of frame 4
+/// (the close, when the scan found them).
 #[test]
 fn untrusted_length_rescan_packets_keep_their_timestamp() {
     let events = run(false, &UNTRUSTED_LENGTH);
@@ -212,8 +218,9 @@ fn midstream_window_packet_is_found_at_close() {
     assert_eq!(packets(&events), [(1, "DISCONNECT")], "{events:#?}");
 }
 
-/// Fails until fixed: the resync event names frame 2, the DISCONNECT that
-/// follows it frame 1 (and carries frame 2's timestamp).
+/// The resync event used to name frame 2 (the close, which concluded the
+/// scan) and the DISCONNECT that follows it frame 1, with frame 2's
+/// timestamp. The resync is now reported where decoding resumed: frame 1.
 #[test]
 fn midstream_window_keeps_frame_order_and_timestamp() {
     let events = run(true, &MIDSTREAM_WINDOW);
@@ -221,6 +228,25 @@ fn midstream_window_keeps_frame_order_and_timestamp() {
     assert!(bad.is_empty(), "events go back in frame: {bad:#?}");
     let bad = wrong_ts(&events);
     assert!(bad.is_empty(), "packets with another frame's ts: {bad:#?}");
+}
+
+/// The resync names the frame where decoding resumed (the DISCONNECT's),
+/// not the close that concluded the scan.
+#[test]
+fn midstream_window_resync_is_reported_where_decoding_resumed() {
+    let events = run(true, &MIDSTREAM_WINDOW);
+    let got: Vec<(u64, Timestamp, &str)> = events
+        .iter()
+        .map(|e| (e.frame, e.ts, e.what.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, ts(1), "resync skipped=2"),
+            (1, ts(1), "packet DISCONNECT")
+        ],
+        "{events:#?}"
+    );
 }
 
 /// The input `cargo fuzz run mqtt_framer` first stopped at (minimised): the

@@ -31,7 +31,7 @@
 //! 65535 aliases and `max_packet_buffer` bytes of topics.
 
 use super::error::Malformed;
-use super::framer::{Framer, FramerConfig, ResyncCause, Sink, Unit, Verdict};
+use super::framer::{At, Framer, FramerConfig, ResyncCause, Sink, Unit, Verdict};
 use super::parse::{Layout, decode_body, decode_streamed_publish};
 use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion, Violation};
 use crate::tcp::Direction;
@@ -144,7 +144,11 @@ pub struct TruncatedEvent {
     pub received: u64,
 }
 
-/// What MQTT decoding reports, in stream order per direction.
+/// What MQTT decoding reports, in stream order per direction: the events of
+/// one direction never go back in frame number, and each carries its
+/// frame's timestamp. An event about bytes that came before the frame of
+/// the direction's previous event (bytes a scan held back or took back) is
+/// reported at that previous event's frame and time.
 #[derive(Debug, Clone)]
 pub enum MqttEvent<'a> {
     Packet(PacketEvent<'a>),
@@ -175,6 +179,18 @@ impl MqttEvent<'_> {
             MqttEvent::Gap(e) => e.frame,
             MqttEvent::Resync(e) => e.frame,
             MqttEvent::Truncated(e) => e.frame,
+        }
+    }
+
+    /// The capture time of [`frame`](Self::frame) (always that frame's).
+    pub fn ts(&self) -> Timestamp {
+        match self {
+            MqttEvent::Packet(e) => e.ts,
+            MqttEvent::Malformed(e) => e.ts,
+            MqttEvent::Oversized(e) => e.ts,
+            MqttEvent::Gap(e) => e.ts,
+            MqttEvent::Resync(e) => e.ts,
+            MqttEvent::Truncated(e) => e.ts,
         }
     }
 }
@@ -361,8 +377,8 @@ impl MqttConnection {
         data: &[u8],
         out: &mut dyn FnMut(MqttEvent<'_>),
     ) {
-        self.drive(dir, frame, ts, out, |framer, sink| {
-            framer.push(data, frame, sink)
+        self.drive(dir, frame, ts, out, |framer, at, sink| {
+            framer.push(data, at, sink)
         });
     }
 
@@ -375,16 +391,16 @@ impl MqttConnection {
         missing: u64,
         out: &mut dyn FnMut(MqttEvent<'_>),
     ) {
-        self.drive(dir, frame, ts, out, |framer, sink| {
-            framer.gap(missing, frame, sink)
+        self.drive(dir, frame, ts, out, |framer, at, sink| {
+            framer.gap(missing, at, sink)
         });
     }
 
     /// The connection ended: reports packets cut short in either direction.
     pub fn on_close(&mut self, frame: u64, ts: Timestamp, out: &mut dyn FnMut(MqttEvent<'_>)) {
         for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-            self.drive(dir, frame, ts, out, |framer, sink| {
-                framer.close(frame, sink)
+            self.drive(dir, frame, ts, out, |framer, at, sink| {
+                framer.close(at, sink)
             });
         }
     }
@@ -395,7 +411,7 @@ impl MqttConnection {
         frame: u64,
         ts: Timestamp,
         out: &mut dyn FnMut(MqttEvent<'_>),
-        run: impl FnOnce(&mut Framer, &mut Sink<'_>),
+        run: impl FnOnce(&mut Framer, At, &mut Sink<'_>),
     ) {
         let MqttConnection {
             cfg,
@@ -420,11 +436,14 @@ impl MqttConnection {
             aliases,
             alias_max,
         };
-        let mut sink = |unit: Unit<'_>, at: u64| {
-            here.frame = at;
+        // The framer says which frame (and timestamp) each unit belongs to:
+        // not always the one being delivered (see the framer's docs).
+        let mut sink = |unit: Unit<'_>, at: At| {
+            here.frame = at.frame;
+            here.ts = at.ts;
             handle(unit, &mut here, out)
         };
-        run(framer, &mut sink);
+        run(framer, At { frame, ts }, &mut sink);
     }
 }
 
@@ -479,12 +498,12 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
             });
             (r, start_frame)
         }
-        Unit::HeaderMalformed(error) => {
+        Unit::HeaderMalformed { error, start_frame } => {
             out(MqttEvent::Malformed(MalformedEvent {
                 dir,
                 frame,
                 ts,
-                start_frame: frame,
+                start_frame,
                 error,
             }));
             return verdict(here, true);

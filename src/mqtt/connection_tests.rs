@@ -631,6 +631,144 @@ fn mid_stream_start_skips_to_the_first_boundary() {
     assert_eq!(rig.summaries(), ["PUBLISH q1 id=5 \"m\" 5B", "PINGREQ"]);
 }
 
+/// An event as (kind, frame, start frame, timestamp), for the frame rules.
+fn placed(ev: &MqttEvent<'_>) -> (&'static str, u64, u64, Timestamp) {
+    match ev {
+        MqttEvent::Packet(p) => ("packet", p.frame, p.start_frame, p.ts),
+        MqttEvent::Malformed(m) => ("malformed", m.frame, m.start_frame, m.ts),
+        MqttEvent::Oversized(o) => ("oversized", o.frame, o.start_frame, o.ts),
+        MqttEvent::Gap(g) => ("gap", g.frame, g.frame, g.ts),
+        MqttEvent::Resync(r) => ("resync", r.frame, r.frame, r.ts),
+        MqttEvent::Truncated(t) => ("truncated", t.frame, t.start_frame, t.ts),
+    }
+}
+
+/// A distinct timestamp per frame.
+fn at(n: u64) -> Timestamp {
+    Timestamp::new(1_600_000_000 + n as i64, 250_000, 6)
+}
+
+#[test]
+fn scan_window_bytes_keep_their_frame_and_timestamp() {
+    // Picked up mid-stream: a stray byte, then a PUBLISH whose payload ends
+    // in frame 2, followed by a PINGREQ. The boundary (frame 1) is only
+    // confirmed when frame 2 arrives: the resync names frame 1, where
+    // decoding resumed, and each packet the frame that completed it, with
+    // that frame's timestamp.
+    let mut conn = MqttConnection::new_mid_stream(&MqttConfig::default());
+    let publish = pkt(0x30, &[0x00, 0x01, b'a', b'h', b'i']);
+    let mut seen = Vec::new();
+    let mut out = |ev: MqttEvent<'_>| seen.push(placed(&ev));
+    let first = [&[0xff][..], &publish[..5]].concat();
+    conn.on_data(C2S, 1, at(1), &first, &mut out);
+    let second = [&publish[5..], &[0xc0, 0x00][..]].concat();
+    conn.on_data(C2S, 2, at(2), &second, &mut out);
+    conn.on_close(3, at(3), &mut out);
+    assert_eq!(
+        seen,
+        [
+            ("resync", 1, 1, at(1)),
+            ("packet", 2, 1, at(2)),
+            ("packet", 2, 2, at(2)),
+        ]
+    );
+}
+
+#[test]
+fn packets_found_again_are_not_reported_before_what_came_first() {
+    // A SUBSCRIBE (frames 1-3) whose filter length runs past its end: only
+    // when it is complete (frame 3) is it malformed with a length not to
+    // be trusted, and its bytes are scanned again. The PINGREQ and
+    // DISCONNECT inside them came in frame 2 but are reported after the
+    // malformed SUBSCRIBE, so at frame 3 with frame 3's timestamp (their
+    // start frame stays 2), and so is the resync before them.
+    let mut conn = MqttConnection::new(&MqttConfig::default());
+    let mut seen = Vec::new();
+    let mut out = |ev: MqttEvent<'_>| seen.push(placed(&ev));
+    conn.on_data(C2S, 1, at(1), &[0x82, 0x0a, 0x00], &mut out);
+    let second = [0x01, 0x01, 0x00, 0xc0, 0x00, 0xe0, 0x00];
+    conn.on_data(C2S, 2, at(2), &second, &mut out);
+    conn.on_data(C2S, 3, at(3), &[0x00, 0x00], &mut out);
+    conn.on_data(C2S, 4, at(4), &[0xc0, 0x00], &mut out);
+    assert_eq!(
+        seen,
+        [
+            ("malformed", 3, 1, at(3)),
+            ("resync", 3, 3, at(3)),
+            ("packet", 3, 2, at(3)),
+            ("packet", 3, 2, at(3)),
+            // The SUBSCRIBE's last two bytes, then the next clean packet.
+            ("malformed", 3, 3, at(3)),
+            ("resync", 4, 4, at(4)),
+            ("packet", 4, 4, at(4)),
+        ]
+    );
+}
+
+#[test]
+fn bytes_taken_back_are_scanned_before_the_next_slice() {
+    // The same SUBSCRIBE, then a gap: the packets inside its claimed length
+    // are found as soon as it is complete, not lost with the scan window
+    // when the gap comes.
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &[0x82, 0x0a, 0x00]);
+    rig.data(C2S, 2, &[0x01, 0x01, 0x00, 0xc0, 0x00, 0xe0, 0x00]);
+    rig.data(C2S, 3, &[0x00, 0x00]);
+    assert_eq!(
+        rig.summaries(),
+        ["PINGREQ", "DISCONNECT"],
+        "{:?}",
+        rig.events
+    );
+    rig.gap(C2S, 4, 10);
+    assert_eq!(
+        rig.summaries(),
+        ["PINGREQ", "DISCONNECT"],
+        "{:?}",
+        rig.events
+    );
+    assert!(
+        matches!(rig.events.last(), Some(Ev::Gap { missing: 10, .. })),
+        "{:?}",
+        rig.events
+    );
+}
+
+#[test]
+fn scan_window_is_concluded_by_a_gap() {
+    // Picked up mid-stream: a CONNACK header claiming 32 bytes, then a
+    // DISCONNECT, all in frame 1. The CONNACK waits for its bytes; a gap
+    // means they will not come, so the DISCONNECT is found (at frame 1),
+    // as it would be at the end of the stream.
+    let mut conn = MqttConnection::new_mid_stream(&MqttConfig::default());
+    let mut seen = Vec::new();
+    conn.on_data(S2C, 1, at(1), &[0x20, 0x20, 0xe0, 0x00], &mut |ev| {
+        seen.push(placed(&ev))
+    });
+    assert!(seen.is_empty(), "{seen:?}");
+    conn.on_gap(S2C, 2, at(2), 100, &mut |ev| seen.push(placed(&ev)));
+    assert_eq!(
+        seen,
+        [
+            ("resync", 1, 1, at(1)),
+            ("packet", 1, 1, at(1)),
+            ("gap", 2, 2, at(2)),
+        ]
+    );
+}
+
+#[test]
+fn malformed_header_names_the_frame_it_started_in() {
+    // A fixed header begun in frame 1 whose remaining length turns out to
+    // use 5 bytes in frame 2.
+    let mut conn = MqttConnection::new(&MqttConfig::default());
+    let mut seen = Vec::new();
+    let mut out = |ev: MqttEvent<'_>| seen.push(placed(&ev));
+    conn.on_data(C2S, 1, at(1), &[0x30, 0xff], &mut out);
+    conn.on_data(C2S, 2, at(2), &[0xff, 0xff, 0xff, 0x01], &mut out);
+    assert_eq!(seen.first(), Some(&("malformed", 2, 1, at(2))), "{seen:?}");
+}
+
 #[test]
 fn truncated_at_close() {
     let mut rig = Rig::new();

@@ -28,7 +28,41 @@
 //!   payload, completed with the missing bytes counted) and framing goes on
 //!   at the known next boundary. Bytes held back by a scan keep the frame
 //!   they came from when they are framed later, through a queue (never by
-//!   recursion, which hostile input could nest deeply).
+//!   recursion, which hostile input could nest deeply). Bytes taken back
+//!   are scanned at once, and a window still waiting when a gap comes is
+//!   concluded as at the end of the stream, so that the packets it holds
+//!   are not lost with it.
+//!
+//! ## Which frame an event names
+//!
+//! Every event is handed out with a frame and *that frame's* timestamp
+//! ([`At`]); the two always travel together, so no event carries one
+//! frame's number and another's time:
+//!
+//! 1. Held-back bytes — a partial packet, a scan window, bytes set aside
+//!    for replay — keep the frame and timestamp they came with. A packet
+//!    found in them names the frame whose bytes completed it, with that
+//!    frame's time, however much later it is found (a scan window that
+//!    settles only when more bytes or the close arrive, a packet whose
+//!    length is not trusted once it is complete and whose bytes are
+//!    scanned again from the second one).
+//! 2. Per direction, events are handed out in non-decreasing frame order:
+//!    the framer remembers where it reported its last event, and an event
+//!    whose own frame is earlier is reported there instead — frame and
+//!    timestamp both, moved forward, never back. This holds for every
+//!    kind of event. It is what keeps a direction's output in capture
+//!    order when bytes are taken back: after a SUBSCRIBE completed in
+//!    frame 3 turns out malformed with an untrusted length, the packets
+//!    the rescan finds in its frame-2 bytes are reported at frame 3,
+//!    because the malformed SUBSCRIBE (known only at frame 3) came first.
+//! 3. An event names the frame of the bytes it is about, not the frame
+//!    being processed when it was concluded, so that it does not push
+//!    rule 2 past the packets it precedes: the end of a scan
+//!    (`Unit::Resync`) names the frame of the boundary where decoding
+//!    resumed, a malformed or oversized packet the frame that completed
+//!    its header or body, a gap the frame at which it was noticed. Only
+//!    what the end of the stream itself concludes (a truncated packet, a
+//!    scan that found nothing) names the closing frame; nothing follows it.
 
 use super::error::Malformed;
 use super::parse::{
@@ -36,6 +70,8 @@ use super::parse::{
 };
 use super::resync::{self, Candidate};
 use super::types::{FixedHeader, PacketType, ProtocolVersion};
+use crate::time::Timestamp;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -49,6 +85,15 @@ pub enum ResyncCause {
     Malformed,
     /// The capture started in the middle of the connection.
     MidStream,
+}
+
+/// A capture frame and its timestamp. They travel together everywhere in
+/// the framer — bytes held back keep both — so that an event always
+/// carries the time of the frame it names.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct At {
+    pub frame: u64,
+    pub ts: Timestamp,
 }
 
 /// The payload hash of a streamed PUBLISH under one reading of its header.
@@ -76,8 +121,9 @@ pub(crate) enum Unit<'a> {
         missing: u64,
         start_frame: u64,
     },
-    /// The fixed header itself is invalid; the framer resynchronises.
-    HeaderMalformed(Malformed),
+    /// The fixed header itself is invalid (or implausible); the framer
+    /// resynchronises.
+    HeaderMalformed { error: Malformed, start_frame: u64 },
     /// A non-PUBLISH packet (or PUBLISH header) larger than the buffer limit: skipped.
     Oversized {
         header: FixedHeader,
@@ -115,8 +161,9 @@ pub(crate) struct Verdict {
     pub hint: Option<ProtocolVersion>,
 }
 
-/// The consumer: a unit and the capture frame it happened at.
-pub(crate) type Sink<'s> = dyn FnMut(Unit<'_>, u64) -> Verdict + 's;
+/// The consumer: a unit and the capture frame (with its timestamp) it is
+/// reported at.
+pub(crate) type Sink<'s> = dyn FnMut(Unit<'_>, At) -> Verdict + 's;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FramerConfig {
@@ -192,17 +239,21 @@ pub(crate) struct Framer {
     /// A partial packet, or the scan window while resynchronising.
     buf: Vec<u8>,
     /// The frame each run of `buf` came from: (offset, frame), in order.
-    runs: Vec<(usize, u64)>,
+    runs: Vec<(usize, At)>,
     /// Bytes a scan set aside after finding a boundary in its window, with
     /// their frames: framed next, before anything newer (a queue rather
     /// than recursion, so that no input can make framing nest deeply).
-    replay: VecDeque<(Vec<u8>, u64)>,
+    replay: VecDeque<(Vec<u8>, At)>,
     hint: Option<ProtocolVersion>,
     cfg: FramerConfig,
     /// The frame of the first byte of the packet being collected.
     start_frame: u64,
     /// The frame of the bytes being framed now.
-    frame: u64,
+    at: At,
+    /// Where the last event was reported: no event is reported earlier.
+    last: Cell<At>,
+    /// `buf` holds bytes taken back for a rescan that no scan has looked at.
+    unscanned: bool,
     /// A scan took one packet on unconfirmed evidence: after framing it,
     /// go back to scanning (with this cause).
     probation: Option<ResyncCause>,
@@ -229,8 +280,10 @@ impl Framer {
             hint: None,
             cfg,
             start_frame: 0,
-            frame: 0,
+            at: At::default(),
+            last: Cell::new(At::default()),
             probation: None,
+            unscanned: false,
         }
     }
 
@@ -243,9 +296,9 @@ impl Framer {
         self.hint = hint;
     }
 
-    /// Frames the next in-order bytes of the stream, from capture frame `frame`.
-    pub fn push(&mut self, data: &[u8], frame: u64, sink: &mut Sink<'_>) {
-        self.frame = frame;
+    /// Frames the next in-order bytes of the stream, from capture frame `at`.
+    pub fn push(&mut self, data: &[u8], at: At, sink: &mut Sink<'_>) {
+        self.at = at;
         let mut data = data;
         while !data.is_empty() {
             data = self.step(data, sink);
@@ -255,8 +308,8 @@ impl Framer {
     }
 
     fn drain_replay(&mut self, sink: &mut Sink<'_>) {
-        while let Some((bytes, frame)) = self.replay.pop_front() {
-            self.frame = frame;
+        while let Some((bytes, at)) = self.replay.pop_front() {
+            self.at = at;
             let mut rest: &[u8] = &bytes;
             while !rest.is_empty() {
                 rest = self.step(rest, sink);
@@ -267,21 +320,21 @@ impl Framer {
 
     /// Queues `window[from..]` (by the frames of its runs) and then `rest`
     /// (from the current frame) ahead of anything queued before.
-    fn set_aside(&mut self, window: &[u8], runs: &[(usize, u64)], from: usize, rest: &[u8]) {
+    fn set_aside(&mut self, window: &[u8], runs: &[(usize, At)], from: usize, rest: &[u8]) {
         let mut items = Vec::with_capacity(runs.len() + 1);
-        for (k, &(start, frame)) in runs.iter().enumerate() {
+        for (k, &(start, at)) in runs.iter().enumerate() {
             let end = runs.get(k + 1).map_or(window.len(), |&(s, _)| s);
             if let Some(bytes) = window.get(start.max(from)..end).filter(|b| !b.is_empty()) {
-                items.push((bytes.to_vec(), frame));
+                items.push((bytes.to_vec(), at));
             }
         }
         if runs.is_empty()
             && let Some(bytes) = window.get(from..).filter(|b| !b.is_empty())
         {
-            items.push((bytes.to_vec(), self.frame));
+            items.push((bytes.to_vec(), self.at));
         }
         if !rest.is_empty() {
-            items.push((rest.to_vec(), self.frame));
+            items.push((rest.to_vec(), self.at));
         }
         for item in items.into_iter().rev() {
             self.replay.push_front(item);
@@ -290,11 +343,16 @@ impl Framer {
 
     /// Finishes what needs no further byte: a packet whose last byte arrived
     /// together with the end of its header, a PUBLISH header that is now
-    /// measured. Without this such a packet would wait for the next slice
-    /// and be attributed to the wrong frame.
+    /// measured, bytes taken back for a rescan. Without this such a packet
+    /// would wait for the next slice and be attributed to the wrong frame,
+    /// and the rescanned bytes would be thrown away if a gap came next.
     fn settle(&mut self, sink: &mut Sink<'_>) {
         loop {
             match self.state {
+                State::Resync { .. } if self.unscanned => {
+                    // Clears `unscanned`: the loop ends.
+                    self.resync(&[], sink);
+                }
                 State::Body { header } if self.buf.len() >= header.total_len() => {
                     self.fill_body(header, &[], sink);
                 }
@@ -323,7 +381,16 @@ impl Framer {
 
     /// Hands `unit` to the consumer, at the current frame.
     fn emit(&self, sink: &mut Sink<'_>, unit: Unit<'_>) -> Verdict {
-        sink(unit, self.frame)
+        self.emit_at(sink, unit, self.at)
+    }
+
+    /// Hands `unit` to the consumer at `at`, or at the last event's frame if
+    /// `at` is earlier (module docs: events never go back in frame).
+    fn emit_at(&self, sink: &mut Sink<'_>, unit: Unit<'_>, at: At) -> Verdict {
+        let last = self.last.get();
+        let at = if at.frame < last.frame { last } else { at };
+        self.last.set(at);
+        sink(unit, at)
     }
 
     /// Appends bytes of the current frame to `buf`.
@@ -331,8 +398,8 @@ impl Framer {
         if bytes.is_empty() {
             return;
         }
-        if self.runs.last().map(|&(_, f)| f) != Some(self.frame) {
-            self.runs.push((self.buf.len(), self.frame));
+        if self.runs.last().map(|&(_, at)| at.frame) != Some(self.at.frame) {
+            self.runs.push((self.buf.len(), self.at));
         }
         self.buf.extend_from_slice(bytes);
     }
@@ -342,12 +409,12 @@ impl Framer {
         let n = n.min(self.buf.len());
         self.buf.drain(..n);
         let mut runs = Vec::with_capacity(self.runs.len());
-        for &(start, frame) in &self.runs {
+        for &(start, at) in &self.runs {
             let start = start.saturating_sub(n);
             if start == 0 {
                 runs.clear();
             }
-            runs.push((start, frame));
+            runs.push((start, at));
         }
         self.runs = runs;
     }
@@ -355,6 +422,7 @@ impl Framer {
     fn release_buffer(&mut self) {
         self.buf.clear();
         self.runs.clear();
+        self.unscanned = false;
         if self.buf.capacity() > KEEP_CAPACITY {
             self.buf = Vec::new();
         }
@@ -365,6 +433,7 @@ impl Framer {
     fn rescan_buffer(&mut self) {
         self.drop_front(1);
         self.state = RESCAN;
+        self.unscanned = !self.buf.is_empty();
     }
 
     fn after(&mut self, verdict: Verdict) {
@@ -393,12 +462,18 @@ impl Framer {
         let header = match parse_fixed_header(data) {
             Err(ParseError::Incomplete { .. }) => {
                 // At most 4 bytes: a fixed header cut by the slice end.
-                self.start_frame = self.frame;
+                self.start_frame = self.at.frame;
                 self.append(data);
                 return &[];
             }
             Err(ParseError::Malformed(m)) => {
-                self.emit(sink, Unit::HeaderMalformed(m));
+                self.emit(
+                    sink,
+                    Unit::HeaderMalformed {
+                        error: m,
+                        start_frame: self.at.frame,
+                    },
+                );
                 self.state = RESCAN;
                 return data.get(1..).unwrap_or_default();
             }
@@ -407,7 +482,7 @@ impl Framer {
         let total = header.total_len();
         let hl = usize::from(header.header_len);
         let Some(bytes) = data.get(..total) else {
-            self.start_frame = self.frame;
+            self.start_frame = self.at.frame;
             let body = data.get(hl..).unwrap_or_default();
             if self.begin(header, body, sink) {
                 return data;
@@ -417,7 +492,13 @@ impl Framer {
         let rest = data.get(total..).unwrap_or_default();
         let body = bytes.get(hl..).unwrap_or_default();
         if resync::suspect(header, body, self.hint) {
-            self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+            self.emit(
+                sink,
+                Unit::HeaderMalformed {
+                    error: Malformed::implausible(header),
+                    start_frame: self.at.frame,
+                },
+            );
             self.state = RESCAN;
             return data.get(1..).unwrap_or_default();
         }
@@ -426,7 +507,7 @@ impl Framer {
             Unit::Packet {
                 bytes,
                 header,
-                start_frame: self.frame,
+                start_frame: self.at.frame,
             },
         );
         if verdict.malformed && !resync::trusted_length(header, body, self.hint) {
@@ -455,7 +536,13 @@ impl Framer {
                 &data[take..]
             }
             Err(ParseError::Malformed(m)) => {
-                self.emit(sink, Unit::HeaderMalformed(m));
+                self.emit(
+                    sink,
+                    Unit::HeaderMalformed {
+                        error: m,
+                        start_frame: self.start_frame,
+                    },
+                );
                 self.rescan_buffer();
                 data
             }
@@ -495,7 +582,13 @@ impl Framer {
         if !(resync::plausible_first_byte(first, self.hint)
             && resync::viable(header, body, &params))
         {
-            self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+            self.emit(
+                sink,
+                Unit::HeaderMalformed {
+                    error: Malformed::implausible(header),
+                    start_frame: self.start_frame,
+                },
+            );
             self.state = RESCAN;
             return false;
         }
@@ -542,7 +635,13 @@ impl Framer {
                 .get(usize::from(header.header_len)..)
                 .unwrap_or_default();
             if resync::suspect(header, body, self.hint) {
-                self.emit(sink, Unit::HeaderMalformed(Malformed::implausible(header)));
+                self.emit(
+                    sink,
+                    Unit::HeaderMalformed {
+                        error: Malformed::implausible(header),
+                        start_frame: self.start_frame,
+                    },
+                );
                 self.rescan_buffer();
                 return &data[take..];
             }
@@ -824,6 +923,7 @@ impl Framer {
         else {
             return data;
         };
+        self.unscanned = false;
         let (hint, window) = (self.hint, self.cfg.window);
         let params = |at_start: bool| resync::Params {
             hint,
@@ -835,7 +935,7 @@ impl Framer {
                 match resync::check(&data[p..], &params(p == 0)) {
                     c @ (Candidate::Accept | Candidate::AcceptOne) => {
                         self.add_skipped(p as u64);
-                        self.resume(c == Candidate::AcceptOne, sink);
+                        self.resume(c == Candidate::AcceptOne, self.at, sink);
                         return &data[p..];
                     }
                     Candidate::NeedMore => {
@@ -862,7 +962,8 @@ impl Framer {
                     self.add_skipped(p as u64);
                     let window = std::mem::take(&mut self.buf);
                     let runs = std::mem::take(&mut self.runs);
-                    self.resume(c == Candidate::AcceptOne, sink);
+                    let at = run_at(&runs, p, self.at);
+                    self.resume(c == Candidate::AcceptOne, at, sink);
                     // The window from the boundary on, then the rest of the
                     // input, are framed next, each byte with its own frame.
                     self.set_aside(&window, &runs, p, rest);
@@ -887,10 +988,13 @@ impl Framer {
         }
     }
 
-    /// Leaves the scan at a boundary: reports the bytes passed over (and,
-    /// once per scan, that decoding resumed after a gap); with `one`, only
-    /// the next packet is framed before scanning again.
-    fn resume(&mut self, one: bool, sink: &mut Sink<'_>) {
+    /// Leaves the scan at a boundary that came in frame `at`: reports the
+    /// bytes passed over (and, once per scan, that decoding resumed after a
+    /// gap) at that frame, where decoding resumes, rather than at the frame
+    /// that concluded the scan, which may be later than the packets it
+    /// precedes; with `one`, only the next packet is framed before scanning
+    /// again.
+    fn resume(&mut self, one: bool, at: At, sink: &mut Sink<'_>) {
         if let State::Resync {
             skipped,
             cause,
@@ -899,13 +1003,14 @@ impl Framer {
         } = self.state
             && (skipped > 0 || (cause == ResyncCause::Gap && !announced))
         {
-            self.emit(
+            self.emit_at(
                 sink,
                 Unit::Resync {
                     skipped,
                     cause,
                     resumed: true,
                 },
+                at,
             );
         }
         self.probation = match self.state {
@@ -915,9 +1020,13 @@ impl Framer {
         self.state = State::Boundary;
     }
 
-    /// `missing` bytes of the stream were not captured (noticed at `frame`).
-    pub fn gap(&mut self, missing: u64, frame: u64, sink: &mut Sink<'_>) {
-        self.frame = frame;
+    /// `missing` bytes of the stream were not captured (noticed at `at`).
+    pub fn gap(&mut self, missing: u64, at: At, sink: &mut Sink<'_>) {
+        self.at = at;
+        // What a scan holds back cannot be continued by the bytes after
+        // the gap: conclude it as at the end of the stream rather than
+        // throw away the packets it may still hold.
+        self.conclude_window(sink);
         self.probation = None;
         let state = std::mem::replace(&mut self.state, State::Boundary);
         match state {
@@ -1113,12 +1222,12 @@ impl Framer {
         }
     }
 
-    /// The stream ended: decode what a scan was still holding back, then
-    /// report what was left unfinished.
-    pub fn close(&mut self, frame: u64, sink: &mut Sink<'_>) {
-        self.frame = frame;
-        // No more bytes will come: a candidate that waited for more is
-        // rejected, and the packets after the first accepted one decode.
+    /// No byte will follow the scan window contiguously (the stream ended,
+    /// or bytes are missing): a candidate that waited for more is rejected,
+    /// and the packets after the first accepted one decode, each at the
+    /// frame its bytes came in.
+    fn conclude_window(&mut self, sink: &mut Sink<'_>) {
+        let at = self.at;
         while let State::Resync {
             skipped, lenient, ..
         } = self.state
@@ -1141,14 +1250,21 @@ impl Framer {
             match found {
                 Some((p, one)) => {
                     self.add_skipped(p as u64);
-                    self.resume(one, sink);
+                    self.resume(one, run_at(&runs, p, self.at), sink);
                     self.set_aside(&window, &runs, p, &[]);
                     self.drain_replay(sink);
-                    self.frame = frame;
+                    self.at = at;
                 }
                 None => self.add_skipped(window.len() as u64),
             }
         }
+    }
+
+    /// The stream ended: decode what a scan was still holding back, then
+    /// report what was left unfinished.
+    pub fn close(&mut self, at: At, sink: &mut Sink<'_>) {
+        self.at = at;
+        self.conclude_window(sink);
         let state = std::mem::replace(&mut self.state, State::Boundary);
         let start_frame = self.start_frame;
         let unit = match state {
@@ -1187,4 +1303,13 @@ impl Framer {
         }
         self.release_buffer();
     }
+}
+
+/// The frame of the byte at offset `p` of a buffer with these runs
+/// (`default` when it has none).
+fn run_at(runs: &[(usize, At)], p: usize, default: At) -> At {
+    runs.iter()
+        .take_while(|&&(start, _)| start <= p)
+        .last()
+        .map_or(default, |&(_, at)| at)
 }

@@ -38,8 +38,9 @@
 //!
 //! A position that waits (rule 5) holds back the positions after it, never
 //! drops them: if it fails, scanning goes on from the next byte; at the end
-//! of the stream no more bytes will come, so waiting positions are rejected
-//! and what follows the first accepted one is decoded.
+//! of the stream, or where bytes are missing, no more bytes will continue
+//! the window, so waiting positions are rejected and what follows the first
+//! accepted one is decoded.
 
 use super::parse::{
     HeadLen, Layout, check_prefix, decode_body, decode_streamed_publish, parse_fixed_header,
