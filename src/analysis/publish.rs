@@ -523,8 +523,23 @@ pub(super) fn on_ack(
     let before = flow.stage;
     let tr = transition(Some(before), msg);
     flow.touch(at.frame, at.ts);
-    match (tr.next, tr.fault) {
-        (Next::Complete { error }, _) => {
+    // An ack at the wrong stage (e.g. PUBCOMP before PUBREL) is reported
+    // once, whether the flow moves on or stays where it was.
+    let faulty = tr.fault.is_some() && matches!(tr.next, Next::Advance(_) | Next::Stay);
+    if faulty {
+        wrong_stage(
+            c,
+            env,
+            at,
+            t,
+            flow_dir,
+            id,
+            before,
+            frames_then(flow.frames.clone(), at.frame),
+        );
+    }
+    match tr.next {
+        Next::Complete { error } => {
             if !resumed_now {
                 measure(c, env, &mut flow, before, at, t);
             }
@@ -552,44 +567,22 @@ pub(super) fn on_ack(
                 code.filter(|_| error),
             ));
         }
-        (Next::Advance(next), fault) => {
-            if fault.is_some() {
-                wrong_stage(
-                    c,
-                    env,
-                    at,
-                    t,
-                    flow_dir,
-                    id,
-                    before,
-                    frames_then(flow.frames.clone(), at.frame),
-                );
-            } else if !resumed_now {
+        Next::Advance(next) => {
+            if !faulty && !resumed_now {
                 measure(c, env, &mut flow, before, at, t);
             }
             flow.stage = next;
             flow.stage_at = at;
             c.flows[di(flow_dir)].insert(id, flow);
         }
-        (Next::Stay, fault) => {
-            if fault.is_some() {
-                wrong_stage(
-                    c,
-                    env,
-                    at,
-                    t,
-                    flow_dir,
-                    id,
-                    before,
-                    frames_then(flow.frames.clone(), at.frame),
-                );
-            } else if resumed_now {
+        Next::Stay => {
+            if !faulty && resumed_now {
                 // A PUBREL re-sent after the reconnect: PUBCOMP answers it.
                 flow.stage_at = at;
             }
             c.flows[di(flow_dir)].insert(id, flow);
         }
-        (Next::Abort, _) => {
+        Next::Abort => {
             release_quota(c, flow_dir);
             let mut f = finding(
                 c,
@@ -620,7 +613,7 @@ pub(super) fn on_ack(
                 None,
             ));
         }
-        (Next::Start(_) | Next::Ignore, _) => {
+        Next::Start(_) | Next::Ignore => {
             c.flows[di(flow_dir)].insert(id, flow);
         }
     }

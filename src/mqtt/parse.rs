@@ -767,10 +767,14 @@ fn subscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, 
     ))
 }
 
-fn suback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Packet<'a>> {
-    let (i, packet_id) = two(i, "packet identifier")?;
-    check_packet_id(cx, packet_id);
-    let (codes, properties) = properties_if_v5(i, cx)?;
+/// The payload of a SUBACK / UNSUBACK: one reason code per topic filter,
+/// each checked, at least one. Returns the (empty) rest of the input.
+fn reason_code_list<'a>(
+    codes: &'a [u8],
+    cx: &mut Ctx,
+    section: &'static str,
+    what: &str,
+) -> &'a [u8] {
     for &c in codes {
         if cx.settled() {
             break;
@@ -778,9 +782,16 @@ fn suback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pac
         check_reason_code(cx, ReasonCode(c));
     }
     if codes.is_empty() && !cx.prefix {
-        cx.violate("3.9.3", "SUBACK has no reason code");
+        cx.violate(section, format!("{what} has no reason code"));
     }
-    let end = codes.get(codes.len()..).unwrap_or_default();
+    codes.get(codes.len()..).unwrap_or_default()
+}
+
+fn suback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Packet<'a>> {
+    let (i, packet_id) = two(i, "packet identifier")?;
+    check_packet_id(cx, packet_id);
+    let (codes, properties) = properties_if_v5(i, cx)?;
+    let end = reason_code_list(codes, cx, "3.9.3", "SUBACK");
     Ok((
         end,
         Packet::Suback(Suback {
@@ -833,16 +844,7 @@ fn unsuback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, P
         return Ok((i, Packet::Unsuback(packet)));
     }
     let (codes, properties) = properties_if_v5(i, cx)?;
-    for &c in codes {
-        if cx.settled() {
-            break;
-        }
-        check_reason_code(cx, ReasonCode(c));
-    }
-    if codes.is_empty() && !cx.prefix {
-        cx.violate("3.11.3", "UNSUBACK has no reason code");
-    }
-    let end = codes.get(codes.len()..).unwrap_or_default();
+    let end = reason_code_list(codes, cx, "3.11.3", "UNSUBACK");
     Ok((
         end,
         Packet::Unsuback(Unsuback {
