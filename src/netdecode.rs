@@ -355,6 +355,26 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_extension_headers_are_skipped() {
+        let b = PacketBuilder::ipv6([1; 16], [2; 16], 64)
+            .tcp(40000, 1883, 7, 100)
+            .ack(1);
+        let mut plain = Vec::new();
+        b.write(&mut plain, b"mqtt").unwrap();
+        // Insert a hop-by-hop options header (8 bytes: next header TCP, length 0, PadN).
+        let mut data = plain[..40].to_vec();
+        data[6] = 0; // next header: hop-by-hop
+        let payload_len = u16::from_be_bytes([data[4], data[5]]) + 8;
+        data[4..6].copy_from_slice(&payload_len.to_be_bytes());
+        data.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+        data.extend_from_slice(&plain[40..]);
+        let s = expect_tcp(decode(&frame(LinkType::IPV6, &data)));
+        assert_eq!(s.payload, b"mqtt");
+        assert_eq!(s.dst.port, 1883);
+        assert_eq!(s.missing, 0);
+    }
+
+    #[test]
     fn snaplen_cut_counts_missing_bytes() {
         let data = ipv4_tcp(&[0xAB; 100]);
         let cut = &data[..data.len() - 30];
