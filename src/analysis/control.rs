@@ -593,28 +593,52 @@ fn stray_answer(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16)
     env.finding(f);
 }
 
-fn on_suback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>) {
-    if p.packet_id == 0 {
-        id_zero(c, env, S2C, at, PacketType::Suback);
-        return;
+/// A SUBACK / UNSUBACK: the request it answers (its latency sampled), or
+/// `None` after reporting an id of 0 or an answer to no request.
+fn answered(
+    c: &mut Conn,
+    env: &mut Env<'_, '_>,
+    at: At,
+    answer: PacketType,
+    id: u16,
+) -> Option<Pending> {
+    if id == 0 {
+        id_zero(c, env, S2C, at, answer);
+        return None;
     }
-    let Some(pending) = c.subscribes.remove(&p.packet_id) else {
-        stray_answer(c, env, at, PacketType::Suback, p.packet_id);
-        return;
+    let (pending, key, request) = if answer == PacketType::Suback {
+        (c.subscribes.remove(&id), LatencyKey::Suback, "SUBSCRIBE")
+    } else {
+        (
+            c.unsubscribes.remove(&id),
+            LatencyKey::Unsuback,
+            "UNSUBSCRIBE",
+        )
     };
-    let what = format!("SUBSCRIBE id {}", p.packet_id);
+    let Some(pending) = pending else {
+        stray_answer(c, env, at, answer, id);
+        return None;
+    };
+    let what = format!("{request} id {id}");
     sample(
         c,
         env,
-        LatencyKey::Suback,
+        key,
         C2S,
         None,
         pending.at,
         at,
-        PacketType::Suback,
+        answer,
         &what,
-        Some(p.packet_id),
+        Some(id),
     );
+    Some(pending)
+}
+
+fn on_suback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>) {
+    let Some(pending) = answered(c, env, at, PacketType::Suback, p.packet_id) else {
+        return;
+    };
     for (filter, &code) in pending.filters.iter().zip(p.reason_codes.iter()) {
         c.subs.granted(filter, code, at.frame);
     }
@@ -667,27 +691,9 @@ fn on_unsubscribe(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Unsubscribe<'
 }
 
 fn on_unsuback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Unsuback<'_>) {
-    if p.packet_id == 0 {
-        id_zero(c, env, S2C, at, PacketType::Unsuback);
-        return;
-    }
-    let Some(pending) = c.unsubscribes.remove(&p.packet_id) else {
-        stray_answer(c, env, at, PacketType::Unsuback, p.packet_id);
+    let Some(pending) = answered(c, env, at, PacketType::Unsuback, p.packet_id) else {
         return;
     };
-    let what = format!("UNSUBSCRIBE id {}", p.packet_id);
-    sample(
-        c,
-        env,
-        LatencyKey::Unsuback,
-        C2S,
-        None,
-        pending.at,
-        at,
-        PacketType::Unsuback,
-        &what,
-        Some(p.packet_id),
-    );
     let codes = p.reason_codes.unwrap_or_default();
     for (i, filter) in pending.filters.iter().enumerate() {
         let failed = codes.get(i).is_some_and(|&code| code >= 0x80);

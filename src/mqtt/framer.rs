@@ -183,6 +183,17 @@ enum Cand {
     TooBig,
 }
 
+/// The longest PUBLISH header length one of the readings has settled on.
+fn longest_known(cands: &[Cand]) -> Option<usize> {
+    cands
+        .iter()
+        .filter_map(|c| match c {
+            Cand::Known(n) => Some(*n),
+            _ => None,
+        })
+        .max()
+}
+
 const LAYOUTS: [Layout; 2] = [Layout::NoProperties, Layout::WithProperties];
 
 struct Stream {
@@ -712,16 +723,7 @@ impl Framer {
             let target = match self.measure(header, &mut cands) {
                 Some(want) => want,
                 None => {
-                    let known = cands
-                        .iter()
-                        .filter_map(|c| {
-                            if let Cand::Known(n) = c {
-                                Some(*n)
-                            } else {
-                                None
-                            }
-                        })
-                        .max();
+                    let known = longest_known(&cands);
                     match known {
                         Some(head) => total.min(hl + head + self.cfg.preview),
                         None => {
@@ -1055,16 +1057,7 @@ impl Framer {
             }
             State::PublishHead { header, cands } => {
                 let settled = !cands.contains(&Cand::Pending);
-                let head = cands
-                    .iter()
-                    .filter_map(|c| {
-                        if let Cand::Known(n) = c {
-                            Some(*n)
-                        } else {
-                            None
-                        }
-                    })
-                    .max();
+                let head = longest_known(&cands);
                 match head {
                     // Only the preview was incomplete: the gap falls in the payload.
                     Some(head)
