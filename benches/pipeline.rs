@@ -8,12 +8,11 @@
 //! is `scripts/bench/compare.sh`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mqtt_inspect::base::{Direction, Timestamp};
 use mqtt_inspect::capture::open_captures;
 use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, MqttEvent};
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::JsonLines;
-use mqtt_inspect::tcp::Direction;
-use mqtt_inspect::time::Timestamp;
 use std::hint::black_box;
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/clients_many.pcap");

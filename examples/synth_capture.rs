@@ -11,7 +11,8 @@
 //! `samples/clients_many.pcap` are). Checksums are left as they were: neither
 //! this tool nor Wireshark's default settings verify them.
 
-use mqtt_inspect::capture::{LinkType, open_captures};
+use mqtt_inspect::base::LinkType;
+use mqtt_inspect::capture::open_captures;
 use std::io::{BufWriter, Write};
 
 struct Rec {

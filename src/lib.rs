@@ -11,6 +11,7 @@
 //! together, `main.rs` only turns command-line options into a pipeline.
 
 pub mod analysis;
+pub mod base;
 pub mod capture;
 pub mod cli;
 pub mod mqtt;
@@ -18,5 +19,3 @@ pub mod netdecode;
 pub mod pipeline;
 pub mod report;
 pub mod tcp;
-pub mod time;
-pub mod warning;

@@ -8,61 +8,10 @@
 //! the payload bytes that were captured, and says how many were not
 //! (`missing`), so reassembly can report a gap instead of losing the frame.
 
-use crate::capture::{Frame, LinkType};
-use crate::time::Timestamp;
+use crate::base::{Endpoint, Frame, LinkType, Segment, TcpFlags};
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use serde::Serialize;
-use std::fmt;
 use std::net::IpAddr;
-
-/// One end of a TCP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct Endpoint {
-    pub ip: IpAddr,
-    pub port: u16,
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.ip {
-            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
-            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
-        }
-    }
-}
-
-/// The TCP flag bits reassembly cares about.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TcpFlags {
-    pub syn: bool,
-    pub ack: bool,
-    pub fin: bool,
-    pub rst: bool,
-}
-
-/// A TCP segment, its payload borrowed from the frame (no copy).
-#[derive(Debug, Clone, Copy)]
-pub struct Segment<'a> {
-    pub frame: u64,
-    pub ts: Timestamp,
-    pub src: Endpoint,
-    pub dst: Endpoint,
-    pub seq: u32,
-    pub ack: u32,
-    pub flags: TcpFlags,
-    pub window: u16,
-    /// Payload bytes that were captured.
-    pub payload: &'a [u8],
-    /// Payload bytes the IP header says were on the wire but the capture cut off (snaplen).
-    pub missing: u32,
-}
-
-impl Segment<'_> {
-    /// Sequence space the payload covers on the wire (captured + cut off).
-    pub fn wire_len(&self) -> u32 {
-        (self.payload.len() as u32).saturating_add(self.missing)
-    }
-}
 
 /// What a frame turned out to be.
 #[derive(Debug)]
@@ -246,6 +195,7 @@ fn segment_of<'a>(frame: &Frame<'a>, p: &LaxSlicedPacket<'a>) -> Decoded<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::Timestamp;
     use etherparse::PacketBuilder;
 
     fn frame(link: LinkType, data: &[u8]) -> Frame<'_> {

@@ -12,15 +12,12 @@
 //! [`SummaryBuilder`].
 
 use crate::analysis::{AnalysisConfig, AnalysisEvent, ConnectionMqtt, Tracker};
-use crate::capture::{CaptureInfo, CaptureReader, Frame};
+use crate::base::{ConnId, Direction, Endpoint, Frame, Timestamp, Warning};
+use crate::capture::{CaptureInfo, CaptureReader};
 use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent, looks_like_connect};
-use crate::netdecode::{self, Decoded, Endpoint, NetCounters};
+use crate::netdecode::{self, Decoded, NetCounters};
 use crate::report::{Event, MqttConnSummary, PacketInfo, Sink, Summary, SummaryBuilder};
-use crate::tcp::{
-    ConnId, Direction, Handshake, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig,
-};
-use crate::time::Timestamp;
-use crate::warning::Warning;
+use crate::tcp::{Handshake, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig};
 use foldhash::HashMap;
 use std::io;
 

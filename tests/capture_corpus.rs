@@ -1,7 +1,8 @@
 //! Real captures recorded with tcpdump, checked against Wireshark's view of
 //! them (the `.truth.json` files made by tshark).
 
-use mqtt_inspect::capture::{CaptureReader, LinkType, open_captures};
+use mqtt_inspect::base::LinkType;
+use mqtt_inspect::capture::{CaptureReader, open_captures};
 use std::collections::HashMap;
 use std::path::PathBuf;
 

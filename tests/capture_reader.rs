@@ -4,8 +4,8 @@
 mod capture_support;
 
 use capture_support::*;
-use mqtt_inspect::capture::{CaptureError, CaptureReader, LinkType, open_captures};
-use mqtt_inspect::time::Timestamp;
+use mqtt_inspect::base::{LinkType, Timestamp};
+use mqtt_inspect::capture::{CaptureError, CaptureReader, open_captures};
 
 fn open(paths: &[String]) -> CaptureReader {
     open_captures(paths).unwrap_or_else(|e| panic!("open {paths:?}: {e}"))

@@ -8,11 +8,11 @@
 use mqtt_inspect::analysis::{
     AnalysisConfig, AnalysisSummary, Finding, FindingKind, FlowRecord, Outcome,
 };
+use mqtt_inspect::base::Direction;
 use mqtt_inspect::capture::open_captures;
 use mqtt_inspect::mqtt::PacketType;
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::{Event, Sink, Summary};
-use mqtt_inspect::tcp::Direction;
 use std::path::Path;
 
 const C2S: Direction = Direction::ClientToServer;

@@ -13,9 +13,8 @@
 //! an event never names an earlier frame than the event before it — one
 //! whose bytes came earlier is reported at that event's frame and time.
 
+use mqtt_inspect::base::{Direction, Timestamp};
 use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, MqttEvent};
-use mqtt_inspect::tcp::Direction;
-use mqtt_inspect::time::Timestamp;
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;

@@ -6,9 +6,8 @@
 //! Generated packets borrow `'static` strings: the strategies leak their
 //! (small) strings so that a `Packet<'static>` can be built directly.
 
+use mqtt_inspect::base::{Direction, Timestamp};
 use mqtt_inspect::mqtt::*;
-use mqtt_inspect::tcp::Direction;
-use mqtt_inspect::time::Timestamp;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;

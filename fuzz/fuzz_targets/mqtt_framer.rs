@@ -23,8 +23,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, MqttEvent, RenderOptions};
-use mqtt_inspect::tcp::Direction;
-use mqtt_inspect::time::Timestamp;
+use mqtt_inspect::base::{Direction, Timestamp};
 use std::sync::OnceLock;
 
 /// Bytes a framer may hold beyond its limits: a fixed header (5) plus the

@@ -9,16 +9,16 @@ use super::latency::LatencyKey;
 use super::publish;
 use super::rules;
 use super::session::{
-    Conn, ConnackInfo, ConnectInfo, MAX_PENDING_PINGS, MAX_PENDING_REQUESTS, Pending, Ping, di,
+    Conn, ConnackInfo, ConnectInfo, MAX_PENDING_PINGS, MAX_PENDING_REQUESTS, Pending, Ping,
 };
 use super::store::SessionStore;
 use super::subscriptions::Subscriptions;
 use super::tracker::{Env, finding, frames_then, give_up, ms, ns_between};
+use crate::base::{Direction, PerDir};
 use crate::mqtt::{
     Connack, Connect, Packet, PacketEvent, PacketType, ProtocolVersion, Suback, Subscribe,
     Unsuback, Unsubscribe, Violation,
 };
-use crate::tcp::Direction;
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
@@ -44,9 +44,14 @@ pub(super) fn on_packet(
     }
     // A capture that started just before the client's first packet has
     // seen everything after all.
-    if c.midstream && dir == C2S && t == PacketType::Connect && !c.seen[0] && !c.seen[1] {
+    if c.midstream
+        && dir == C2S
+        && t == PacketType::Connect
+        && !c.seen.client_to_server
+        && !c.seen.server_to_client
+    {
         c.midstream = false;
-        c.unsure = [None, None];
+        c.unsure = PerDir::default();
     }
     if dir == C2S {
         check_keepalive(c, env, at, "until this packet");
@@ -68,7 +73,7 @@ pub(super) fn on_packet(
         }
     }
     let proceed = check_order(c, env, t, dir, at);
-    c.seen[di(dir)] = true;
+    c.seen[dir] = true;
     if proceed {
         match p {
             Packet::Connect(x) => on_connect(c, store, env, at, x),
@@ -184,7 +189,7 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
                 }
             } else if c.connect.is_none()
                 && !c.midstream
-                && c.unsure[0].is_none()
+                && c.unsure.client_to_server.is_none()
                 && !c.before_connect_reported
             {
                 c.before_connect_reported = true;
@@ -237,7 +242,8 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
                         rules::connack_once(v),
                     );
                     proceed = false;
-                } else if c.connect.is_none() && !c.midstream && c.unsure[0].is_none() {
+                } else if c.connect.is_none() && !c.midstream && c.unsure.client_to_server.is_none()
+                {
                     violation(
                         c,
                         env,
@@ -250,7 +256,7 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
                 }
             } else if c.connack.is_none()
                 && !c.midstream
-                && c.unsure[1].is_none()
+                && c.unsure.server_to_client.is_none()
                 && !(v5 && t == PacketType::Auth)
                 && !c.before_connack_reported
             {
@@ -267,10 +273,10 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
             }
         }
     }
-    if let Some(d) = c.disconnect[di(dir)]
-        && !c.after_disconnect_reported[di(dir)]
+    if let Some(d) = c.disconnect[dir]
+        && !c.after_disconnect_reported[dir]
     {
-        c.after_disconnect_reported[di(dir)] = true;
+        c.after_disconnect_reported[dir] = true;
         violation(
             c,
             env,
@@ -387,7 +393,7 @@ fn on_connect(
     });
     if p.clean_start {
         // A new, empty session: every subscription will be seen.
-        c.subs = Subscriptions::new(!c.midstream && c.unsure[0].is_none());
+        c.subs = Subscriptions::new(!c.midstream && c.unsure.client_to_server.is_none());
         if let Some(id) = c.client_id().map(str::to_string)
             && let Some(saved) = store.take(&id)
         {
@@ -454,7 +460,7 @@ fn on_connack(
             if v5 { "MQTT-3.2.2-2" } else { "MQTT-3.2.2-1" },
         );
     }
-    let known_start = !c.midstream && c.unsure[0].is_none();
+    let known_start = !c.midstream && c.unsure.client_to_server.is_none();
     let id = c.client_id().map(str::to_string);
     if p.session_present {
         let seen_here = std::mem::take(&mut c.subs);
@@ -463,7 +469,7 @@ fn on_connack(
                 env.tally.counters.sessions_resumed += 1;
                 let cap = env.cfg.max_inflight_per_direction;
                 for flow in saved.flows {
-                    let table = &mut c.resumable[di(flow.dir)];
+                    let table = &mut c.resumable[flow.dir];
                     if table.len() < cap {
                         table.insert(flow.id, flow);
                     } else {
@@ -501,7 +507,7 @@ fn on_connack(
 
 /// Whether a client packet identifier is taken by an open flow or request.
 fn client_id_in_use(c: &Conn, id: u16) -> Option<u64> {
-    if let Some(f) = c.flows[0].get(&id) {
+    if let Some(f) = c.flows.client_to_server.get(&id) {
         return f.frames.first().copied();
     }
     c.subscribes
@@ -571,7 +577,7 @@ fn on_subscribe(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Subscribe<'_>) 
 fn stray_answer(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16) {
     // Requests are not re-sent after a reconnect: only a late start of the
     // capture or lost client bytes can hide the SUBSCRIBE / UNSUBSCRIBE.
-    if c.midstream || c.unsure[0].is_some() || c.untracked_requests {
+    if c.midstream || c.unsure.client_to_server.is_some() || c.untracked_requests {
         env.tally.counters.acks_without_publish += 1;
         return;
     }
@@ -735,7 +741,7 @@ fn on_disconnect(
     dir: Direction,
     p: &crate::mqtt::Disconnect<'_>,
 ) {
-    c.disconnect[di(dir)] = Some(at.frame);
+    c.disconnect[dir] = Some(at.frame);
     if dir == C2S {
         if let Some(e) = p.properties.session_expiry_interval {
             c.disconnect_expiry = Some(e);

@@ -5,9 +5,8 @@
 //! Kinds and their snake_case names are part of the JSON contract
 //! (`docs/json.md`): scripts match on them, so a name never changes.
 
+use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::PacketType;
-use crate::tcp::{ConnId, Direction};
-use crate::time::Timestamp;
 use serde::{Serialize, Serializer};
 use std::fmt;
 

@@ -4,8 +4,7 @@
 
 use super::latency::LatencyKey;
 use super::qos::Stage;
-use crate::tcp::{ConnId, Direction};
-use crate::time::Timestamp;
+use crate::base::{ConnId, Direction, Timestamp};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 

@@ -6,17 +6,16 @@ use super::control::check_keepalive;
 use super::finding::FindingKind;
 use super::flow::{At, Flow, Outcome};
 use super::rules;
-use super::session::{Conn, ConnectionMqtt, Pending, di};
+use super::session::{Conn, ConnectionMqtt, Pending};
 use super::store::SavedSession;
 use super::summary::AnalysisSummary;
 use super::tracker::{
     AnalysisEvent, Env, TICK_EVERY_NS, Tracker, finding, give_up, missing_finding, ms, ns_between,
     record,
 };
+use crate::base::{ConnId, Direction, Timestamp, Warning};
 use crate::mqtt::PacketType;
-use crate::tcp::{CloseKind, ConnId, Direction};
-use crate::time::Timestamp;
-use crate::warning::Warning;
+use crate::tcp::CloseKind;
 
 /// `ts + ns`.
 fn plus(ts: Timestamp, ns: u64) -> Timestamp {
@@ -245,7 +244,7 @@ impl Tracker {
             let client = c.client_id().map(str::to_string);
             let version = c.version;
             let mut due: Vec<(Direction, u16)> = Vec::new();
-            for table in &c.flows {
+            for table in c.flows.values() {
                 for f in table.values().filter(|f| !f.reported_missing) {
                     let deadline = plus(f.stage_at.ts, timeout);
                     if now >= deadline {
@@ -257,7 +256,7 @@ impl Tracker {
             }
             due.sort_unstable();
             for (dir, fid) in due {
-                let Some(f) = c.flows[di(dir)].get(&fid) else {
+                let Some(f) = c.flows[dir].get(&fid) else {
                     continue;
                 };
                 if ack_maybe_lost(c, f) {
@@ -266,7 +265,7 @@ impl Tracker {
                 }
                 let why = format!("no answer within the ack timeout of {}", ms(timeout));
                 let finding = missing_finding(f, client.as_deref(), version, &why, now);
-                if let Some(f) = c.flows[di(dir)].get_mut(&fid) {
+                if let Some(f) = c.flows[dir].get_mut(&fid) {
                     f.reported_missing = true;
                 }
                 env.finding(finding);

@@ -97,7 +97,7 @@ pub use flow::{FlowLatency, FlowRecord, Outcome};
 pub use latency::{LatencyKey, LatencySet, LatencyStats, LatencySummary, Precision};
 pub use session::ConnectionMqtt;
 pub use summary::{
-    AnalysisCounters, AnalysisSummary, ByDirection, ClientLatency, FlowCounts, FlowsByQos,
-    Qos0Counts, TopicLatency,
+    AnalysisCounters, AnalysisSummary, ClientLatency, FlowCounts, FlowsByQos, Qos0Counts,
+    TopicLatency,
 };
 pub use tracker::{AnalysisConfig, AnalysisEvent, Tracker};

@@ -9,12 +9,12 @@ use super::flow::{At, Flow, Outcome};
 use super::latency::LatencyKey;
 use super::qos::{Fault, Msg, Next, Stage, transition};
 use super::rules;
-use super::session::{Conn, Recent, di};
+use super::session::{Conn, Recent};
 use super::store::SessionStore;
 use super::subscriptions::Verdict;
 use super::tracker::{Env, finding, frames_then, record};
+use crate::base::Direction;
 use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion, PubResp, Publish};
-use crate::tcp::Direction;
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
@@ -98,12 +98,12 @@ pub(super) fn on_publish(
     if dir == S2C {
         check_grant(c, env, at, p, topic);
     }
-    if dir == C2S && c.connect.is_none() && !c.midstream && c.unsure[0].is_none() {
+    if dir == C2S && c.connect.is_none() && !c.midstream && c.unsure.client_to_server.is_none() {
         // Before any CONNECT (already a protocol_violation): the server must
         // close the connection, not acknowledge; no flow to lose.
         return;
     }
-    let open = c.flows[di(dir)].get(&id).map(|f| f.stage);
+    let open = c.flows[dir].get(&id).map(|f| f.stage);
     let t = transition(
         open,
         Msg::Publish {
@@ -141,7 +141,7 @@ pub(super) fn on_publish(
             start(c, env, dir, id, stage, at, p, topic);
         }
         (Some(_), Next::Stay, Some(Fault::Duplicate)) => {
-            let Some(flow) = c.flows[di(dir)].get_mut(&id) else {
+            let Some(flow) = c.flows[dir].get_mut(&id) else {
                 return;
             };
             flow.resends = flow.resends.saturating_add(1);
@@ -178,7 +178,7 @@ pub(super) fn on_publish(
             env.finding(f);
         }
         (Some(_), Next::Start(stage), Some(Fault::IdInUse)) => {
-            let Some(old) = c.flows[di(dir)].remove(&id) else {
+            let Some(old) = c.flows[dir].remove(&id) else {
                 return;
             };
             let mut f = finding(
@@ -253,7 +253,7 @@ fn check_connack_limits(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>
 
 /// A broker delivery above every matching subscription's grant.
 fn check_grant(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>, topic: &str) {
-    if c.unsure[0].is_some() {
+    if c.unsure.client_to_server.is_some() {
         return;
     }
     if let Verdict::Limit { qos, frames } = c.subs.limit_for(topic)
@@ -312,12 +312,12 @@ fn start(
     topic: &str,
 ) {
     let cap = env.cfg.max_inflight_per_direction;
-    if c.flows[di(dir)].len() >= cap {
+    if c.flows[dir].len() >= cap {
         env.tally.counters.flows_not_tracked += 1;
-        c.untracked[di(dir)] = true;
-        if !c.inflight_reported[di(dir)] {
-            c.inflight_reported[di(dir)] = true;
-            env.warnings.push(crate::warning::Warning::at(
+        c.untracked[dir] = true;
+        if !c.inflight_reported[dir] {
+            c.inflight_reported[dir] = true;
+            env.warnings.push(crate::base::Warning::at(
                 at.frame,
                 format!(
                     "connection {}: more than {cap} QoS 1/2 messages in flight {}; further ones are not followed",
@@ -342,7 +342,7 @@ fn start(
         return;
     }
     let flow = Flow::new(c.id, dir, id, stage, at, topic, p.payload_hash);
-    c.flows[di(dir)].insert(id, flow);
+    c.flows[dir].insert(id, flow);
     check_receive_maximum(c, env, dir, id, at);
 }
 
@@ -350,20 +350,16 @@ fn check_receive_maximum(c: &mut Conn, env: &mut Env<'_, '_>, dir: Direction, id
     let Some(max) = c.receive_maximum(dir) else {
         return;
     };
-    let open = c.flows[di(dir)].len();
-    if open <= usize::from(max) || c.rm_exceeded[di(dir)] {
+    let open = c.flows[dir].len();
+    if open <= usize::from(max) || c.rm_exceeded[dir] {
         return;
     }
-    c.rm_exceeded[di(dir)] = true;
+    c.rm_exceeded[dir] = true;
     let (by, from) = match dir {
         C2S => ("CONNACK", c.connack.as_ref().map(|a| a.at.frame)),
         S2C => ("CONNECT", c.connect.as_ref().map(|x| x.at.frame)),
     };
-    let mut others: Vec<u16> = c.flows[di(dir)]
-        .keys()
-        .copied()
-        .filter(|&k| k != id)
-        .collect();
+    let mut others: Vec<u16> = c.flows[dir].keys().copied().filter(|&k| k != id).collect();
     others.sort_unstable();
     let listed: Vec<String> = others.iter().take(8).map(u16::to_string).collect();
     let more = if others.len() > 8 { ", …" } else { "" };
@@ -387,7 +383,7 @@ fn check_receive_maximum(c: &mut Conn, env: &mut Env<'_, '_>, dir: Direction, id
 /// The packet continues a flow of the resumed session (MQTT-4.4.0-1):
 /// moves it from the session into this connection's open flows.
 fn take_resumable(c: &mut Conn, store: &mut SessionStore, dir: Direction, id: u16) -> Option<Flow> {
-    if let Some(f) = c.resumable[di(dir)].remove(&id) {
+    if let Some(f) = c.resumable[dir].remove(&id) {
         return Some(f);
     }
     if c.connack.as_ref().is_some_and(|a| a.session_present) {
@@ -460,8 +456,7 @@ fn resume(
     if matches!(flow.stage, Stage::AwaitPuback | Stage::AwaitPubrec) {
         flow.stage_at = at;
     }
-    let dir_i = di(dir);
-    c.flows[dir_i].insert(id, flow);
+    c.flows[dir].insert(id, flow);
     check_receive_maximum(c, env, dir, id, at);
     true
 }
@@ -503,7 +498,7 @@ pub(super) fn on_ack(
         return;
     };
     let mut resumed_now = false;
-    let mut flow = match c.flows[di(flow_dir)].remove(&id) {
+    let mut flow = match c.flows[flow_dir].remove(&id) {
         Some(f) => f,
         None => match take_resumable(c, store, flow_dir, id) {
             Some(mut f) => {
@@ -573,14 +568,14 @@ pub(super) fn on_ack(
             }
             flow.stage = next;
             flow.stage_at = at;
-            c.flows[di(flow_dir)].insert(id, flow);
+            c.flows[flow_dir].insert(id, flow);
         }
         Next::Stay => {
             if !faulty && resumed_now {
                 // A PUBREL re-sent after the reconnect: PUBCOMP answers it.
                 flow.stage_at = at;
             }
-            c.flows[di(flow_dir)].insert(id, flow);
+            c.flows[flow_dir].insert(id, flow);
         }
         Next::Abort => {
             release_quota(c, flow_dir);
@@ -614,7 +609,7 @@ pub(super) fn on_ack(
             ));
         }
         Next::Start(_) | Next::Ignore => {
-            c.flows[di(flow_dir)].insert(id, flow);
+            c.flows[flow_dir].insert(id, flow);
         }
     }
 }
@@ -662,9 +657,9 @@ fn measure(c: &Conn, env: &mut Env<'_, '_>, flow: &mut Flow, before: Stage, at: 
 /// A flow left the in-flight count of `dir`.
 fn release_quota(c: &mut Conn, dir: Direction) {
     if let Some(max) = c.receive_maximum(dir)
-        && c.flows[di(dir)].len() <= usize::from(max)
+        && c.flows[dir].len() <= usize::from(max)
     {
-        c.rm_exceeded[di(dir)] = false;
+        c.rm_exceeded[dir] = false;
     }
 }
 

@@ -7,8 +7,8 @@
 //! 3.1.1 numbers, which describe the same behaviour. Where a spec has no
 //! numbered statement the section number is given instead.
 
+use crate::base::Direction;
 use crate::mqtt::{PacketType, ProtocolVersion};
-use crate::tcp::Direction;
 
 fn pick(v5: bool, five: &'static str, three: &'static str) -> &'static str {
     if v5 { five } else { three }

@@ -6,10 +6,8 @@
 
 use super::flow::{At, Flow};
 use super::subscriptions::Subscriptions;
+use crate::base::{ConnId, Direction, Endpoint, PerDir, Timestamp};
 use crate::mqtt::{PacketType, ProtocolVersion};
-use crate::netdecode::Endpoint;
-use crate::tcp::{ConnId, Direction};
-use crate::time::Timestamp;
 use foldhash::HashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -106,10 +104,10 @@ pub struct Conn {
     /// 5.0: the Session Expiry Interval a client DISCONNECT set.
     pub disconnect_expiry: Option<u32>,
     /// Open flows by the PUBLISH's direction `[client→server, server→client]`.
-    pub flows: [HashMap<u16, Flow>; 2],
+    pub flows: PerDir<HashMap<u16, Flow>>,
     /// Flows of the resumed session that were not re-sent yet.
-    pub resumable: [HashMap<u16, Flow>; 2],
-    pub recent: [VecDeque<Recent>; 2],
+    pub resumable: PerDir<HashMap<u16, Flow>>,
+    pub recent: PerDir<VecDeque<Recent>>,
     pub subscribes: HashMap<u16, Pending>,
     pub unsubscribes: HashMap<u16, Pending>,
     pub pings: VecDeque<Ping>,
@@ -120,42 +118,25 @@ pub struct Conn {
     /// Keep alive no longer applies (a DISCONNECT was sent).
     pub keepalive_off: bool,
     /// Frame of the DISCONNECT each side sent.
-    pub disconnect: [Option<u64>; 2],
+    pub disconnect: PerDir<Option<u64>>,
     /// When bytes of each direction were last lost (gap, malformed, resync).
-    pub unsure: [Option<Timestamp>; 2],
+    pub unsure: PerDir<Option<Timestamp>>,
     /// Flows of the direction went untracked (in-flight cap).
-    pub untracked: [bool; 2],
+    pub untracked: PerDir<bool>,
     /// Requests went untracked (request cap).
     pub untracked_requests: bool,
     /// Receive Maximum currently exceeded (one finding per episode).
-    pub rm_exceeded: [bool; 2],
-    pub inflight_reported: [bool; 2],
-    pub seen: [bool; 2],
+    pub rm_exceeded: PerDir<bool>,
+    pub inflight_reported: PerDir<bool>,
+    pub seen: PerDir<bool>,
     /// One-per-connection stateful violations already reported.
     pub before_connect_reported: bool,
     pub before_connack_reported: bool,
     pub auth_order_reported: bool,
-    pub after_disconnect_reported: [bool; 2],
+    pub after_disconnect_reported: PerDir<bool>,
     pub wrong_direction_reported: bool,
     pub packets: [u64; 15],
     pub last_at: Option<At>,
-}
-
-/// `[client→server, server→client]` index.
-pub fn di(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
-    }
-}
-
-/// The direction of an index of [`di`].
-pub fn dir_of(i: usize) -> Direction {
-    if i == 0 {
-        Direction::ClientToServer
-    } else {
-        Direction::ServerToClient
-    }
 }
 
 impl Conn {
@@ -168,9 +149,9 @@ impl Conn {
             connect: None,
             connack: None,
             disconnect_expiry: None,
-            flows: [HashMap::default(), HashMap::default()],
-            resumable: [HashMap::default(), HashMap::default()],
-            recent: [VecDeque::new(), VecDeque::new()],
+            flows: PerDir::default(),
+            resumable: PerDir::default(),
+            recent: PerDir::default(),
             subscribes: HashMap::default(),
             unsubscribes: HashMap::default(),
             pings: VecDeque::new(),
@@ -178,17 +159,17 @@ impl Conn {
             last_client: None,
             keepalive_reported: false,
             keepalive_off: false,
-            disconnect: [None, None],
-            unsure: [None, None],
-            untracked: [false, false],
+            disconnect: PerDir::default(),
+            unsure: PerDir::default(),
+            untracked: PerDir::default(),
             untracked_requests: false,
-            rm_exceeded: [false, false],
-            inflight_reported: [false, false],
-            seen: [false, false],
+            rm_exceeded: PerDir::default(),
+            inflight_reported: PerDir::default(),
+            seen: PerDir::default(),
             before_connect_reported: false,
             before_connack_reported: false,
             auth_order_reported: false,
-            after_disconnect_reported: [false, false],
+            after_disconnect_reported: PerDir::default(),
             wrong_direction_reported: false,
             packets: [0; 15],
             last_at: None,
@@ -279,14 +260,14 @@ impl Conn {
     /// connections may not be in the capture.
     pub fn publishes_unknown(&self, dir: Direction) -> bool {
         self.midstream
-            || self.unsure[di(dir)].is_some()
-            || self.untracked[di(dir)]
+            || self.unsure[dir].is_some()
+            || self.untracked[dir]
             || self.connack.as_ref().is_some_and(|a| a.session_present)
     }
 
     /// Whether bytes of `dir` were lost at or after `since`.
     pub fn lost_since(&self, dir: Direction, since: Timestamp) -> bool {
-        self.unsure[di(dir)].is_some_and(|t| t >= since)
+        self.unsure[dir].is_some_and(|t| t >= since)
     }
 
     /// Counts a packet of `t`.
@@ -332,26 +313,23 @@ impl Conn {
 
     /// Remembers a completed flow of `dir`.
     pub fn remember(&mut self, dir: Direction, r: Recent) {
-        if let Some(q) = self.recent.get_mut(di(dir)) {
-            q.retain(|x| x.id != r.id);
-            if q.len() >= RECENT_IDS {
-                q.pop_front();
-            }
-            q.push_back(r);
+        let q = &mut self.recent[dir];
+        q.retain(|x| x.id != r.id);
+        if q.len() >= RECENT_IDS {
+            q.pop_front();
         }
+        q.push_back(r);
     }
 
     /// A recently completed flow of `dir` with identifier `id`.
     pub fn recent_mut(&mut self, dir: Direction, id: u16) -> Option<&mut Recent> {
-        self.recent
-            .get_mut(di(dir))
-            .and_then(|q| q.iter_mut().find(|r| r.id == id))
+        self.recent[dir].iter_mut().find(|r| r.id == id)
     }
 
     /// Every open flow (both directions, resumable ones too), drained.
     pub fn drain_flows(&mut self) -> Vec<Flow> {
         let mut all: Vec<Flow> = Vec::new();
-        for table in self.flows.iter_mut().chain(self.resumable.iter_mut()) {
+        for table in self.flows.values_mut().chain(self.resumable.values_mut()) {
             all.extend(table.drain().map(|(_, f)| f));
         }
         all.sort_by_key(|f| (f.publish_ts, f.frames.first().copied(), f.id));

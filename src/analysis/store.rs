@@ -12,8 +12,8 @@
 
 use super::flow::{At, Flow};
 use super::subscriptions::Subscriptions;
+use crate::base::{ConnId, Direction};
 use crate::mqtt::ProtocolVersion;
-use crate::tcp::{ConnId, Direction};
 use std::collections::{HashMap, VecDeque};
 
 /// The flows and subscriptions a closed connection left in its session.
@@ -147,7 +147,7 @@ impl SessionStore {
 mod tests {
     use super::*;
     use crate::analysis::qos::Stage;
-    use crate::time::Timestamp;
+    use crate::base::Timestamp;
 
     fn at(frame: u64) -> At {
         At {

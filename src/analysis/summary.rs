@@ -43,7 +43,7 @@ use super::finding::{Finding, FindingKind, Severity};
 use super::flow::{FlowRecord, Outcome};
 use super::latency::{LatencyKey, LatencySet, Precision};
 use super::topk::{Breakdown, BreakdownReport};
-use crate::tcp::Direction;
+use crate::base::{Direction, PerDir};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -121,29 +121,6 @@ impl FlowsByQos {
     }
 }
 
-/// A value per direction: `{"client_to_server": .., "server_to_client": ..}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ByDirection<T> {
-    pub client_to_server: T,
-    pub server_to_client: T,
-}
-
-impl<T> ByDirection<T> {
-    pub fn get(&self, dir: Direction) -> &T {
-        match dir {
-            Direction::ClientToServer => &self.client_to_server,
-            Direction::ServerToClient => &self.server_to_client,
-        }
-    }
-
-    pub fn get_mut(&mut self, dir: Direction) -> &mut T {
-        match dir {
-            Direction::ClientToServer => &mut self.client_to_server,
-            Direction::ServerToClient => &mut self.server_to_client,
-        }
-    }
-}
-
 /// QoS 0 PUBLISHes: counted, not tracked (nothing acknowledges them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Qos0Counts {
@@ -181,12 +158,12 @@ pub struct AnalysisCounters {
 #[derive(Debug, Clone, Serialize)]
 pub struct AnalysisSummary {
     pub flows: FlowsByQos,
-    pub flows_by_direction: ByDirection<FlowsByQos>,
+    pub flows_by_direction: PerDir<FlowsByQos>,
     pub qos0_messages: Qos0Counts,
     pub latency: LatencySet,
     /// Each direction's latencies (of the PUBLISH for flows; requests
     /// (CONNECT, SUBSCRIBE, ...) always travel client → server).
-    pub latency_by_direction: ByDirection<LatencySet>,
+    pub latency_by_direction: PerDir<LatencySet>,
     pub latency_by_client: ClientLatency,
     pub latency_by_topic: TopicLatency,
     /// The first `max_findings` findings (all of them were emitted as events).
@@ -338,10 +315,10 @@ const MIN_TRACKED: usize = 32;
 pub struct Tally {
     max_findings: usize,
     top_n: usize,
-    flows: ByDirection<FlowsByQos>,
+    flows: PerDir<FlowsByQos>,
     qos0: Qos0Counts,
     latency: LatencySet,
-    latency_by_dir: ByDirection<LatencySet>,
+    latency_by_dir: PerDir<LatencySet>,
     clients: Breakdown,
     topics: Breakdown,
     findings: Vec<Finding>,
@@ -357,10 +334,10 @@ impl Tally {
         Tally {
             max_findings,
             top_n,
-            flows: ByDirection::default(),
+            flows: PerDir::default(),
             qos0: Qos0Counts::default(),
             latency: LatencySet::new(Precision::Fine),
-            latency_by_dir: ByDirection {
+            latency_by_dir: PerDir {
                 client_to_server: LatencySet::new(Precision::Fine),
                 server_to_client: LatencySet::new(Precision::Fine),
             },
@@ -387,8 +364,7 @@ impl Tally {
 
     /// Counts a concluded flow.
     pub fn flow(&mut self, r: &FlowRecord) {
-        self.flows
-            .get_mut(r.direction)
+        self.flows[r.direction]
             .slot(r.qos)
             .count(r.complete, r.outcome);
     }
@@ -424,7 +400,7 @@ impl Tally {
     ) {
         self.latency.record(key, ns);
         if let Some(d) = dir {
-            self.latency_by_dir.get_mut(d).record(key, ns);
+            self.latency_by_dir[d].record(key, ns);
         }
         if key != LatencyKey::TcpHandshake {
             match client {

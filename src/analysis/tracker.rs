@@ -7,14 +7,12 @@ use super::finding::{Finding, FindingKind};
 use super::flow::{At, Flow, FlowLatency, FlowRecord, Outcome};
 use super::latency::LatencyKey;
 use super::rules;
-use super::session::{Conn, ConnectionMqtt, di};
+use super::session::{Conn, ConnectionMqtt};
 use super::store::SessionStore;
 use super::summary::{AnalysisSummary, Tally};
+use crate::base::{ConnId, Direction, Endpoint, Timestamp, Warning};
 use crate::mqtt::{GapEvent, MalformedEvent, MqttEvent, PacketEvent, PacketType, ProtocolVersion};
-use crate::netdecode::Endpoint;
-use crate::tcp::{ConnId, Direction, Handshake};
-use crate::time::Timestamp;
-use crate::warning::Warning;
+use crate::tcp::Handshake;
 use foldhash::HashMap;
 use std::time::Duration;
 
@@ -420,7 +418,7 @@ impl Tracker {
         let Some(c) = conns.get_mut(&conn) else {
             return;
         };
-        c.unsure[di(ev.dir)] = Some(ev.ts);
+        c.unsure[ev.dir] = Some(ev.ts);
         let what = ev.error.packet_type.map_or("packet", |t| t.as_str());
         let rule = rules::malformed(&ev.error.reason, c.rules_version());
         let frames = frames_then(vec![ev.start_frame], ev.frame);
@@ -443,7 +441,7 @@ impl Tracker {
         let Some(c) = conns.get_mut(&conn) else {
             return;
         };
-        c.unsure[di(ev.dir)] = Some(ev.ts);
+        c.unsure[ev.dir] = Some(ev.ts);
         let lost = match ev.lost {
             Some(t) => format!("; a {t} packet was cut by it"),
             None => String::new(),
@@ -473,7 +471,7 @@ impl Tracker {
     /// packet too large to buffer, a stream cut inside a packet): packets
     /// may have been lost, so unmatched acks are not faults any more.
     pub fn undecoded(&mut self, conn: ConnId, dir: Direction, ts: Timestamp) {
-        self.conn_mut(conn).unsure[di(dir)] = Some(ts);
+        self.conn_mut(conn).unsure[dir] = Some(ts);
     }
 
     /// The MQTT side of an open connection so far.

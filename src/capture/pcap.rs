@@ -9,7 +9,7 @@ use super::endian::Endian;
 use super::input::Input;
 use super::record::{Damage, MAX_PACKET, Record};
 use super::resolution::Resolution;
-use crate::time::Timestamp;
+use crate::base::Timestamp;
 
 /// Bytes in the file header.
 pub(crate) const HEADER_LEN: usize = 24;

@@ -13,7 +13,7 @@ use super::endian::Endian;
 use super::input::Input;
 use super::record::{BlockName, Damage, MAX_PACKET, Problem, Record};
 use super::resolution::Resolution;
-use crate::time::Timestamp;
+use crate::base::Timestamp;
 
 const SHB: u32 = 0x0A0D_0D0A;
 const IDB: u32 = 0x0000_0001;

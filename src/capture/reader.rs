@@ -7,7 +7,7 @@
 use super::open::{Format, OpenFile, open_path, open_stream};
 use super::record::{Damage, Record};
 use super::{CaptureError, CaptureInfo, Frame};
-use crate::warning::Warning;
+use crate::base::Warning;
 use std::io::Read;
 
 /// Reads frames from one or more captures in sequence, numbering them as one capture.

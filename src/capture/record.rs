@@ -2,7 +2,7 @@
 
 use super::LinkType;
 use super::input::Span;
-use crate::time::Timestamp;
+use crate::base::Timestamp;
 use std::fmt;
 use std::io;
 

@@ -5,7 +5,7 @@
 //! integer arithmetic (rounded down to the nanosecond for units finer than
 //! that or not a divisor of a second), never floating point.
 
-use crate::time::Timestamp;
+use crate::base::Timestamp;
 
 /// Ticks per second and the fraction digits worth printing for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,8 +34,7 @@ use super::error::Malformed;
 use super::framer::{At, Framer, FramerConfig, ResyncCause, Sink, Unit, Verdict};
 use super::parse::{Layout, decode_body, decode_streamed_publish};
 use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion, Violation};
-use crate::tcp::Direction;
-use crate::time::Timestamp;
+use crate::base::{Direction, PerDir, Timestamp};
 use std::collections::HashMap;
 
 /// Limits of MQTT decoding.
@@ -295,21 +294,14 @@ impl AliasTable {
     }
 }
 
-fn idx(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
-    }
-}
-
 /// MQTT decoding state of one TCP connection (module docs).
 pub struct MqttConnection {
     cfg: MqttConfig,
-    framers: [Framer; 2],
+    framers: PerDir<Framer>,
     versions: Versions,
-    aliases: [AliasTable; 2],
+    aliases: PerDir<AliasTable>,
     /// Highest alias allowed in PUBLISHes flowing in each direction, once announced.
-    alias_max: [Option<u16>; 2],
+    alias_max: PerDir<Option<u16>>,
 }
 
 /// What the unit handler needs besides the unit.
@@ -320,7 +312,7 @@ struct Here<'c> {
     cfg: MqttConfig,
     versions: &'c mut Versions,
     aliases: &'c mut AliasTable,
-    alias_max: &'c mut [Option<u16>; 2],
+    alias_max: &'c mut PerDir<Option<u16>>,
 }
 
 impl MqttConnection {
@@ -344,10 +336,10 @@ impl MqttConnection {
         };
         MqttConnection {
             cfg: *cfg,
-            framers: [Framer::new(fc, mid_stream), Framer::new(fc, mid_stream)],
+            framers: PerDir::from_fn(|_| Framer::new(fc, mid_stream)),
             versions: Versions::default(),
-            aliases: [AliasTable::default(), AliasTable::default()],
-            alias_max: [None, None],
+            aliases: PerDir::default(),
+            alias_max: PerDir::default(),
         }
     }
 
@@ -364,8 +356,8 @@ impl MqttConnection {
     /// Memory held for partial packets, scan windows and topic aliases —
     /// bounded by the configuration whatever the traffic.
     pub fn buffered_bytes(&self) -> usize {
-        let framers: usize = self.framers.iter().map(Framer::buffered).sum();
-        framers + self.aliases.iter().map(|a| a.bytes).sum::<usize>()
+        let framers: usize = self.framers.values().map(Framer::buffered).sum();
+        framers + self.aliases.values().map(|a| a.bytes).sum::<usize>()
     }
 
     /// The next in-order bytes of direction `dir`, from capture frame `frame`.
@@ -398,7 +390,7 @@ impl MqttConnection {
 
     /// The connection ended: reports packets cut short in either direction.
     pub fn on_close(&mut self, frame: u64, ts: Timestamp, out: &mut dyn FnMut(MqttEvent<'_>)) {
-        for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        for dir in Direction::BOTH {
             self.drive(dir, frame, ts, out, |framer, at, sink| {
                 framer.close(at, sink)
             });
@@ -420,12 +412,8 @@ impl MqttConnection {
             aliases,
             alias_max,
         } = self;
-        let Some(framer) = framers.get_mut(idx(dir)) else {
-            return;
-        };
-        let Some(aliases) = aliases.get_mut(idx(dir)) else {
-            return;
-        };
+        let framer = &mut framers[dir];
+        let aliases = &mut aliases[dir];
         framer.set_hint(versions.known);
         let mut here = Here {
             dir,
@@ -629,12 +617,10 @@ fn emit_packet(
         // The CONNECT's Topic Alias Maximum bounds what the server may send,
         // the CONNACK's what the client may send.
         Packet::Connect(c) if d.version.is_v5() => {
-            here.alias_max[idx(dir.reverse())] =
-                Some(c.properties.topic_alias_maximum.unwrap_or(0));
+            here.alias_max[dir.reverse()] = Some(c.properties.topic_alias_maximum.unwrap_or(0));
         }
         Packet::Connack(c) if d.version.is_v5() => {
-            here.alias_max[idx(dir.reverse())] =
-                Some(c.properties.topic_alias_maximum.unwrap_or(0));
+            here.alias_max[dir.reverse()] = Some(c.properties.topic_alias_maximum.unwrap_or(0));
         }
         _ => {}
     }
@@ -649,7 +635,7 @@ fn emit_packet(
             });
         }
         if let Some(alias) = p.properties.topic_alias.filter(|&a| a != 0) {
-            if let Some(max) = here.alias_max[idx(dir)]
+            if let Some(max) = here.alias_max[dir]
                 && alias > max
             {
                 let rule = if dir == Direction::ClientToServer {

@@ -70,7 +70,7 @@ use super::parse::{
 };
 use super::resync::{self, Candidate};
 use super::types::{FixedHeader, PacketType, ProtocolVersion};
-use crate::time::Timestamp;
+use crate::base::Timestamp;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use xxhash_rust::xxh3::Xxh3;

@@ -1,11 +1,9 @@
 //! What the pipeline tells its sinks as the capture is read.
 
 use crate::analysis::{Finding, FlowRecord};
+use crate::base::{ConnId, Direction, Endpoint, Timestamp, Warning};
 use crate::mqtt::{Malformed, Packet, ProtocolVersion, Violation};
-use crate::netdecode::Endpoint;
-use crate::tcp::{CloseKind, ConnId, Direction};
-use crate::time::Timestamp;
-use crate::warning::Warning;
+use crate::tcp::CloseKind;
 
 /// One thing that happened, in capture order.
 #[derive(Debug)]

@@ -1,9 +1,8 @@
 //! `--format json` (one object at the end) and `--format jsonl` (one object per event).
 
 use super::{Event, PacketInfo, Sink, Summary};
+use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::{Malformed, RenderOptions, Violation};
-use crate::tcp::{ConnId, Direction};
-use crate::time::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 use std::io::{self, Write};

@@ -2,11 +2,10 @@
 
 use super::Event;
 use crate::analysis::AnalysisSummary;
+use crate::base::{Timestamp, Warning};
 use crate::capture::CaptureInfo;
 use crate::netdecode::NetCounters;
 use crate::tcp::{ConnRecord, TcpCounters};
-use crate::time::Timestamp;
-use crate::warning::Warning;
 use serde::Serialize;
 
 /// Version of the JSON schema; bumped when a field is renamed or removed.

@@ -2,9 +2,10 @@
 
 use super::{Event, PacketInfo, Sink, Summary};
 use crate::analysis::{Finding, FindingKind, FlowCounts, LatencyKey, LatencySummary, Severity};
+use crate::base::time::format_utc;
+use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::{Malformed, PacketType};
-use crate::tcp::{CloseKind, ConnId, Direction};
-use crate::time::{Timestamp, format_utc};
+use crate::tcp::CloseKind;
 use owo_colors::OwoColorize;
 use std::io::{self, Write};
 

@@ -2,10 +2,7 @@
 //! idle expiry and the caps that keep memory bounded.
 
 use super::half::{Chunk, DirStats, GapCause, HalfStream};
-use super::{ConnId, Direction};
-use crate::netdecode::{Endpoint, Segment};
-use crate::time::Timestamp;
-use crate::warning::Warning;
+use crate::base::{ConnId, Direction, Endpoint, PerDir, Segment, Timestamp, Warning};
 use foldhash::HashMap;
 use serde::Serialize;
 
@@ -167,7 +164,7 @@ impl ConnKey {
 struct Conn {
     record: ConnRecord,
     /// `[client→server, server→client]`
-    halves: [HalfStream; 2],
+    halves: PerDir<HalfStream>,
     syn_ts: Option<Timestamp>,
     client_isn: Option<u32>,
     server_isn: Option<u32>,
@@ -178,7 +175,7 @@ struct Conn {
     ended: bool,
     fin_seen: bool,
     rst_seen: bool,
-    cap_warned: [bool; 2],
+    cap_warned: PerDir<bool>,
 }
 
 impl Conn {
@@ -202,14 +199,7 @@ impl Conn {
 
     fn swap_roles(&mut self) {
         std::mem::swap(&mut self.record.client, &mut self.record.server);
-        self.halves.swap(0, 1);
-    }
-}
-
-fn idx(dir: Direction) -> usize {
-    match dir {
-        Direction::ClientToServer => 0,
-        Direction::ServerToClient => 1,
+        self.halves.swap();
     }
 }
 
@@ -323,7 +313,7 @@ impl Reassembler {
                 client_to_server: DirStats::default(),
                 server_to_client: DirStats::default(),
             },
-            halves: [HalfStream::default(), HalfStream::default()],
+            halves: PerDir::default(),
             syn_ts: None,
             client_isn: None,
             server_isn: None,
@@ -333,7 +323,7 @@ impl Reassembler {
             ended: false,
             fin_seen: false,
             rst_seen: false,
-            cap_warned: [false; 2],
+            cap_warned: PerDir::default(),
         }
     }
 
@@ -342,9 +332,9 @@ impl Reassembler {
         ensure_open(&mut c, sink);
         if !c.ended {
             if !c.ignored {
-                for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+                for dir in Direction::BOTH {
                     let id = c.record.id;
-                    c.halves[idx(dir)].flush(&mut |chunk| {
+                    c.halves[dir].flush(&mut |chunk| {
                         emit_chunk(sink, id, dir, frame, ts, GapCause::End, chunk);
                     });
                 }
@@ -358,8 +348,8 @@ impl Reassembler {
             });
         }
         c.record.close = c.close_kind();
-        c.record.client_to_server = c.halves[0].stats;
-        c.record.server_to_client = c.halves[1].stats;
+        c.record.client_to_server = c.halves.client_to_server.stats;
+        c.record.server_to_client = c.halves.server_to_client.stats;
         sink.on_event(StreamEvent::Retired { record: &c.record });
     }
 
@@ -545,7 +535,7 @@ fn process(
         c.roles_fixed = true;
     }
     let dir = c.dir_of(&seg.src);
-    c.halves[idx(dir)].stats.segments += 1;
+    c.halves[dir].stats.segments += 1;
     handshake(c, seg, dir);
     if seg.flags.rst {
         c.rst_seen = true;
@@ -566,7 +556,7 @@ fn process(
     let id = c.record.id;
     let (frame, ts) = (seg.frame, seg.ts);
     if seg.flags.ack {
-        c.halves[idx(dir.reverse())].on_peer_ack(seg.ack, seg.window);
+        c.halves[dir.reverse()].on_peer_ack(seg.ack, seg.window);
     }
     if c.opened {
         // SYN with data: the data starts after the SYN's sequence number.
@@ -581,22 +571,22 @@ fn process(
             ignore |= emit_chunk(sink, id, dir, frame, ts, GapCause::AckedPastHole, chunk)
                 == Interest::Ignore;
         };
-        c.halves[idx(dir)].on_segment(seq, seg.payload, seg.missing, seg.flags.fin, &mut emit);
+        c.halves[dir].on_segment(seq, seg.payload, seg.missing, seg.flags.fin, &mut emit);
         for d in [dir, dir.reverse()] {
             let mut emit = |chunk: Chunk<'_>| {
                 ignore |= emit_chunk(sink, id, d, frame, ts, GapCause::AckedPastHole, chunk)
                     == Interest::Ignore;
             };
-            c.halves[idx(d)].gap_if_acked_past(&mut emit);
+            c.halves[d].gap_if_acked_past(&mut emit);
         }
         let mut emit = |chunk: Chunk<'_>| {
             ignore |= emit_chunk(sink, id, dir, frame, ts, GapCause::BufferCap, chunk)
                 == Interest::Ignore;
         };
-        if c.halves[idx(dir)].gap_if_over(cap, &mut emit) {
+        if c.halves[dir].gap_if_over(cap, &mut emit) {
             counters.buffer_cap_gaps += 1;
-            if !c.cap_warned[idx(dir)] {
-                c.cap_warned[idx(dir)] = true;
+            if !c.cap_warned[dir] {
+                c.cap_warned[dir] = true;
                 warnings.push(Warning::at(
                     frame,
                     format!(
@@ -611,13 +601,13 @@ fn process(
             return;
         }
     }
-    let both_fin = c.halves[0].fin_done() && c.halves[1].fin_done();
+    let both_fin = c.halves.values().all(HalfStream::fin_done);
     if c.opened && (seg.flags.rst || both_fin) {
-        for d in [Direction::ClientToServer, Direction::ServerToClient] {
+        for d in Direction::BOTH {
             let mut emit = |chunk: Chunk<'_>| {
                 emit_chunk(sink, id, d, frame, ts, GapCause::End, chunk);
             };
-            c.halves[idx(d)].flush(&mut emit);
+            c.halves[d].flush(&mut emit);
         }
         c.ended = true;
         sink.on_event(StreamEvent::End {
@@ -635,7 +625,7 @@ fn handshake(c: &mut Conn, seg: &Segment<'_>, dir: Direction) {
         if c.client_isn.is_none() {
             c.client_isn = Some(seg.seq);
             c.syn_ts = Some(seg.ts);
-            c.halves[0].on_syn(seg.seq);
+            c.halves.client_to_server.on_syn(seg.seq);
             c.record
                 .handshake
                 .get_or_insert_with(Handshake::default)
@@ -644,7 +634,7 @@ fn handshake(c: &mut Conn, seg: &Segment<'_>, dir: Direction) {
     } else if seg.flags.syn && seg.flags.ack && dir == Direction::ServerToClient {
         if c.server_isn.is_none() {
             c.server_isn = Some(seg.seq);
-            c.halves[1].on_syn(seg.seq);
+            c.halves.server_to_client.on_syn(seg.seq);
             c.record
                 .handshake
                 .get_or_insert_with(Handshake::default)

@@ -1,8 +1,7 @@
 //! Whole-connection reassembly cases, driven by hand-made segments.
 
 use super::*;
-use crate::netdecode::{Endpoint, Segment, TcpFlags};
-use crate::time::Timestamp;
+use crate::base::{ConnId, Direction, Endpoint, Segment, TcpFlags, Timestamp};
 
 const C: Direction = Direction::ClientToServer;
 const S: Direction = Direction::ServerToClient;

@@ -2,7 +2,8 @@
 //! of the capture they read and what each frame must come out as.
 #![allow(dead_code)]
 
-use mqtt_inspect::capture::{CaptureReader, LinkType};
+use mqtt_inspect::base::LinkType;
+use mqtt_inspect::capture::CaptureReader;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -434,7 +435,7 @@ pub fn sample_pcapng(big: bool) -> Ng {
 /// that never finishes fails the test instead of hanging it.
 pub struct Outcome {
     pub frames: Vec<Got>,
-    pub warnings: Vec<mqtt_inspect::warning::Warning>,
+    pub warnings: Vec<mqtt_inspect::base::Warning>,
     pub info: mqtt_inspect::capture::CaptureInfo,
 }
 

@@ -4,14 +4,13 @@
 use crate::analysis::{
     AnalysisConfig, AnalysisEvent, AnalysisSummary, Finding, FindingKind, FlowRecord, Tracker,
 };
+use crate::base::{ConnId, Direction, Endpoint, Timestamp};
 use crate::mqtt::{
     Connack, Connect, Disconnect, FixedHeader, GapEvent, Malformed, MalformedEvent, Packet,
     PacketEvent, PacketType, Properties, ProtocolVersion, PubResp, Publish, Reason, ReasonCode,
     Suback, Subscribe, Subscription, Unsuback, Unsubscribe, Violation,
 };
-use crate::netdecode::Endpoint;
-use crate::tcp::{CloseKind, ConnId, Direction, Handshake};
-use crate::time::Timestamp;
+use crate::tcp::{CloseKind, Handshake};
 use std::net::{IpAddr, Ipv4Addr};
 
 pub const C2S: Direction = Direction::ClientToServer;

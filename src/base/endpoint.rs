@@ -1,0 +1,24 @@
+//! Which connection, and which end of it.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// Number of a TCP connection in order of first appearance (0-based):
+/// Wireshark's `tcp.stream`, and the `id` in the report.
+pub type ConnId = u32;
+
+/// One end of a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
