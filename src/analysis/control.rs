@@ -4,7 +4,6 @@
 //! UNSUBSCRIBE / UNSUBACK, PINGREQ / PINGRESP and DISCONNECT.
 
 use super::finding::FindingKind;
-use super::flow::At;
 use super::latency::LatencyKey;
 use super::publish;
 use super::rules;
@@ -14,6 +13,7 @@ use super::session::{
 use super::store::SessionStore;
 use super::subscriptions::Subscriptions;
 use super::tracker::{Env, finding, frames_then, give_up, ms, ns_between};
+use crate::base::At;
 use crate::base::{Direction, PerDir};
 use crate::mqtt::{
     Connack, Connect, Packet, PacketEvent, PacketType, ProtocolVersion, Suback, Subscribe,

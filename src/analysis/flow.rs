@@ -4,7 +4,7 @@
 
 use super::latency::LatencyKey;
 use super::qos::Stage;
-use crate::base::{ConnId, Direction, Timestamp};
+use crate::base::{At, ConnId, Direction, Timestamp};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -76,13 +76,6 @@ pub struct Flow {
     /// The payload's hash and the topic decide whether a DUP=0 copy after a
     /// reconnect is the same message.
     pub payload_hash: u64,
-}
-
-/// A packet's place in the capture: its frame and time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct At {
-    pub frame: u64,
-    pub ts: Timestamp,
 }
 
 impl Flow {

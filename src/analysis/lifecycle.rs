@@ -4,7 +4,7 @@
 
 use super::control::check_keepalive;
 use super::finding::FindingKind;
-use super::flow::{At, Flow, Outcome};
+use super::flow::{Flow, Outcome};
 use super::rules;
 use super::session::{Conn, ConnectionMqtt, Pending};
 use super::store::SavedSession;
@@ -13,7 +13,7 @@ use super::tracker::{
     AnalysisEvent, Env, TICK_EVERY_NS, Tracker, finding, give_up, missing_finding, ms, ns_between,
     record,
 };
-use crate::base::{ConnId, Direction, Timestamp, Warning};
+use crate::base::{At, ConnId, Direction, Timestamp, Warning};
 use crate::mqtt::PacketType;
 use crate::tcp::CloseKind;
 

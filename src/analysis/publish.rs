@@ -5,7 +5,7 @@
 
 use super::control::sample;
 use super::finding::FindingKind;
-use super::flow::{At, Flow, Outcome};
+use super::flow::{Flow, Outcome};
 use super::latency::LatencyKey;
 use super::qos::{Fault, Msg, Next, Stage, transition};
 use super::rules;
@@ -13,7 +13,7 @@ use super::session::{Conn, Recent};
 use super::store::SessionStore;
 use super::subscriptions::Verdict;
 use super::tracker::{Env, finding, frames_then, record};
-use crate::base::Direction;
+use crate::base::{At, Direction};
 use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion, PubResp, Publish};
 
 const C2S: Direction = Direction::ClientToServer;

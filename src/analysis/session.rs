@@ -4,9 +4,9 @@
 //! waiting for an answer. Dropped when the connection ends (only a small
 //! saved session may outlive it, see `store`).
 
-use super::flow::{At, Flow};
+use super::flow::Flow;
 use super::subscriptions::Subscriptions;
-use crate::base::{ConnId, Direction, Endpoint, PerDir, Timestamp};
+use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Timestamp};
 use crate::mqtt::{PacketType, ProtocolVersion};
 use foldhash::HashMap;
 use serde::Serialize;

@@ -10,9 +10,9 @@
 //! (its flows become `missing_ack`), and so is everything still here when
 //! the capture ends.
 
-use super::flow::{At, Flow};
+use super::flow::Flow;
 use super::subscriptions::Subscriptions;
-use crate::base::{ConnId, Direction};
+use crate::base::{At, ConnId, Direction};
 use crate::mqtt::ProtocolVersion;
 use std::collections::{HashMap, VecDeque};
 

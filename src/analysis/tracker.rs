@@ -4,13 +4,13 @@
 //! concluded, a finding — and with an [`AnalysisSummary`] at the end.
 
 use super::finding::{Finding, FindingKind};
-use super::flow::{At, Flow, FlowLatency, FlowRecord, Outcome};
+use super::flow::{Flow, FlowLatency, FlowRecord, Outcome};
 use super::latency::LatencyKey;
 use super::rules;
 use super::session::{Conn, ConnectionMqtt};
 use super::store::SessionStore;
 use super::summary::{AnalysisSummary, Tally};
-use crate::base::{ConnId, Direction, Endpoint, Timestamp, Warning};
+use crate::base::{At, ConnId, Direction, Endpoint, Timestamp, Warning};
 use crate::mqtt::{GapEvent, MalformedEvent, MqttEvent, PacketEvent, PacketType, ProtocolVersion};
 use crate::tcp::Handshake;
 use foldhash::HashMap;

@@ -31,10 +31,10 @@
 //! 65535 aliases and `max_packet_buffer` bytes of topics.
 
 use super::error::Malformed;
-use super::framer::{At, Framer, FramerConfig, ResyncCause, Sink, Unit, Verdict};
+use super::framer::{Framer, FramerConfig, ResyncCause, Sink, Unit, Verdict};
 use super::parse::{Layout, decode_body, decode_streamed_publish};
 use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion, Violation};
-use crate::base::{Direction, PerDir, Timestamp};
+use crate::base::{At, Direction, PerDir, Timestamp};
 use std::collections::HashMap;
 
 /// Limits of MQTT decoding.

@@ -70,7 +70,7 @@ use super::parse::{
 };
 use super::resync::{self, Candidate};
 use super::types::{FixedHeader, PacketType, ProtocolVersion};
-use crate::base::Timestamp;
+use crate::base::At;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use xxhash_rust::xxh3::Xxh3;
@@ -85,15 +85,6 @@ pub enum ResyncCause {
     Malformed,
     /// The capture started in the middle of the connection.
     MidStream,
-}
-
-/// A capture frame and its timestamp. They travel together everywhere in
-/// the framer — bytes held back keep both — so that an event always
-/// carries the time of the frame it names.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct At {
-    pub frame: u64,
-    pub ts: Timestamp,
 }
 
 /// The payload hash of a streamed PUBLISH under one reading of its header.
