@@ -3,7 +3,7 @@
 //! CONNECT / CONNACK (session start and resumption), SUBSCRIBE / SUBACK,
 //! UNSUBSCRIBE / UNSUBACK, PINGREQ / PINGRESP and DISCONNECT.
 
-use super::finding::FindingKind;
+use super::catalogue::FindingKind;
 use super::latency::LatencyKey;
 use super::publish;
 use super::rules;
@@ -12,12 +12,13 @@ use super::session::{
 };
 use super::store::SessionStore;
 use super::subscriptions::Subscriptions;
-use super::tracker::{Env, finding, frames_then, give_up, ms, ns_between};
+use super::tracker::{Env, frames_then, give_up, ms, ns_between};
 use crate::base::At;
 use crate::base::{Direction, PerDir};
+use crate::mqtt::spec::Rule;
 use crate::mqtt::{
     Connack, Connect, Packet, PacketEvent, PacketType, ProtocolVersion, Suback, Subscribe,
-    Unsuback, Unsubscribe, Violation,
+    Unsuback, Unsubscribe,
 };
 
 const C2S: Direction = Direction::ClientToServer;
@@ -59,17 +60,17 @@ pub(super) fn on_packet(
         c.keepalive_reported = false;
     }
     for v in ev.violations {
-        if !converted(p, v) {
-            let f = finding(
-                c,
-                FindingKind::ProtocolViolation,
-                dir,
-                frames_then(vec![ev.start_frame], ev.frame),
-                ev.ts,
-                v.message.clone(),
-                Some(v.rule),
+        if FindingKind::absorbing(v).is_none() {
+            env.raise(
+                c.finding(
+                    FindingKind::ProtocolViolation,
+                    dir,
+                    frames_then(vec![ev.start_frame], ev.frame),
+                    ev.ts,
+                    v.message.clone(),
+                )
+                .cites(v.rule),
             );
-            env.finding(f);
         }
     }
     let proceed = check_order(c, env, t, dir, at);
@@ -95,20 +96,6 @@ pub(super) fn on_packet(
     env.tally.client_packet(c.client_id());
 }
 
-/// Parser violations that have a finding kind of their own.
-fn converted(p: &Packet<'_>, v: &Violation) -> bool {
-    if p.packet_id() == Some(0) && (v.rule == "2.2.1" || v.rule == "2.3.1") {
-        return true;
-    }
-    match p {
-        Packet::Publish(x) => {
-            (x.qos == 3 && v.rule == rules::QOS_BITS)
-                || (x.dup && x.qos == 0 && v.rule == rules::DUP_ZERO_ON_QOS0)
-        }
-        _ => false,
-    }
-}
-
 fn violation(
     c: &Conn,
     env: &mut Env<'_, '_>,
@@ -116,18 +103,12 @@ fn violation(
     frames: Vec<u64>,
     at: At,
     text: String,
-    rule: &'static str,
+    rule: Rule,
 ) {
-    let f = finding(
-        c,
-        FindingKind::ProtocolViolation,
-        dir,
-        frames,
-        at.ts,
-        text,
-        Some(rule),
+    env.raise(
+        c.finding(FindingKind::ProtocolViolation, dir, frames, at.ts, text)
+            .cites(rule),
     );
-    env.finding(f);
 }
 
 /// Which side may send a packet type (5.0 section 2.1.2; 3.x servers send
@@ -162,7 +143,11 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
                 vec![at.frame],
                 at,
                 format!("{t} sent by the {who}, which may not send it"),
-                if v5 { "2.1.2" } else { "2.2.1" },
+                if v5 {
+                    Rule::new("2.1.2")
+                } else {
+                    Rule::new("2.2.1")
+                },
             );
         }
         return false;
@@ -318,16 +303,10 @@ pub(super) fn check_keepalive(c: &mut Conn, env: &mut Env<'_, '_>, now: At, unti
         ka / 1_000_000_000
     );
     let frames = frames_then(vec![last.frame], now.frame);
-    let f = finding(
-        c,
-        FindingKind::KeepaliveExceeded,
-        C2S,
-        frames,
-        now.ts,
-        text,
-        Some(rules::keepalive(c.rules_version())),
+    env.raise(
+        c.finding(FindingKind::KeepaliveExceeded, C2S, frames, now.ts, text)
+            .cites(rules::keepalive(c.rules_version())),
     );
-    env.finding(f);
 }
 
 /// A request/response latency sample, with `late_ack` when it exceeds the timeout.
@@ -351,23 +330,23 @@ pub(super) fn sample(
     env.tally.latency(key, Some(dir), c.client_id(), topic, ns);
     if ns > env.timeout_ns {
         let rule = rules::ack_duty(expected, c.rules_version());
-        let mut f = finding(
-            c,
-            FindingKind::LateAck,
-            dir,
-            frames_then(vec![from.frame], to.frame),
-            to.ts,
-            format!(
-                "{expected} for {what} came after {}, more than the ack timeout of {}",
-                ms(ns),
-                ms(env.timeout_ns)
-            ),
-            Some(rule),
+        env.raise(
+            c.finding(
+                FindingKind::LateAck,
+                dir,
+                frames_then(vec![from.frame], to.frame),
+                to.ts,
+                format!(
+                    "{expected} for {what} came after {}, more than the ack timeout of {}",
+                    ms(ns),
+                    ms(env.timeout_ns)
+                ),
+            )
+            .cites(rule)
+            .packet_id(packet_id)
+            .expected(expected)
+            .topic(topic),
         );
-        f.packet_id = packet_id;
-        f.expected = Some(expected);
-        f.topic = topic.map(str::to_string);
-        env.finding(f);
     }
     Some(ns)
 }
@@ -457,7 +436,11 @@ fn on_connack(
             vec![at.frame],
             at,
             "CONNACK says session present = 1 although the CONNECT asked for a clean start".into(),
-            if v5 { "MQTT-3.2.2-2" } else { "MQTT-3.2.2-1" },
+            if v5 {
+                Rule::new("MQTT-3.2.2-2")
+            } else {
+                Rule::new("MQTT-3.2.2-1")
+            },
         );
     }
     let known_start = !c.midstream && c.unsure.client_to_server.is_none();
@@ -517,34 +500,35 @@ fn client_id_in_use(c: &Conn, id: u16) -> Option<u64> {
 }
 
 fn id_zero(c: &Conn, env: &mut Env<'_, '_>, dir: Direction, at: At, t: PacketType) {
-    let mut f = finding(
-        c,
-        FindingKind::PacketIdZero,
-        dir,
-        vec![at.frame],
-        at.ts,
-        format!("{t} has packet identifier 0, which is never valid"),
-        Some(rules::nonzero_packet_id(dir, c.rules_version())),
+    env.raise(
+        c.finding(
+            FindingKind::PacketIdZero,
+            dir,
+            vec![at.frame],
+            at.ts,
+            format!("{t} has packet identifier 0, which is never valid"),
+        )
+        .cites(rules::nonzero_packet_id(dir, c.rules_version()))
+        .packet_id(0),
     );
-    f.packet_id = Some(0);
-    env.finding(f);
 }
 
 fn request_id_in_use(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16) {
     if let Some(first) = client_id_in_use(c, id) {
-        let mut f = finding(
-            c,
-            FindingKind::PacketIdInUse,
-            C2S,
-            frames_then(vec![first], at.frame),
-            at.ts,
-            format!(
-                "{t} uses packet identifier {id}, still in use by the unanswered packet of frame {first}"
-            ),
-            Some(rules::unused_packet_id(C2S, c.rules_version())),
+        let text = format!(
+            "{t} uses packet identifier {id}, still in use by the unanswered packet of frame {first}"
         );
-        f.packet_id = Some(id);
-        env.finding(f);
+        env.raise(
+            c.finding(
+                FindingKind::PacketIdInUse,
+                C2S,
+                frames_then(vec![first], at.frame),
+                at.ts,
+                text,
+            )
+            .cites(rules::unused_packet_id(C2S, c.rules_version()))
+            .packet_id(id),
+        );
     }
 }
 
@@ -586,17 +570,17 @@ fn stray_answer(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16)
     } else {
         "UNSUBSCRIBE"
     };
-    let mut f = finding(
-        c,
-        FindingKind::UnexpectedAck,
-        S2C,
-        vec![at.frame],
-        at.ts,
-        format!("{t} id {id} answers no {request} (none is waiting with that identifier)"),
-        Some(rules::ack_matches_request(t, c.rules_version())),
+    env.raise(
+        c.finding(
+            FindingKind::UnexpectedAck,
+            S2C,
+            vec![at.frame],
+            at.ts,
+            format!("{t} id {id} answers no {request} (none is waiting with that identifier)"),
+        )
+        .cites(rules::ack_matches_request(t, c.rules_version()))
+        .packet_id(id),
     );
-    f.packet_id = Some(id);
-    env.finding(f);
 }
 
 /// A SUBACK / UNSUBACK: the request it answers (its latency sampled), or
@@ -666,7 +650,11 @@ fn on_suback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>) {
                 p.reason_codes.len(),
                 pending.filters.len()
             ),
-            if v5 { "MQTT-3.8.4-6" } else { "MQTT-3.8.4-5" },
+            if v5 {
+                Rule::new("MQTT-3.8.4-6")
+            } else {
+                Rule::new("MQTT-3.8.4-5")
+            },
         );
     }
 }

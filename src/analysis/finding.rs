@@ -1,169 +1,22 @@
 //! What the analysis reports: a [`Finding`] names a problem the capture
-//! proves, with a stable [`FindingKind`], a [`Severity`], the frames that show
-//! it and one line that cites the rule of the spec it breaks.
+//! proves, with its kind and severity (from the catalogue), the frames that
+//! show it and one line that cites the rule of the spec it breaks.
 //!
-//! Kinds and their snake_case names are part of the JSON contract
-//! (`docs/json.md`): scripts match on them, so a name never changes.
+//! A finding is raised in one expression: start it with
+//! [`Finding::new`] (or the connection's `finding`, which fills in the
+//! connection and client), then add what applies — the rule it
+//! [`cites`](Finding::cites), the packet id, the expected packet, the topic.
 
+use super::catalogue::{FindingKind, Severity};
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::PacketType;
+use crate::mqtt::spec::Rule;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
-/// How bad a finding is; `--fail-on` compares against it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Worth knowing, not wrong.
-    Info,
-    /// Suspicious or degraded, but the protocol may still have worked.
-    Warning,
-    /// The capture proves a peer broke the protocol or lost a message.
-    Error,
-}
-
-impl Severity {
-    /// Whether this is as bad as `threshold` or worse (`--fail-on`); the
-    /// variants are declared from least to most severe.
-    pub fn at_least(self, threshold: Severity) -> bool {
-        self >= threshold
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The kind of a finding. Every kind of the contract's table, plus
-/// `inflight_limit` (the analyzer stopped following new flows of a direction
-/// because `max_inflight_per_direction` was reached).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FindingKind {
-    MissingAck,
-    LateAck,
-    DuplicatePublish,
-    PacketIdInUse,
-    UnexpectedAck,
-    WrongAckType,
-    InvalidQos,
-    DupOnQos0,
-    PacketIdZero,
-    QosExceedsGrant,
-    ReceiveMaximumExceeded,
-    ProtocolViolation,
-    MalformedPacket,
-    KeepaliveExceeded,
-    TcpGap,
-    InflightLimit,
-}
-
-impl FindingKind {
-    /// Every kind, in the order of the contract's table.
-    pub const ALL: [FindingKind; 16] = [
-        FindingKind::MissingAck,
-        FindingKind::LateAck,
-        FindingKind::DuplicatePublish,
-        FindingKind::PacketIdInUse,
-        FindingKind::UnexpectedAck,
-        FindingKind::WrongAckType,
-        FindingKind::InvalidQos,
-        FindingKind::DupOnQos0,
-        FindingKind::PacketIdZero,
-        FindingKind::QosExceedsGrant,
-        FindingKind::ReceiveMaximumExceeded,
-        FindingKind::ProtocolViolation,
-        FindingKind::MalformedPacket,
-        FindingKind::KeepaliveExceeded,
-        FindingKind::TcpGap,
-        FindingKind::InflightLimit,
-    ];
-
-    /// The stable snake_case name of the JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::MissingAck => "missing_ack",
-            FindingKind::LateAck => "late_ack",
-            FindingKind::DuplicatePublish => "duplicate_publish",
-            FindingKind::PacketIdInUse => "packet_id_in_use",
-            FindingKind::UnexpectedAck => "unexpected_ack",
-            FindingKind::WrongAckType => "wrong_ack_type",
-            FindingKind::InvalidQos => "invalid_qos",
-            FindingKind::DupOnQos0 => "dup_on_qos0",
-            FindingKind::PacketIdZero => "packet_id_zero",
-            FindingKind::QosExceedsGrant => "qos_exceeds_grant",
-            FindingKind::ReceiveMaximumExceeded => "receive_maximum_exceeded",
-            FindingKind::ProtocolViolation => "protocol_violation",
-            FindingKind::MalformedPacket => "malformed_packet",
-            FindingKind::KeepaliveExceeded => "keepalive_exceeded",
-            FindingKind::TcpGap => "tcp_gap",
-            FindingKind::InflightLimit => "inflight_limit",
-        }
-    }
-
-    /// What the kind means, for a person who has not read the spec.
-    pub fn describe(self) -> &'static str {
-        match self {
-            FindingKind::MissingAck => "a QoS 1/2 message never got its acknowledgement",
-            FindingKind::LateAck => "an acknowledgement came later than --ack-timeout",
-            FindingKind::DuplicatePublish => {
-                "a PUBLISH was sent again (DUP=1) with the same packet id"
-            }
-            FindingKind::PacketIdInUse => {
-                "a new PUBLISH reused a packet id that was still in flight"
-            }
-            FindingKind::UnexpectedAck => {
-                "an acknowledgement for a packet id with nothing waiting for it"
-            }
-            FindingKind::WrongAckType => "a QoS 1 message acknowledged like QoS 2, or the reverse",
-            FindingKind::InvalidQos => "a PUBLISH with QoS 3, which does not exist",
-            FindingKind::DupOnQos0 => "DUP set on a QoS 0 PUBLISH",
-            FindingKind::PacketIdZero => "packet id 0, which is not allowed",
-            FindingKind::QosExceedsGrant => {
-                "the broker delivered above the QoS it granted the subscription"
-            }
-            FindingKind::ReceiveMaximumExceeded => {
-                "more messages in flight than the receiver allows (MQTT 5 Receive Maximum)"
-            }
-            FindingKind::ProtocolViolation => "a packet the spec forbids here",
-            FindingKind::MalformedPacket => "bytes that do not decode as MQTT",
-            FindingKind::KeepaliveExceeded => "a client silent for longer than 1.5 × its keepalive",
-            FindingKind::TcpGap => "bytes missing from the capture inside a TCP stream",
-            FindingKind::InflightLimit => "too many messages in flight to follow them all",
-        }
-    }
-
-    /// The severity the contract gives this kind.
-    pub fn severity(self) -> Severity {
-        match self {
-            FindingKind::LateAck
-            | FindingKind::DuplicatePublish
-            | FindingKind::DupOnQos0
-            | FindingKind::KeepaliveExceeded
-            | FindingKind::TcpGap
-            | FindingKind::InflightLimit => Severity::Warning,
-            _ => Severity::Error,
-        }
-    }
-
-    /// The kind for a name, for `--fail-on`-like filters and tests.
-    pub fn from_name(name: &str) -> Option<FindingKind> {
-        FindingKind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-}
-
-impl fmt::Display for FindingKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl Serialize for Severity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -204,7 +57,7 @@ pub struct Finding {
     pub message: String,
     /// The conformance statement (`MQTT-4.3.2-4`) or section the finding rests on.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<&'static str>,
+    pub rule: Option<Rule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -236,6 +89,43 @@ impl Finding {
             topic: None,
         }
     }
+
+    /// The spec rule the finding rests on, cited at the end of the message.
+    pub fn cites(mut self, rule: Rule) -> Self {
+        self.message = format!("{} ({})", self.message, rule.cite());
+        self.rule = Some(rule);
+        self
+    }
+
+    /// The packet identifier involved (nothing for `None`).
+    pub fn packet_id(mut self, id: impl Into<Option<u16>>) -> Self {
+        self.packet_id = id.into();
+        self
+    }
+
+    /// `missing_ack` / `late_ack`: the packet that did not come (in time).
+    pub fn expected(mut self, t: PacketType) -> Self {
+        self.expected = Some(t);
+        self
+    }
+
+    /// The topic of the message involved (nothing for `None`).
+    pub fn topic<'t>(mut self, topic: impl Into<Option<&'t str>>) -> Self {
+        self.topic = topic.into().map(str::to_string);
+        self
+    }
+
+    /// The client identifier of the connection or session (nothing for `None`).
+    pub fn client<'c>(mut self, client_id: impl Into<Option<&'c str>>) -> Self {
+        self.client_id = client_id.into().map(str::to_string);
+        self
+    }
+
+    /// Every frame involved, replacing the frames given to `new`.
+    pub fn frames(mut self, frames: Vec<u64>) -> Self {
+        self.frames = frames;
+        self
+    }
 }
 
 impl fmt::Display for Finding {
@@ -259,56 +149,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_are_unique() {
-        let mut seen = std::collections::HashSet::new();
-        for k in FindingKind::ALL {
-            assert!(seen.insert(k.as_str()), "{k} twice");
-            assert_eq!(FindingKind::from_name(k.as_str()), Some(k));
-        }
-        assert_eq!(FindingKind::from_name("nope"), None);
-    }
-
-    #[test]
-    fn severities_follow_the_contract() {
-        use FindingKind::*;
-        for k in [
-            MissingAck,
-            PacketIdInUse,
-            UnexpectedAck,
-            WrongAckType,
-            InvalidQos,
-            PacketIdZero,
-            QosExceedsGrant,
-            ReceiveMaximumExceeded,
-            ProtocolViolation,
-            MalformedPacket,
-        ] {
-            assert_eq!(k.severity(), Severity::Error, "{k}");
-        }
-        for k in [
-            LateAck,
-            DuplicatePublish,
-            DupOnQos0,
-            KeepaliveExceeded,
-            TcpGap,
-        ] {
-            assert_eq!(k.severity(), Severity::Warning, "{k}");
-        }
-        assert!(Severity::Error > Severity::Warning && Severity::Warning > Severity::Info);
-    }
-
-    #[test]
     fn serialises_as_the_contract_example() {
-        let mut f = Finding::new(
+        let f = Finding::new(
             FindingKind::MissingAck,
             0,
             Direction::ClientToServer,
             vec![41],
             Timestamp::new(1, 500_000, 6),
-            "QoS 1 PUBLISH id 7 never acknowledged (MQTT-4.3.2-2)",
+            "QoS 1 PUBLISH id 7 never acknowledged",
+        )
+        .cites(Rule::new("MQTT-4.3.2-2"))
+        .packet_id(7)
+        .expected(PacketType::Puback);
+        assert_eq!(
+            f.message,
+            "QoS 1 PUBLISH id 7 never acknowledged (MQTT-4.3.2-2)"
         );
-        f.packet_id = Some(7);
-        f.expected = Some(PacketType::Puback);
         let v: serde_json::Value = serde_json::to_value(&f).unwrap();
         assert_eq!(v["kind"], "missing_ack");
         assert_eq!(v["severity"], "error");

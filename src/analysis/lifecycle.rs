@@ -2,16 +2,15 @@
 //! saved for a reconnect, or cut off by the end of the capture), the live
 //! timer that declares overdue flows missing, and the end of the capture.
 
+use super::catalogue::FindingKind;
 use super::control::check_keepalive;
-use super::finding::FindingKind;
 use super::flow::{Flow, Outcome};
 use super::rules;
 use super::session::{Conn, ConnectionMqtt, Pending};
 use super::store::SavedSession;
 use super::summary::AnalysisSummary;
 use super::tracker::{
-    AnalysisEvent, Env, TICK_EVERY_NS, Tracker, finding, give_up, missing_finding, ms, ns_between,
-    record,
+    AnalysisEvent, Env, TICK_EVERY_NS, Tracker, give_up, missing_finding, ms, ns_between, record,
 };
 use crate::base::{At, ConnId, Direction, Timestamp, Warning};
 use crate::mqtt::PacketType;
@@ -73,18 +72,18 @@ fn missing_answer(
         PacketType::Unsuback => format!("UNSUBSCRIBE id {id}"),
         _ => "PINGREQ".to_string(),
     };
-    let mut f = finding(
-        c,
-        FindingKind::MissingAck,
-        Direction::ClientToServer,
-        vec![p.at.frame],
-        now,
-        format!("{request} got no {expected} in {} ({why})", ms(waited)),
-        Some(rules::ack_duty(expected, c.rules_version())),
+    env.raise(
+        c.finding(
+            FindingKind::MissingAck,
+            Direction::ClientToServer,
+            vec![p.at.frame],
+            now,
+            format!("{request} got no {expected} in {} ({why})", ms(waited)),
+        )
+        .cites(rules::ack_duty(expected, c.rules_version()))
+        .expected(expected)
+        .packet_id((expected != PacketType::Pingresp).then_some(id)),
     );
-    f.expected = Some(expected);
-    f.packet_id = (expected != PacketType::Pingresp).then_some(id);
-    env.finding(f);
 }
 
 impl Tracker {
@@ -268,7 +267,7 @@ impl Tracker {
                 if let Some(f) = c.flows[dir].get_mut(&fid) {
                     f.reported_missing = true;
                 }
-                env.finding(finding);
+                env.raise(finding);
             }
             let mut late_requests: Vec<(PacketType, u16, Pending)> = Vec::new();
             for (t, table) in [

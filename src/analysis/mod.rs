@@ -74,6 +74,7 @@
 //! reported), and a fixed number of topics / clients with their own
 //! statistics. A connection's state is dropped when it ends.
 
+pub mod catalogue;
 mod control;
 pub mod finding;
 pub mod flow;
@@ -92,7 +93,8 @@ mod tracker;
 #[cfg(test)]
 mod tests;
 
-pub use finding::{Finding, FindingKind, Severity};
+pub use catalogue::{FindingKind, Severity};
+pub use finding::Finding;
 pub use flow::{FlowLatency, FlowRecord, Outcome};
 pub use latency::{LatencyKey, LatencySet, LatencyStats, LatencySummary, Precision};
 pub use session::ConnectionMqtt;

@@ -3,8 +3,8 @@
 //! bookkeeping around it — frames, latencies, Receive Maximum, granted QoS,
 //! session redelivery, and the findings.
 
+use super::catalogue::FindingKind;
 use super::control::sample;
-use super::finding::FindingKind;
 use super::flow::{Flow, Outcome};
 use super::latency::LatencyKey;
 use super::qos::{Fault, Msg, Next, Stage, transition};
@@ -12,7 +12,7 @@ use super::rules;
 use super::session::{Conn, Recent};
 use super::store::SessionStore;
 use super::subscriptions::Verdict;
-use super::tracker::{Env, finding, frames_then, record};
+use super::tracker::{Env, frames_then, record};
 use crate::base::{At, Direction};
 use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion, PubResp, Publish};
 
@@ -40,32 +40,27 @@ pub(super) fn on_publish(
     env.tally.topic_message(topic);
     let v5 = c.rules_version().is_some_and(ProtocolVersion::is_v5);
     if p.qos == 3 {
-        let mut f = finding(
-            c,
-            FindingKind::InvalidQos,
-            dir,
-            vec![at.frame],
-            at.ts,
-            "PUBLISH has both QoS bits set (QoS 3): not a flow, the receiver must close the connection".into(),
-            Some(rules::QOS_BITS),
+        let text = "PUBLISH has both QoS bits set (QoS 3): not a flow, the receiver must close the connection";
+        env.raise(
+            c.finding(FindingKind::InvalidQos, dir, vec![at.frame], at.ts, text)
+                .cites(rules::QOS_BITS)
+                .packet_id(p.packet_id)
+                .topic(topic),
         );
-        f.packet_id = p.packet_id;
-        f.topic = Some(topic.to_string());
-        env.finding(f);
         return;
     }
     if p.dup && p.qos == 0 {
-        let mut f = finding(
-            c,
-            FindingKind::DupOnQos0,
-            dir,
-            vec![at.frame],
-            at.ts,
-            "QoS 0 PUBLISH has the DUP flag set".into(),
-            Some(rules::DUP_ZERO_ON_QOS0),
+        env.raise(
+            c.finding(
+                FindingKind::DupOnQos0,
+                dir,
+                vec![at.frame],
+                at.ts,
+                "QoS 0 PUBLISH has the DUP flag set",
+            )
+            .cites(rules::DUP_ZERO_ON_QOS0)
+            .topic(topic),
         );
-        f.topic = Some(topic.to_string());
-        env.finding(f);
     }
     if v5 && dir == C2S {
         check_connack_limits(c, env, at, p);
@@ -78,21 +73,16 @@ pub(super) fn on_publish(
         return;
     };
     if id == 0 {
-        let mut f = finding(
-            c,
-            FindingKind::PacketIdZero,
-            dir,
-            vec![at.frame],
-            at.ts,
-            format!(
-                "QoS {} PUBLISH has packet identifier 0, which is never valid: no flow can follow",
-                p.qos
-            ),
-            Some(rules::nonzero_packet_id(dir, c.rules_version())),
+        let text = format!(
+            "QoS {} PUBLISH has packet identifier 0, which is never valid: no flow can follow",
+            p.qos
         );
-        f.packet_id = Some(0);
-        f.topic = Some(topic.to_string());
-        env.finding(f);
+        env.raise(
+            c.finding(FindingKind::PacketIdZero, dir, vec![at.frame], at.ts, text)
+                .cites(rules::nonzero_packet_id(dir, c.rules_version()))
+                .packet_id(0)
+                .topic(topic),
+        );
         return;
     }
     if dir == S2C {
@@ -119,21 +109,22 @@ pub(super) fn on_publish(
             if p.dup
                 && let Some(r) = c.recent_mut(dir, id).copied()
             {
-                let mut f = finding(
-                    c,
-                    FindingKind::DuplicatePublish,
-                    dir,
-                    frames_then(vec![r.frame], at.frame),
-                    at.ts,
-                    format!(
-                        "PUBLISH id {id} re-sent with DUP=1 after its flow was already acknowledged (frame {}): the receiver takes it as a new message",
-                        r.frame
-                    ),
-                    Some(rules::RESEND_ON_RECONNECT),
+                let text = format!(
+                    "PUBLISH id {id} re-sent with DUP=1 after its flow was already acknowledged (frame {}): the receiver takes it as a new message",
+                    r.frame
                 );
-                f.packet_id = Some(id);
-                f.topic = Some(topic.to_string());
-                env.finding(f);
+                env.raise(
+                    c.finding(
+                        FindingKind::DuplicatePublish,
+                        dir,
+                        frames_then(vec![r.frame], at.frame),
+                        at.ts,
+                        text,
+                    )
+                    .cites(rules::RESEND_ON_RECONNECT)
+                    .packet_id(id)
+                    .topic(topic),
+                );
             }
             if dir == C2S {
                 publish_id_in_use(c, env, at, id, topic);
@@ -164,39 +155,34 @@ pub(super) fn on_publish(
                     rules::RESEND_ON_RECONNECT,
                 )
             };
-            let mut f = finding(
-                c,
-                FindingKind::DuplicatePublish,
-                dir,
-                frames,
-                at.ts,
-                text,
-                Some(rule),
+            env.raise(
+                c.finding(FindingKind::DuplicatePublish, dir, frames, at.ts, text)
+                    .cites(rule)
+                    .packet_id(id)
+                    .topic(topic),
             );
-            f.packet_id = Some(id);
-            f.topic = Some(topic.to_string());
-            env.finding(f);
         }
         (Some(_), Next::Start(stage), Some(Fault::IdInUse)) => {
             let Some(old) = c.flows[dir].remove(&id) else {
                 return;
             };
-            let mut f = finding(
-                c,
-                FindingKind::PacketIdInUse,
-                dir,
-                frames_then(old.frames.clone(), at.frame),
-                at.ts,
-                format!(
-                    "new PUBLISH (DUP=0) reuses packet identifier {id} while the flow of frame {} is unfinished (awaiting {}); that message was never acknowledged",
-                    old.frames.first().copied().unwrap_or_default(),
-                    old.stage.expected()
-                ),
-                Some(rules::unused_packet_id(dir, c.rules_version())),
+            let text = format!(
+                "new PUBLISH (DUP=0) reuses packet identifier {id} while the flow of frame {} is unfinished (awaiting {}); that message was never acknowledged",
+                old.frames.first().copied().unwrap_or_default(),
+                old.stage.expected()
             );
-            f.packet_id = Some(id);
-            f.topic = Some(topic.to_string());
-            env.finding(f);
+            env.raise(
+                c.finding(
+                    FindingKind::PacketIdInUse,
+                    dir,
+                    frames_then(old.frames.clone(), at.frame),
+                    at.ts,
+                    text,
+                )
+                .cites(rules::unused_packet_id(dir, c.rules_version()))
+                .packet_id(id)
+                .topic(topic),
+            );
             let client = c.client_id().map(str::to_string);
             env.flow(record(
                 old,
@@ -220,34 +206,34 @@ fn check_connack_limits(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>
         && p.qos > max
         && p.qos <= 2
     {
-        let f = finding(
-            c,
-            FindingKind::ProtocolViolation,
-            C2S,
-            frames_then(vec![a.at.frame], at.frame),
-            at.ts,
-            format!(
-                "QoS {} PUBLISH although the CONNACK (frame {}) allows at most QoS {max}",
-                p.qos, a.at.frame
-            ),
-            Some(rules::MAXIMUM_QOS),
+        env.raise(
+            c.finding(
+                FindingKind::ProtocolViolation,
+                C2S,
+                frames_then(vec![a.at.frame], at.frame),
+                at.ts,
+                format!(
+                    "QoS {} PUBLISH although the CONNACK (frame {}) allows at most QoS {max}",
+                    p.qos, a.at.frame
+                ),
+            )
+            .cites(rules::MAXIMUM_QOS),
         );
-        env.finding(f);
     }
     if p.retain && a.retain_available == Some(0) {
-        let f = finding(
-            c,
-            FindingKind::ProtocolViolation,
-            C2S,
-            frames_then(vec![a.at.frame], at.frame),
-            at.ts,
-            format!(
-                "retained PUBLISH although the CONNACK (frame {}) says Retain Available = 0",
-                a.at.frame
-            ),
-            Some(rules::RETAIN_AVAILABLE),
+        env.raise(
+            c.finding(
+                FindingKind::ProtocolViolation,
+                C2S,
+                frames_then(vec![a.at.frame], at.frame),
+                at.ts,
+                format!(
+                    "retained PUBLISH although the CONNACK (frame {}) says Retain Available = 0",
+                    a.at.frame
+                ),
+            )
+            .cites(rules::RETAIN_AVAILABLE),
         );
-        env.finding(f);
     }
 }
 
@@ -259,21 +245,22 @@ fn check_grant(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>, topic: 
     if let Verdict::Limit { qos, frames } = c.subs.limit_for(topic)
         && p.qos > qos
     {
-        let mut f = finding(
-            c,
-            FindingKind::QosExceedsGrant,
-            S2C,
-            frames_then(frames, at.frame),
-            at.ts,
-            format!(
-                "broker delivers {topic:?} at QoS {} but granted at most QoS {qos} to the matching subscriptions",
-                p.qos
-            ),
-            Some(rules::granted_qos(c.rules_version())),
+        let text = format!(
+            "broker delivers {topic:?} at QoS {} but granted at most QoS {qos} to the matching subscriptions",
+            p.qos
         );
-        f.packet_id = p.packet_id;
-        f.topic = Some(topic.to_string());
-        env.finding(f);
+        env.raise(
+            c.finding(
+                FindingKind::QosExceedsGrant,
+                S2C,
+                frames_then(frames, at.frame),
+                at.ts,
+                text,
+            )
+            .cites(rules::granted_qos(c.rules_version()))
+            .packet_id(p.packet_id)
+            .topic(topic),
+        );
     }
 }
 
@@ -281,21 +268,22 @@ fn check_grant(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>, topic: 
 fn publish_id_in_use(c: &Conn, env: &mut Env<'_, '_>, at: At, id: u16, topic: &str) {
     let pending = c.subscribes.get(&id).or_else(|| c.unsubscribes.get(&id));
     if let Some(p) = pending {
-        let mut f = finding(
-            c,
-            FindingKind::PacketIdInUse,
-            C2S,
-            frames_then(vec![p.at.frame], at.frame),
-            at.ts,
-            format!(
-                "PUBLISH uses packet identifier {id}, still in use by the unanswered request of frame {}",
-                p.at.frame
-            ),
-            Some(rules::unused_packet_id(C2S, c.rules_version())),
+        let text = format!(
+            "PUBLISH uses packet identifier {id}, still in use by the unanswered request of frame {}",
+            p.at.frame
         );
-        f.packet_id = Some(id);
-        f.topic = Some(topic.to_string());
-        env.finding(f);
+        env.raise(
+            c.finding(
+                FindingKind::PacketIdInUse,
+                C2S,
+                frames_then(vec![p.at.frame], at.frame),
+                at.ts,
+                text,
+            )
+            .cites(rules::unused_packet_id(C2S, c.rules_version()))
+            .packet_id(id)
+            .topic(topic),
+        );
     }
 }
 
@@ -325,19 +313,13 @@ fn start(
                     dir.as_str()
                 ),
             ));
-            let mut f = finding(
-                c,
-                FindingKind::InflightLimit,
-                dir,
-                vec![at.frame],
-                at.ts,
-                format!(
-                    "{cap} QoS 1/2 flows are open in this direction (the analyzer's limit): PUBLISH id {id} and later ones are not followed"
-                ),
-                None,
+            let text = format!(
+                "{cap} QoS 1/2 flows are open in this direction (the analyzer's limit): PUBLISH id {id} and later ones are not followed"
             );
-            f.packet_id = Some(id);
-            env.finding(f);
+            env.raise(
+                c.finding(FindingKind::InflightLimit, dir, vec![at.frame], at.ts, text)
+                    .packet_id(id),
+            );
         }
         return;
     }
@@ -363,21 +345,22 @@ fn check_receive_maximum(c: &mut Conn, env: &mut Env<'_, '_>, dir: Direction, id
     others.sort_unstable();
     let listed: Vec<String> = others.iter().take(8).map(u16::to_string).collect();
     let more = if others.len() > 8 { ", …" } else { "" };
-    let mut f = finding(
-        c,
-        FindingKind::ReceiveMaximumExceeded,
-        dir,
-        vec![at.frame],
-        at.ts,
-        format!(
-            "PUBLISH id {id} makes {open} unacknowledged QoS 1/2 PUBLISHes in flight (ids {}{more} before it), above the Receive Maximum {max} of the {by}{}",
-            listed.join(", "),
-            from.map(|f| format!(" (frame {f})")).unwrap_or_default()
-        ),
-        Some(rules::receive_maximum(dir)),
+    let text = format!(
+        "PUBLISH id {id} makes {open} unacknowledged QoS 1/2 PUBLISHes in flight (ids {}{more} before it), above the Receive Maximum {max} of the {by}{}",
+        listed.join(", "),
+        from.map(|f| format!(" (frame {f})")).unwrap_or_default()
     );
-    f.packet_id = Some(id);
-    env.finding(f);
+    env.raise(
+        c.finding(
+            FindingKind::ReceiveMaximumExceeded,
+            dir,
+            vec![at.frame],
+            at.ts,
+            text,
+        )
+        .cites(rules::receive_maximum(dir))
+        .packet_id(id),
+    );
 }
 
 /// The packet continues a flow of the resumed session (MQTT-4.4.0-1):
@@ -412,21 +395,22 @@ fn resume(
         && *flow.topic == *super::flow::clip(p.topic_name(), super::flow::MAX_TOPIC_LEN);
     if !p.dup && !same {
         // A different message under the identifier of an unacknowledged one.
-        let mut f = finding(
-            c,
-            FindingKind::PacketIdInUse,
-            dir,
-            frames_then(flow.frames.clone(), at.frame),
-            at.ts,
-            format!(
-                "new PUBLISH (DUP=0) reuses packet identifier {id} of the resumed session's unacknowledged message (frame {} on connection {}), which is never re-sent",
-                flow.frames.first().copied().unwrap_or_default(),
-                flow.origin()
-            ),
-            Some(rules::unused_packet_id(dir, c.rules_version())),
+        let text = format!(
+            "new PUBLISH (DUP=0) reuses packet identifier {id} of the resumed session's unacknowledged message (frame {} on connection {}), which is never re-sent",
+            flow.frames.first().copied().unwrap_or_default(),
+            flow.origin()
         );
-        f.packet_id = Some(id);
-        env.finding(f);
+        env.raise(
+            c.finding(
+                FindingKind::PacketIdInUse,
+                dir,
+                frames_then(flow.frames.clone(), at.frame),
+                at.ts,
+                text,
+            )
+            .cites(rules::unused_packet_id(dir, c.rules_version()))
+            .packet_id(id),
+        );
         let client = c.client_id().map(str::to_string);
         flow.resume_on(c.id);
         env.flow(record(
@@ -439,16 +423,16 @@ fn resume(
         return false;
     }
     if !p.dup {
-        let f = finding(
-            c,
-            FindingKind::ProtocolViolation,
-            dir,
-            frames_then(flow.frames.clone(), at.frame),
-            at.ts,
-            format!("PUBLISH id {id} re-delivered after the reconnect with DUP=0"),
-            Some(rules::DUP_ON_REDELIVERY),
+        env.raise(
+            c.finding(
+                FindingKind::ProtocolViolation,
+                dir,
+                frames_then(flow.frames.clone(), at.frame),
+                at.ts,
+                format!("PUBLISH id {id} re-delivered after the reconnect with DUP=0"),
+            )
+            .cites(rules::DUP_ON_REDELIVERY),
         );
-        env.finding(f);
     }
     flow.resume_on(c.id);
     flow.resends = flow.resends.saturating_add(1);
@@ -479,17 +463,17 @@ pub(super) fn on_ack(
         ev.dir.reverse()
     };
     if id == 0 {
-        let mut f = finding(
-            c,
-            FindingKind::PacketIdZero,
-            ev.dir,
-            vec![at.frame],
-            at.ts,
-            format!("{t} has packet identifier 0, which no flow can have"),
-            Some(rules::ack_matches_request(t, c.rules_version())),
+        env.raise(
+            c.finding(
+                FindingKind::PacketIdZero,
+                ev.dir,
+                vec![at.frame],
+                at.ts,
+                format!("{t} has packet identifier 0, which no flow can have"),
+            )
+            .cites(rules::ack_matches_request(t, c.rules_version()))
+            .packet_id(0),
         );
-        f.packet_id = Some(0);
-        env.finding(f);
         return;
     }
     let code = p.reason_code.map(|r| r.0);
@@ -579,27 +563,27 @@ pub(super) fn on_ack(
         }
         Next::Abort => {
             release_quota(c, flow_dir);
-            let mut f = finding(
-                c,
-                FindingKind::WrongAckType,
-                flow_dir,
-                frames_then(flow.frames.clone(), at.frame),
-                at.ts,
-                format!(
-                    "QoS {} PUBLISH id {id} answered with {t}; QoS {} calls for {}",
-                    flow.qos,
-                    flow.qos,
-                    if flow.qos == 1 {
-                        "PUBACK"
-                    } else {
-                        "PUBREC, PUBREL, PUBCOMP"
-                    }
-                ),
-                Some(rules::RESPONSE_BY_QOS),
+            env.raise(
+                c.finding(
+                    FindingKind::WrongAckType,
+                    flow_dir,
+                    frames_then(flow.frames.clone(), at.frame),
+                    at.ts,
+                    format!(
+                        "QoS {} PUBLISH id {id} answered with {t}; QoS {} calls for {}",
+                        flow.qos,
+                        flow.qos,
+                        if flow.qos == 1 {
+                            "PUBACK"
+                        } else {
+                            "PUBREC, PUBREL, PUBCOMP"
+                        }
+                    ),
+                )
+                .cites(rules::RESPONSE_BY_QOS)
+                .packet_id(id)
+                .topic(&*flow.topic),
             );
-            f.packet_id = Some(id);
-            f.topic = Some(flow.topic.to_string());
-            env.finding(f);
             env.flow(record(
                 flow,
                 c.client_id(),
@@ -704,17 +688,17 @@ fn wrong_stage(
             rules::ack_matches_request(t, v),
         ),
     };
-    let mut f = finding(
-        c,
-        FindingKind::UnexpectedAck,
-        at_dir(t, flow_dir),
-        frames,
-        at.ts,
-        text,
-        Some(rule),
+    env.raise(
+        c.finding(
+            FindingKind::UnexpectedAck,
+            at_dir(t, flow_dir),
+            frames,
+            at.ts,
+            text,
+        )
+        .cites(rule)
+        .packet_id(id),
     );
-    f.packet_id = Some(id);
-    env.finding(f);
 }
 
 /// An ack with no open flow.
@@ -745,17 +729,17 @@ fn stray_ack(
         ),
         _ => format!("{t} id {id} acknowledges no PUBLISH (none is open with that identifier)"),
     };
-    let mut f = finding(
-        c,
-        FindingKind::UnexpectedAck,
-        at_dir(t, flow_dir),
-        vec![at.frame],
-        at.ts,
-        text,
-        Some(rules::ack_matches_request(t, c.rules_version())),
+    env.raise(
+        c.finding(
+            FindingKind::UnexpectedAck,
+            at_dir(t, flow_dir),
+            vec![at.frame],
+            at.ts,
+            text,
+        )
+        .cites(rules::ack_matches_request(t, c.rules_version()))
+        .packet_id(id),
     );
-    f.packet_id = Some(id);
-    env.finding(f);
 }
 
 /// The direction the ack itself travelled.

@@ -4,6 +4,8 @@
 //! waiting for an answer. Dropped when the connection ends (only a small
 //! saved session may outlive it, see `store`).
 
+use super::catalogue::FindingKind;
+use super::finding::Finding;
 use super::flow::Flow;
 use super::subscriptions::Subscriptions;
 use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Timestamp};
@@ -174,6 +176,19 @@ impl Conn {
             packets: [0; 15],
             last_at: None,
         }
+    }
+
+    /// A finding about connection `c` (its client identifier filled in):
+    /// add the rule it cites and the rest with [`Finding`]'s builders.
+    pub fn finding(
+        &self,
+        kind: FindingKind,
+        dir: Direction,
+        frames: Vec<u64>,
+        ts: Timestamp,
+        text: impl Into<String>,
+    ) -> Finding {
+        Finding::new(kind, self.id, dir, frames, ts, text).client(self.client_id())
     }
 
     /// The client identifier, when one is known and names a session (an

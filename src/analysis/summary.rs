@@ -39,7 +39,8 @@
 //! }
 //! ```
 
-use super::finding::{Finding, FindingKind, Severity};
+use super::catalogue::{FindingKind, Severity};
+use super::finding::Finding;
 use super::flow::{FlowRecord, Outcome};
 use super::latency::{LatencyKey, LatencySet, Precision};
 use super::topk::{Breakdown, BreakdownReport};

@@ -3,7 +3,8 @@
 //! callback, with [`AnalysisEvent`]s as soon as they are known — a flow that
 //! concluded, a finding — and with an [`AnalysisSummary`] at the end.
 
-use super::finding::{Finding, FindingKind};
+use super::catalogue::FindingKind;
+use super::finding::Finding;
 use super::flow::{Flow, FlowLatency, FlowRecord, Outcome};
 use super::latency::LatencyKey;
 use super::rules;
@@ -123,7 +124,8 @@ pub(super) struct Env<'a, 'o> {
 }
 
 impl Env<'_, '_> {
-    pub fn finding(&mut self, f: Finding) {
+    /// Reports a finding (an event now, and into the summary).
+    pub fn raise(&mut self, f: Finding) {
         (self.out)(AnalysisEvent::Finding(&f));
         self.tally.finding(&f);
     }
@@ -152,26 +154,6 @@ pub(super) fn ms(ns: u64) -> String {
     } else {
         format!("{v:.3} ms")
     }
-}
-
-/// A finding on connection `c`, its message ending with the rule.
-pub(super) fn finding(
-    c: &Conn,
-    kind: FindingKind,
-    dir: Direction,
-    frames: Vec<u64>,
-    ts: Timestamp,
-    text: String,
-    rule: Option<&'static str>,
-) -> Finding {
-    let message = match rule {
-        Some(r) => format!("{text} ({})", rules::cite(r)),
-        None => text,
-    };
-    let mut f = Finding::new(kind, c.id, dir, frames, ts, message);
-    f.rule = rule;
-    f.client_id = c.client_id().map(str::to_string);
-    f
 }
 
 /// Frames sorted and deduplicated, `last` appended last.
@@ -244,7 +226,7 @@ pub(super) fn give_up(
         ));
         return;
     }
-    env.finding(missing_finding(&flow, client_id, version, why, ts));
+    env.raise(missing_finding(&flow, client_id, version, why, ts));
     env.flow(record(flow, client_id, false, Some(Outcome::Missing), None));
 }
 
@@ -257,7 +239,6 @@ pub(super) fn missing_finding(
     ts: Timestamp,
 ) -> Finding {
     let expected = flow.stage.expected();
-    let rule = rules::ack_duty(expected, version);
     let what = if flow.stage == super::qos::Stage::AwaitPubcomp {
         format!("QoS 2 PUBREL id {}", flow.id)
     } else if flow.stage == super::qos::Stage::AwaitPubrel {
@@ -271,24 +252,22 @@ pub(super) fn missing_finding(
         "never got"
     };
     let message = format!(
-        "{what} (topic {:?}): {waiter} its {expected}: {why} ({})",
-        &*flow.topic,
-        rules::cite(rule)
+        "{what} (topic {:?}): {waiter} its {expected}: {why}",
+        &*flow.topic
     );
-    let mut f = Finding::new(
+    Finding::new(
         FindingKind::MissingAck,
         flow.origin(),
         flow.dir,
         flow.frames.clone(),
         ts,
         message,
-    );
-    f.packet_id = Some(flow.id);
-    f.expected = Some(expected);
-    f.rule = Some(rule);
-    f.client_id = client_id.map(str::to_string);
-    f.topic = Some(flow.topic.to_string());
-    f
+    )
+    .cites(rules::ack_duty(expected, version))
+    .packet_id(flow.id)
+    .expected(expected)
+    .client(client_id)
+    .topic(&*flow.topic)
 }
 
 impl Tracker {
@@ -422,16 +401,16 @@ impl Tracker {
         let what = ev.error.packet_type.map_or("packet", |t| t.as_str());
         let rule = rules::malformed(&ev.error.reason, c.rules_version());
         let frames = frames_then(vec![ev.start_frame], ev.frame);
-        let f = finding(
-            c,
-            FindingKind::MalformedPacket,
-            ev.dir,
-            frames,
-            ev.ts,
-            format!("{what} does not decode: {}", ev.error),
-            Some(rule),
+        env.raise(
+            c.finding(
+                FindingKind::MalformedPacket,
+                ev.dir,
+                frames,
+                ev.ts,
+                format!("{what} does not decode: {}", ev.error),
+            )
+            .cites(rule),
         );
-        env.finding(f);
     }
 
     /// Bytes missing from the capture: `tcp_gap`.
@@ -451,20 +430,12 @@ impl Tracker {
         } else {
             "decoding resumed after it"
         };
-        let f = finding(
-            c,
-            FindingKind::TcpGap,
-            ev.dir,
-            vec![ev.frame],
-            ev.ts,
-            format!(
-                "{} bytes of the {} stream are missing from the capture (lost by the capture, not necessarily by the peers){lost}; {resumed}",
-                ev.missing,
-                ev.dir.as_str()
-            ),
-            None,
+        let text = format!(
+            "{} bytes of the {} stream are missing from the capture (lost by the capture, not necessarily by the peers){lost}; {resumed}",
+            ev.missing,
+            ev.dir.as_str()
         );
-        env.finding(f);
+        env.raise(c.finding(FindingKind::TcpGap, ev.dir, vec![ev.frame], ev.ts, text));
     }
 
     /// Bytes of `dir` were not decoded (skipped while resynchronising, a

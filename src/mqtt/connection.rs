@@ -33,6 +33,7 @@
 use super::error::Malformed;
 use super::framer::{Framer, FramerConfig, ResyncCause, Sink, Unit, Verdict};
 use super::parse::{Layout, decode_body, decode_streamed_publish};
+use super::spec::Rule;
 use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion, Violation};
 use crate::base::{At, Direction, PerDir, Timestamp};
 use std::collections::HashMap;
@@ -630,7 +631,7 @@ fn emit_packet(
     {
         if dir == Direction::ClientToServer && !p.properties.subscription_identifiers.is_empty() {
             d.violations.push(Violation {
-                rule: "MQTT-3.3.4-6",
+                rule: Rule::new("MQTT-3.3.4-6"),
                 message: "a client's PUBLISH carries a Subscription Identifier".into(),
             });
         }
@@ -639,9 +640,9 @@ fn emit_packet(
                 && alias > max
             {
                 let rule = if dir == Direction::ClientToServer {
-                    "MQTT-3.3.2-9"
+                    Rule::new("MQTT-3.3.2-9")
                 } else {
-                    "MQTT-3.3.2-11"
+                    Rule::new("MQTT-3.3.2-11")
                 };
                 d.violations.push(Violation {
                     rule,
@@ -653,7 +654,7 @@ fn emit_packet(
             if !p.topic.is_empty() {
                 if !here.aliases.set(alias, p.topic, here.cfg.max_packet_buffer) {
                     d.violations.push(Violation {
-                        rule: "3.3.2.3.4",
+                        rule: Rule::new("3.3.2.3.4"),
                         message: format!(
                             "topic alias {alias} not recorded: alias table limit reached"
                         ),
@@ -674,7 +675,7 @@ fn emit_packet(
         }
         if found.is_none() {
             d.violations.push(Violation {
-                rule: "3.3.2.3.4",
+                rule: Rule::new("3.3.2.3.4"),
                 message: format!("topic alias {alias} has no topic on this connection"),
             });
         }

@@ -51,7 +51,7 @@ fn record(ev: MqttEvent<'_>) -> Ev {
             frame: p.frame,
             start: p.start_frame,
             summary: p.packet.summary(),
-            rules: p.violations.iter().map(|v| v.rule).collect(),
+            rules: p.violations.iter().map(|v| v.rule.as_str()).collect(),
             version: p.version,
         },
         MqttEvent::Malformed(m) => Ev::Malformed {

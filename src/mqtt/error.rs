@@ -6,7 +6,7 @@
 //! forbids are not errors: they are [`Violation`](super::types::Violation)s
 //! on a decoded packet.
 
-use super::types::{FixedHeader, PacketType};
+use super::header::{FixedHeader, PacketType};
 use std::fmt;
 
 /// What made the bytes undecodable.

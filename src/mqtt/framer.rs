@@ -65,11 +65,11 @@
 //!    scan that found nothing) names the closing frame; nothing follows it.
 
 use super::error::Malformed;
+use super::header::{FixedHeader, PacketType, ProtocolVersion};
 use super::parse::{
     HeadLen, Layout, ParseError, decode_streamed_publish, parse_fixed_header, publish_head_len,
 };
 use super::resync::{self, Candidate};
-use super::types::{FixedHeader, PacketType, ProtocolVersion};
 use crate::base::At;
 use std::cell::Cell;
 use std::collections::VecDeque;

@@ -54,12 +54,14 @@
 pub mod connection;
 pub mod error;
 mod framer;
+mod header;
 pub mod json;
 pub mod parse;
 mod primitives;
 pub mod properties;
 pub mod reason;
 mod resync;
+pub mod spec;
 pub mod types;
 
 pub use connection::{

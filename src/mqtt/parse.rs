@@ -18,6 +18,7 @@ use super::primitives::{
 };
 use super::properties::{Properties, PropertyScope, parse_properties};
 use super::reason::ReasonCode;
+use super::spec::{self, Rule};
 use super::types::*;
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -265,23 +266,23 @@ fn decode(
 }
 
 /// The section that fixes a packet's layout (for "bytes left over").
-fn layout_rule(t: PacketType) -> &'static str {
+fn layout_rule(t: PacketType) -> Rule {
     match t {
-        PacketType::Connect => "3.1.3",
-        PacketType::Connack => "3.2.1",
-        PacketType::Publish => "3.3.1",
-        PacketType::Puback => "3.4.1",
-        PacketType::Pubrec => "3.5.1",
-        PacketType::Pubrel => "3.6.1",
-        PacketType::Pubcomp => "3.7.1",
-        PacketType::Subscribe => "3.8.1",
-        PacketType::Suback => "3.9.1",
-        PacketType::Unsubscribe => "3.10.1",
-        PacketType::Unsuback => "3.11.1",
-        PacketType::Pingreq => "3.12.1",
-        PacketType::Pingresp => "3.13.1",
-        PacketType::Disconnect => "3.14.1",
-        PacketType::Auth => "3.15.1",
+        PacketType::Connect => Rule::new("3.1.3"),
+        PacketType::Connack => Rule::new("3.2.1"),
+        PacketType::Publish => Rule::new("3.3.1"),
+        PacketType::Puback => Rule::new("3.4.1"),
+        PacketType::Pubrec => Rule::new("3.5.1"),
+        PacketType::Pubrel => Rule::new("3.6.1"),
+        PacketType::Pubcomp => Rule::new("3.7.1"),
+        PacketType::Subscribe => Rule::new("3.8.1"),
+        PacketType::Suback => Rule::new("3.9.1"),
+        PacketType::Unsubscribe => Rule::new("3.10.1"),
+        PacketType::Unsuback => Rule::new("3.11.1"),
+        PacketType::Pingreq => Rule::new("3.12.1"),
+        PacketType::Pingresp => Rule::new("3.13.1"),
+        PacketType::Disconnect => Rule::new("3.14.1"),
+        PacketType::Auth => Rule::new("3.15.1"),
     }
 }
 
@@ -291,10 +292,10 @@ fn check_fixed_header(h: &FixedHeader, cx: &mut Ctx) {
         None => {
             let qos = (h.flags >> 1) & 3;
             if qos == 3 {
-                cx.violate("MQTT-3.3.1-4", "PUBLISH has QoS 3 (both QoS bits set)");
+                cx.violate(spec::QOS_BITS, "PUBLISH has QoS 3 (both QoS bits set)");
             }
             if h.flags & 0x08 != 0 && qos == 0 {
-                cx.violate("MQTT-3.3.1-2", "DUP flag set on a QoS 0 PUBLISH");
+                cx.violate(spec::DUP_ZERO_ON_QOS0, "DUP flag set on a QoS 0 PUBLISH");
             }
         }
         Some(required) if h.flags != required => {
@@ -304,7 +305,7 @@ fn check_fixed_header(h: &FixedHeader, cx: &mut Ctx) {
                 cx.version == ProtocolVersion::V31 && (required == 0 || h.flags == required | 0x08);
             if !v31_ok {
                 cx.violate(
-                    cx.rule("MQTT-2.1.3-1", "MQTT-2.2.2-1"),
+                    cx.rule(Rule::new("MQTT-2.1.3-1"), Rule::new("MQTT-2.2.2-1")),
                     format!(
                         "{} flags are 0x{:x}, must be 0x{:x}",
                         h.packet_type, h.flags, required
@@ -316,7 +317,7 @@ fn check_fixed_header(h: &FixedHeader, cx: &mut Ctx) {
     }
     if !h.length_is_minimal() {
         cx.violate(
-            cx.rule("MQTT-1.5.5-1", "2.2.3"),
+            cx.rule(Rule::new("MQTT-1.5.5-1"), Rule::new("2.2.3")),
             format!(
                 "remaining length {} is encoded in {} bytes instead of the minimum",
                 h.length,
@@ -329,7 +330,7 @@ fn check_fixed_header(h: &FixedHeader, cx: &mut Ctx) {
 fn check_packet_id(cx: &mut Ctx, id: u16) {
     if id == 0 {
         cx.violate(
-            cx.rule("2.2.1", "2.3.1"),
+            cx.rule(spec::PACKET_ID_NONZERO_V5, spec::PACKET_ID_NONZERO_V3),
             format!("{} has packet identifier 0", cx.packet),
         );
     }
@@ -340,18 +341,18 @@ fn check_reason_code(cx: &mut Ctx, rc: ReasonCode) {
         return;
     }
     let rule = match (cx.packet, cx.version.is_v5()) {
-        (PacketType::Connack, true) => "3.2.2.2",
-        (PacketType::Connack, false) => "3.2.2.3",
-        (PacketType::Puback, _) => "3.4.2.1",
-        (PacketType::Pubrec, _) => "3.5.2.1",
-        (PacketType::Pubrel, _) => "3.6.2.1",
-        (PacketType::Pubcomp, _) => "3.7.2.1",
-        (PacketType::Suback, true) => "3.9.3",
-        (PacketType::Suback, false) => "MQTT-3.9.3-2",
-        (PacketType::Unsuback, _) => "3.11.3",
-        (PacketType::Disconnect, _) => "3.14.2.1",
-        (PacketType::Auth, _) => "3.15.2.1",
-        _ => "2.4",
+        (PacketType::Connack, true) => Rule::new("3.2.2.2"),
+        (PacketType::Connack, false) => Rule::new("3.2.2.3"),
+        (PacketType::Puback, _) => Rule::new("3.4.2.1"),
+        (PacketType::Pubrec, _) => Rule::new("3.5.2.1"),
+        (PacketType::Pubrel, _) => Rule::new("3.6.2.1"),
+        (PacketType::Pubcomp, _) => Rule::new("3.7.2.1"),
+        (PacketType::Suback, true) => Rule::new("3.9.3"),
+        (PacketType::Suback, false) => Rule::new("MQTT-3.9.3-2"),
+        (PacketType::Unsuback, _) => Rule::new("3.11.3"),
+        (PacketType::Disconnect, _) => Rule::new("3.14.2.1"),
+        (PacketType::Auth, _) => Rule::new("3.15.2.1"),
+        _ => Rule::new("2.4"),
     };
     let word = if cx.version.is_v5() {
         "reason code"
@@ -385,7 +386,7 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
             };
             if protocol_name != expected {
                 cx.violate(
-                    "MQTT-3.1.2-1",
+                    Rule::new("MQTT-3.1.2-1"),
                     format!(
                         "protocol name {protocol_name:?} does not match protocol level {}",
                         protocol_level & 0x7f
@@ -401,7 +402,7 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
                 ProtocolVersion::V311
             };
             cx.violate(
-                "MQTT-3.1.2-2",
+                Rule::new("MQTT-3.1.2-2"),
                 format!("unsupported protocol level {protocol_level}; decoded with the {v} layout"),
             );
             v
@@ -419,7 +420,7 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
     cx.version = version;
     if protocol_level & 0x80 != 0 {
         cx.violate(
-            "3.1.2.2",
+            Rule::new("3.1.2.2"),
             format!("protocol level 0x{protocol_level:02x} has the bridge bit 0x80 set (a non-standard extension)"),
         );
     }
@@ -431,27 +432,33 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
     let password_flag = connect_flags & 0x40 != 0;
     let username_flag = connect_flags & 0x80 != 0;
     if connect_flags & 0x01 != 0 {
-        cx.violate("MQTT-3.1.2-3", "reserved connect flag (bit 0) is set");
+        cx.violate(
+            Rule::new("MQTT-3.1.2-3"),
+            "reserved connect flag (bit 0) is set",
+        );
     }
     if !will_flag {
         if will_qos != 0 {
             cx.violate(
-                cx.rule("MQTT-3.1.2-11", "MQTT-3.1.2-13"),
+                cx.rule(Rule::new("MQTT-3.1.2-11"), Rule::new("MQTT-3.1.2-13")),
                 format!("will QoS is {will_qos} but the will flag is not set"),
             );
         }
         if will_retain {
             cx.violate(
-                cx.rule("MQTT-3.1.2-13", "MQTT-3.1.2-15"),
+                cx.rule(Rule::new("MQTT-3.1.2-13"), Rule::new("MQTT-3.1.2-15")),
                 "will retain is set but the will flag is not",
             );
         }
     } else if will_qos == 3 {
-        cx.violate(cx.rule("MQTT-3.1.2-12", "MQTT-3.1.2-14"), "will QoS is 3");
+        cx.violate(
+            cx.rule(Rule::new("MQTT-3.1.2-12"), Rule::new("MQTT-3.1.2-14")),
+            "will QoS is 3",
+        );
     }
     if !version.is_v5() && password_flag && !username_flag {
         cx.violate(
-            "MQTT-3.1.2-22",
+            Rule::new("MQTT-3.1.2-22"),
             "password flag is set without the user name flag",
         );
     }
@@ -461,13 +468,13 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
     match version {
         ProtocolVersion::V311 if client_id.is_empty() && !clean_start => {
             cx.violate(
-                "MQTT-3.1.3-7",
+                Rule::new("MQTT-3.1.3-7"),
                 "empty client identifier without clean session",
             );
         }
         ProtocolVersion::V31 if client_id.is_empty() || client_id.len() > 23 => {
             cx.violate(
-                "3.1.3.1",
+                Rule::new("3.1.3.1"),
                 format!(
                     "client identifier has {} bytes; MQTT 3.1 requires 1 to 23",
                     client_id.len()
@@ -487,10 +494,10 @@ fn connect<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
             cx,
             topic,
             "will topic",
-            cx.rule("MQTT-4.7.0-1", "MQTT-4.7.1-1"),
+            cx.rule(Rule::new("MQTT-4.7.0-1"), Rule::new("MQTT-4.7.1-1")),
         );
         if topic.is_empty() {
-            cx.violate("MQTT-4.7.3-1", "will topic is empty");
+            cx.violate(Rule::new("MQTT-4.7.3-1"), "will topic is empty");
         }
         let (i, payload) = binary(i, "will payload")?;
         (
@@ -546,14 +553,14 @@ fn connack<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pa
     let session_present = !v31 && ack_flags & 0x01 != 0;
     if !v31 && ack_flags & 0xfe != 0 {
         cx.violate(
-            cx.rule("3.2.2.1", "3.2.2.1"),
+            cx.rule(Rule::new("3.2.2.1"), Rule::new("3.2.2.1")),
             format!("reserved acknowledge flag bits are set (0x{ack_flags:02x})"),
         );
     }
     check_reason_code(cx, reason_code);
     if session_present && code != 0 {
         cx.violate(
-            cx.rule("MQTT-3.2.2-6", "MQTT-3.2.2-4"),
+            cx.rule(Rule::new("MQTT-3.2.2-6"), Rule::new("MQTT-3.2.2-4")),
             "session present is set on a refused connection",
         );
     }
@@ -579,7 +586,7 @@ fn publish_head<'a>(
 ) -> PResult<'a, (&'a str, Option<u16>, Properties<'a>)> {
     let qos = (h.flags >> 1) & 3;
     let (i, topic) = utf8(i, "topic", cx)?;
-    check_topic_name(cx, topic, "topic", "MQTT-3.3.2-2");
+    check_topic_name(cx, topic, "topic", Rule::new("MQTT-3.3.2-2"));
     let (i, packet_id) = if qos > 0 {
         let (i, id) = two(i, "packet identifier")?;
         check_packet_id(cx, id);
@@ -590,9 +597,12 @@ fn publish_head<'a>(
     let (i, properties) = properties_if_v5(i, cx)?;
     if topic.is_empty() {
         if !cx.version.is_v5() {
-            cx.violate("MQTT-4.7.3-1", "topic is empty");
+            cx.violate(Rule::new("MQTT-4.7.3-1"), "topic is empty");
         } else if properties.topic_alias.is_none() {
-            cx.violate("3.3.2.1", "topic is empty and there is no Topic Alias");
+            cx.violate(
+                Rule::new("3.3.2.1"),
+                "topic is empty and there is no Topic Alias",
+            );
         }
     }
     Ok((i, (topic, packet_id, properties)))
@@ -612,7 +622,7 @@ fn publish<'a>(
                 && std::str::from_utf8(payload).is_err()
             {
                 cx.violate(
-                    "3.3.2.3.2",
+                    Rule::new("3.3.2.3.2"),
                     "payload is not valid UTF-8 although the Payload Format Indicator says it is",
                 );
             }
@@ -692,7 +702,10 @@ fn subscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, 
     check_packet_id(cx, packet_id);
     let (mut i, properties) = properties_if_v5(i, cx)?;
     if properties.subscription_identifiers.len() > 1 {
-        cx.violate("3.8.2.1.2", "more than one Subscription Identifier");
+        cx.violate(
+            Rule::new("3.8.2.1.2"),
+            "more than one Subscription Identifier",
+        );
     }
     let v5 = cx.version.is_v5();
     let mut topics = Vec::new();
@@ -716,29 +729,38 @@ fn subscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, 
         if v5 {
             if options & 0xc0 != 0 {
                 cx.violate(
-                    "MQTT-3.8.3-5",
+                    Rule::new("MQTT-3.8.3-5"),
                     format!("reserved subscription option bits are set for {filter:?}"),
                 );
             }
             if qos == 3 {
-                cx.violate("3.8.3.1", format!("requested QoS 3 for {filter:?}"));
+                cx.violate(
+                    Rule::new("3.8.3.1"),
+                    format!("requested QoS 3 for {filter:?}"),
+                );
             }
             if retain_handling == 3 {
-                cx.violate("3.8.3.1", format!("Retain Handling 3 for {filter:?}"));
+                cx.violate(
+                    Rule::new("3.8.3.1"),
+                    format!("Retain Handling 3 for {filter:?}"),
+                );
             }
             if no_local && filter.starts_with("$share/") {
                 cx.violate(
-                    "MQTT-3.8.3-4",
+                    Rule::new("MQTT-3.8.3-4"),
                     format!("No Local is set on shared subscription {filter:?}"),
                 );
             }
         } else if options & 0xfc != 0 {
             cx.violate(
-                "MQTT-3-8.3-4",
+                Rule::new("MQTT-3-8.3-4"),
                 format!("reserved bits of the requested QoS byte are set for {filter:?}"),
             );
         } else if qos == 3 {
-            cx.violate("MQTT-3-8.3-4", format!("requested QoS 3 for {filter:?}"));
+            cx.violate(
+                Rule::new("MQTT-3-8.3-4"),
+                format!("requested QoS 3 for {filter:?}"),
+            );
         }
         topics.push(Subscription {
             filter,
@@ -751,7 +773,7 @@ fn subscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, 
     }
     if topics.is_empty() && !cx.prefix {
         cx.violate(
-            cx.rule("MQTT-3.8.3-2", "MQTT-3.8.3-3"),
+            cx.rule(Rule::new("MQTT-3.8.3-2"), Rule::new("MQTT-3.8.3-3")),
             "SUBSCRIBE has no topic filter",
         );
     }
@@ -769,12 +791,7 @@ fn subscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, 
 
 /// The payload of a SUBACK / UNSUBACK: one reason code per topic filter,
 /// each checked, at least one. Returns the (empty) rest of the input.
-fn reason_code_list<'a>(
-    codes: &'a [u8],
-    cx: &mut Ctx,
-    section: &'static str,
-    what: &str,
-) -> &'a [u8] {
+fn reason_code_list<'a>(codes: &'a [u8], cx: &mut Ctx, section: Rule, what: &str) -> &'a [u8] {
     for &c in codes {
         if cx.settled() {
             break;
@@ -791,7 +808,7 @@ fn suback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, Pac
     let (i, packet_id) = two(i, "packet identifier")?;
     check_packet_id(cx, packet_id);
     let (codes, properties) = properties_if_v5(i, cx)?;
-    let end = reason_code_list(codes, cx, "3.9.3", "SUBACK");
+    let end = reason_code_list(codes, cx, Rule::new("3.9.3"), "SUBACK");
     Ok((
         end,
         Packet::Suback(Suback {
@@ -818,7 +835,10 @@ fn unsubscribe<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a
         topics.push(filter);
     }
     if topics.is_empty() && !cx.prefix {
-        cx.violate("MQTT-3.10.3-2", "UNSUBSCRIBE has no topic filter");
+        cx.violate(
+            Rule::new("MQTT-3.10.3-2"),
+            "UNSUBSCRIBE has no topic filter",
+        );
     }
     Ok((
         i,
@@ -844,7 +864,7 @@ fn unsuback<'a>(i: &'a [u8], header: FixedHeader, cx: &mut Ctx) -> PResult<'a, P
         return Ok((i, Packet::Unsuback(packet)));
     }
     let (codes, properties) = properties_if_v5(i, cx)?;
-    let end = reason_code_list(codes, cx, "3.11.3", "UNSUBACK");
+    let end = reason_code_list(codes, cx, Rule::new("3.11.3"), "UNSUBACK");
     Ok((
         end,
         Packet::Unsuback(Unsuback {

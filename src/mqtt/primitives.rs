@@ -6,7 +6,8 @@
 //! the parse and collects the [`Violation`]s of the packet.
 
 use super::error::{PErr, PResult, Reason, fail};
-use super::types::{PacketType, ProtocolVersion, Violation};
+use super::header::{PacketType, ProtocolVersion};
+use super::spec::{Rule, Violation};
 use nom::number::complete::{be_u8, be_u16, be_u32};
 
 /// Per-packet parse context: what is being parsed and what it breaks.
@@ -39,7 +40,7 @@ impl Ctx {
     }
 
     /// Records that the packet breaks `rule`.
-    pub fn violate(&mut self, rule: &'static str, message: impl Into<String>) {
+    pub fn violate(&mut self, rule: Rule, message: impl Into<String>) {
         self.violations.push(Violation {
             rule,
             message: message.into(),
@@ -47,7 +48,7 @@ impl Ctx {
     }
 
     /// The conformance statement numbering differs between 5.0 and 3.1.1.
-    pub fn rule(&self, v5: &'static str, v3: &'static str) -> &'static str {
+    pub fn rule(&self, v5: Rule, v3: Rule) -> Rule {
         if self.version.is_v5() { v5 } else { v3 }
     }
 }
@@ -97,9 +98,9 @@ pub(crate) fn var_int<'a>(i: &'a [u8], what: &'static str) -> PResult<'a, (u32, 
 
 /// Flags a Variable Byte Integer that used more bytes than needed (MQTT-1.5.5-1).
 pub(crate) fn check_minimal(cx: &mut Ctx, what: &'static str, value: u32, used: usize) {
-    if used != super::types::var_int_len(value) {
+    if used != super::header::var_int_len(value) {
         cx.violate(
-            cx.rule("MQTT-1.5.5-1", "2.2.3"),
+            cx.rule(Rule::new("MQTT-1.5.5-1"), Rule::new("2.2.3")),
             format!("{what} {value} is encoded in {used} bytes instead of the minimum"),
         );
     }
@@ -138,7 +139,7 @@ pub(crate) fn utf8<'a>(i: &'a [u8], what: &'static str, cx: &mut Ctx) -> PResult
                 }
                 if partial.contains(&0) {
                     cx.violate(
-                        cx.rule("MQTT-1.5.4-2", "MQTT-1.5.3-2"),
+                        cx.rule(Rule::new("MQTT-1.5.4-2"), Rule::new("MQTT-1.5.3-2")),
                         format!("{what} contains the null character U+0000"),
                     );
                 }
@@ -151,7 +152,7 @@ pub(crate) fn utf8<'a>(i: &'a [u8], what: &'static str, cx: &mut Ctx) -> PResult
     };
     if text.contains('\0') {
         cx.violate(
-            cx.rule("MQTT-1.5.4-2", "MQTT-1.5.3-2"),
+            cx.rule(Rule::new("MQTT-1.5.4-2"), Rule::new("MQTT-1.5.3-2")),
             format!("{what} contains the null character U+0000"),
         );
     }
@@ -160,7 +161,7 @@ pub(crate) fn utf8<'a>(i: &'a [u8], what: &'static str, cx: &mut Ctx) -> PResult
 
 /// Flags wildcards in a topic *name* (PUBLISH topic, will topic): `rule`
 /// is the statement of the field being checked.
-pub(crate) fn check_topic_name(cx: &mut Ctx, topic: &str, what: &str, rule: &'static str) {
+pub(crate) fn check_topic_name(cx: &mut Ctx, topic: &str, what: &str, rule: Rule) {
     if topic.contains(['+', '#']) {
         cx.violate(
             rule,
@@ -170,33 +171,36 @@ pub(crate) fn check_topic_name(cx: &mut Ctx, topic: &str, what: &str, rule: &'st
 }
 
 /// What is wrong with a topic filter, if anything: (rule, explanation).
-pub(crate) fn topic_filter_problem(filter: &str, v5: bool) -> Option<(&'static str, String)> {
+pub(crate) fn topic_filter_problem(filter: &str, v5: bool) -> Option<(Rule, String)> {
     if filter.is_empty() {
-        return Some(("MQTT-4.7.3-1", "topic filter is empty".to_string()));
+        return Some((
+            Rule::new("MQTT-4.7.3-1"),
+            "topic filter is empty".to_string(),
+        ));
     }
     let mut levels = filter;
     if v5 && let Some(shared) = filter.strip_prefix("$share/") {
         let Some((name, rest)) = shared.split_once('/') else {
             return Some((
-                "MQTT-4.8.2-1",
+                Rule::new("MQTT-4.8.2-1"),
                 format!("shared subscription {filter:?} has no topic filter"),
             ));
         };
         if name.is_empty() {
             return Some((
-                "MQTT-4.8.2-1",
+                Rule::new("MQTT-4.8.2-1"),
                 format!("shared subscription {filter:?} has an empty ShareName"),
             ));
         }
         if name.contains(['+', '#']) {
             return Some((
-                "MQTT-4.8.2-2",
+                Rule::new("MQTT-4.8.2-2"),
                 format!("ShareName {name:?} contains a wildcard character"),
             ));
         }
         if rest.is_empty() {
             return Some((
-                "MQTT-4.8.2-1",
+                Rule::new("MQTT-4.8.2-1"),
                 format!("shared subscription {filter:?} has no topic filter"),
             ));
         }
@@ -206,13 +210,13 @@ pub(crate) fn topic_filter_problem(filter: &str, v5: bool) -> Option<(&'static s
     for (n, level) in levels.split('/').enumerate() {
         if level.contains('#') && (level != "#" || n + 1 != count) {
             return Some((
-                "4.7.1.2",
+                Rule::new("4.7.1.2"),
                 format!("topic filter {filter:?}: '#' must be a whole level and the last one"),
             ));
         }
         if level.contains('+') && level != "+" {
             return Some((
-                "4.7.1.3",
+                Rule::new("4.7.1.3"),
                 format!("topic filter {filter:?}: '+' must be a whole level"),
             ));
         }

@@ -7,8 +7,9 @@
 //! and so the position of everything after it — is unknown.
 
 use super::error::{PErr, PResult, Reason, fail};
+use super::header::PacketType;
 use super::primitives::{Ctx, binary, byte, check_minimal, four, two, utf8, var_int};
-use super::types::PacketType;
+use super::spec::Rule;
 
 /// Where a property block sits: in a packet, or in the will of a CONNECT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -532,38 +533,42 @@ fn value<'a>(
 fn check_value(id: PropertyId, v: PropertyValue<'_>, scope: PropertyScope, cx: &mut Ctx) {
     let title = id.title().unwrap_or("property");
     let in_connack = scope == PropertyScope::Packet(PacketType::Connack);
-    let zero_one = |cx: &mut Ctx, rule: &'static str, b: u8| {
+    let zero_one = |cx: &mut Ctx, rule: Rule, b: u8| {
         if b > 1 {
             cx.violate(rule, format!("{title} is {b}, must be 0 or 1"));
         }
     };
     match (id, v) {
         (PropertyId::PAYLOAD_FORMAT_INDICATOR, PropertyValue::Byte(b)) => {
-            zero_one(cx, "3.3.2.3.2", b)
+            zero_one(cx, Rule::new("3.3.2.3.2"), b)
         }
         (PropertyId::REQUEST_PROBLEM_INFORMATION, PropertyValue::Byte(b)) => {
-            zero_one(cx, "3.1.2.11.7", b)
+            zero_one(cx, Rule::new("3.1.2.11.7"), b)
         }
         (PropertyId::REQUEST_RESPONSE_INFORMATION, PropertyValue::Byte(b)) => {
-            zero_one(cx, "3.1.2.11.6", b)
+            zero_one(cx, Rule::new("3.1.2.11.6"), b)
         }
-        (PropertyId::MAXIMUM_QOS, PropertyValue::Byte(b)) => zero_one(cx, "3.2.2.3.4", b),
-        (PropertyId::RETAIN_AVAILABLE, PropertyValue::Byte(b)) => zero_one(cx, "3.2.2.3.5", b),
+        (PropertyId::MAXIMUM_QOS, PropertyValue::Byte(b)) => {
+            zero_one(cx, Rule::new("3.2.2.3.4"), b)
+        }
+        (PropertyId::RETAIN_AVAILABLE, PropertyValue::Byte(b)) => {
+            zero_one(cx, Rule::new("3.2.2.3.5"), b)
+        }
         (PropertyId::WILDCARD_SUBSCRIPTION_AVAILABLE, PropertyValue::Byte(b)) => {
-            zero_one(cx, "3.2.2.3.11", b)
+            zero_one(cx, Rule::new("3.2.2.3.11"), b)
         }
         (PropertyId::SUBSCRIPTION_IDENTIFIER_AVAILABLE, PropertyValue::Byte(b)) => {
-            zero_one(cx, "3.2.2.3.12", b)
+            zero_one(cx, Rule::new("3.2.2.3.12"), b)
         }
         (PropertyId::SHARED_SUBSCRIPTION_AVAILABLE, PropertyValue::Byte(b)) => {
-            zero_one(cx, "3.2.2.3.13", b)
+            zero_one(cx, Rule::new("3.2.2.3.13"), b)
         }
         (PropertyId::RECEIVE_MAXIMUM, PropertyValue::Two(0)) => {
             cx.violate(
                 if in_connack {
-                    "3.2.2.3.3"
+                    Rule::new("3.2.2.3.3")
                 } else {
-                    "3.1.2.11.3"
+                    Rule::new("3.1.2.11.3")
                 },
                 "Receive Maximum is 0",
             );
@@ -571,24 +576,24 @@ fn check_value(id: PropertyId, v: PropertyValue<'_>, scope: PropertyScope, cx: &
         (PropertyId::MAXIMUM_PACKET_SIZE, PropertyValue::Four(0)) => {
             cx.violate(
                 if in_connack {
-                    "3.2.2.3.6"
+                    Rule::new("3.2.2.3.6")
                 } else {
-                    "3.1.2.11.4"
+                    Rule::new("3.1.2.11.4")
                 },
                 "Maximum Packet Size is 0",
             );
         }
         (PropertyId::TOPIC_ALIAS, PropertyValue::Two(0)) => {
-            cx.violate("MQTT-3.3.2-8", "Topic Alias is 0");
+            cx.violate(Rule::new("MQTT-3.3.2-8"), "Topic Alias is 0");
         }
         (PropertyId::SUBSCRIPTION_IDENTIFIER, PropertyValue::VarInt(0)) => {
-            cx.violate("3.3.2.3.8", "Subscription Identifier is 0");
+            cx.violate(Rule::new("3.3.2.3.8"), "Subscription Identifier is 0");
         }
         (PropertyId::RESPONSE_TOPIC, PropertyValue::Str(t)) if t.contains(['+', '#']) => {
             let rule = if scope == PropertyScope::Will {
-                "3.1.3.2.6"
+                Rule::new("3.1.3.2.6")
             } else {
-                "MQTT-3.3.2-14"
+                Rule::new("MQTT-3.3.2-14")
             };
             cx.violate(
                 rule,
@@ -635,7 +640,7 @@ pub(crate) fn parse_properties<'a>(
         let title = id.title().unwrap_or("property");
         if !id.allowed_in(scope) {
             cx.violate(
-                "2.2.2.2",
+                Rule::new("2.2.2.2"),
                 format!(
                     "property {title} (0x{:02x}) not allowed in {}",
                     id.0,
@@ -646,7 +651,7 @@ pub(crate) fn parse_properties<'a>(
         let bit = 1u64 << (id.0 & 63);
         if seen & bit != 0 && !id.repeatable_in(scope) {
             cx.violate(
-                "2.2.2.2",
+                Rule::new("2.2.2.2"),
                 format!("property {title} (0x{:02x}) appears more than once", id.0),
             );
         }
@@ -660,7 +665,7 @@ pub(crate) fn parse_properties<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mqtt::types::ProtocolVersion;
+    use crate::mqtt::header::ProtocolVersion;
 
     fn parse(bytes: &[u8], scope: PropertyScope) -> (Result<Properties<'_>, Reason>, Vec<String>) {
         let t = match scope {

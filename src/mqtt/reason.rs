@@ -5,7 +5,7 @@
 //! value means different things in different packets (0x00 is "Success",
 //! "Normal disconnection" or "Granted QoS 0").
 
-use super::types::{PacketType, ProtocolVersion};
+use super::header::{PacketType, ProtocolVersion};
 use serde::Serialize;
 use std::fmt;
 

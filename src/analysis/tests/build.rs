@@ -5,6 +5,7 @@ use crate::analysis::{
     AnalysisConfig, AnalysisEvent, AnalysisSummary, Finding, FindingKind, FlowRecord, Tracker,
 };
 use crate::base::{ConnId, Direction, Endpoint, Timestamp};
+pub use crate::mqtt::spec::Rule;
 use crate::mqtt::{
     Connack, Connect, Disconnect, FixedHeader, GapEvent, Malformed, MalformedEvent, Packet,
     PacketEvent, PacketType, Properties, ProtocolVersion, PubResp, Publish, Reason, ReasonCode,
@@ -410,7 +411,7 @@ impl H {
 /// A violation the parser would have attached.
 pub fn violation(rule: &'static str, message: &str) -> Violation {
     Violation {
-        rule,
+        rule: Rule::new(rule),
         message: message.to_string(),
     }
 }

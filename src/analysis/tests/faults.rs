@@ -450,7 +450,7 @@ fn parser_violations_become_protocol_violations() {
     h.finish();
     let f = h.only(K::ProtocolViolation);
     assert_eq!(f.frames, vec![p]);
-    assert_eq!(f.rule, Some("MQTT-3.3.2-2"));
+    assert_eq!(f.rule, Some(Rule::new("MQTT-3.3.2-2")));
     assert!(f.message.ends_with("(MQTT-3.3.2-2)"), "{}", f.message);
 }
 
@@ -472,9 +472,9 @@ fn second_connect_and_packets_before_connect() {
     assert_eq!(h.kinds(), vec!["protocol_violation", "protocol_violation"]);
     let all = h.findings();
     assert_eq!(all[0].frames, vec![first, second]);
-    assert_eq!(all[0].rule, Some("MQTT-3.1.0-2"));
+    assert_eq!(all[0].rule, Some(Rule::new("MQTT-3.1.0-2")));
     assert_eq!(all[1].frames, vec![early]);
-    assert_eq!(all[1].rule, Some("MQTT-3.1.0-1"));
+    assert_eq!(all[1].rule, Some(Rule::new("MQTT-3.1.0-1")));
     assert_eq!(all[1].connection, 1);
 }
 
@@ -501,7 +501,7 @@ fn client_need_not_wait_for_connack_but_server_must_send_it_first() {
     h.finish();
     let f = h.only(K::ProtocolViolation);
     assert_eq!(f.frames, vec![early]);
-    assert_eq!(f.rule, Some("MQTT-3.2.0-1"));
+    assert_eq!(f.rule, Some(Rule::new("MQTT-3.2.0-1")));
 }
 
 #[test]
@@ -677,7 +677,7 @@ fn packets_after_disconnect_and_in_the_wrong_direction() {
     assert_eq!(h.kinds(), vec!["protocol_violation", "protocol_violation"]);
     let all = h.findings();
     assert_eq!(all[0].frames, vec![d, late]);
-    assert_eq!(all[0].rule, Some("MQTT-3.14.4-2"));
+    assert_eq!(all[0].rule, Some(Rule::new("MQTT-3.14.4-2")));
     assert_eq!(all[1].frames, vec![wrong]);
 }
 

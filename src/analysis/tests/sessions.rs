@@ -254,7 +254,7 @@ fn redelivery_without_dup_is_a_violation_and_a_new_message_reusing_the_id_is_not
     h.end(1, 4_000, CloseKind::Fin);
     h.finish();
     assert_eq!(h.kinds(), vec!["protocol_violation", "packet_id_in_use"]);
-    assert_eq!(h.findings()[0].rule, Some("MQTT-3.3.1-1"));
+    assert_eq!(h.findings()[0].rule, Some(Rule::new("MQTT-3.3.1-1")));
     assert_eq!(h.flow(C2S, 1).outcome, Some(Outcome::Redelivered));
 }
 
