@@ -229,7 +229,44 @@ finish() {
     mv -f "$WORK/$name" "$OUT_DIR/$name"
     mv -f "$WORK/$stem.truth.json" "$OUT_DIR/$stem.truth.json"
     mv -f "$WORK/$stem.conv.txt" "$OUT_DIR/$stem.conv.txt"
+    # a TLS sample's key log (throwaway keys) travels with its capture
+    if [ -e "$WORK/$stem.keys" ]; then mv -f "$WORK/$stem.keys" "$OUT_DIR/$stem.keys"; fi
     log "wrote $OUT_DIR/$name ($(stat -c %s "$OUT_DIR/$name") bytes)"
+}
+
+# start_broker_conf NS PORT...: mosquitto with the caller's $WORK/mosquitto.conf
+# (which should log to stderr); waits until every PORT listens.
+start_broker_conf() {
+    local ns=$1 p; shift
+    BROKER_LOG=$WORK/mosquitto.log
+    bg_ns "$ns" mosquitto -c "$WORK/mosquitto.conf" 2>"$BROKER_LOG"
+    BROKER_PID=$BG_PID
+    for p in "$@"; do
+        for _ in $(seq 50); do
+            if in_ns "$ns" ss -Hltn "sport = :$p" | grep -q LISTEN; then break; fi
+            kill -0 "$BROKER_PID" 2>/dev/null || die "mosquitto exited: $(cat "$BROKER_LOG")"
+            sleep 0.1
+        done
+        in_ns "$ns" ss -Hltn "sport = :$p" | grep -q LISTEN || die "mosquitto does not listen on $p"
+    done
+}
+
+# make_pki HOST: a throwaway P-256 CA ($PKI/ca.crt) and a server certificate
+# for IP:HOST ($PKI/server.crt, .key), only in the temp dir of this run.
+make_pki() {
+    local h=$1
+    command -v openssl >/dev/null || die "missing tool: openssl"
+    PKI=$WORK/pki
+    mkdir -p "$PKI"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=mqtt-inspect sample CA" -keyout "$PKI/ca.key" -out "$PKI/ca.crt" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/CN=$h" -keyout "$PKI/server.key" -out "$PKI/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$h" >"$PKI/server.ext"
+    openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+        -days 2 -extfile "$PKI/server.ext" -out "$PKI/server.crt" 2>/dev/null
+    chmod 755 "$PKI"
+    chmod 644 "$PKI"/*  # mosquitto may read them after dropping root
 }
 
 # basic_exchange NS HOST PROTO [PREFIX]: the reference MQTT conversation.

@@ -85,9 +85,25 @@ def main():
     ap.add_argument("--port", type=int, help="every connection has this server port")
     ap.add_argument("--tls", type=int, metavar="PORT",
                     help="TLS on PORT: Client Hellos and application data, and no cleartext MQTT there")
+    ap.add_argument("--decode-as", action="append", default=[], metavar="SPEC",
+                    help='extra "tshark -d SPEC" for the tshark checks, e.g. tcp.port==9001,http (repeatable)')
+    ap.add_argument("--keylog", help="TLS key log for the tshark checks (-o tls.keylog_file:FILE)")
+    ap.add_argument("--ws-lua", action="store_true",
+                    help="load mqtt_ws.lua (MQTT for WebSocket subprotocol mqtt) in the tshark checks")
+    ap.add_argument("--websocket", type=int, metavar="N",
+                    help="N WebSocket upgrades (101) and MQTT in WebSocket frames on every one of them")
+    ap.add_argument("--decrypted", action="store_true",
+                    help="every TLS connection in the truth file carries MQTT that tshark decrypted")
+    ap.add_argument("--suites", help="comma list of TLS cipher suite names the connections must cover")
     a = ap.parse_args()
     for p in a.mqtt_port:
         DECODE_AS.extend(["-d", f"tcp.port=={p},mqtt"])
+    for d in a.decode_as:
+        DECODE_AS.extend(["-d", d])
+    if a.ws_lua:
+        DECODE_AS.extend(["-X", "lua_script:" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "mqtt_ws.lua")])
+    if a.keylog:
+        DECODE_AS.extend(["-o", f"tls.keylog_file:{a.keylog}"])
 
     cap = a.capture
     truth = json.load(open(cap.rsplit(".", 1)[0] + ".truth.json"))
@@ -183,6 +199,26 @@ def main():
         check(app > 0, f"{app} frames with TLS application data on {a.tls}")
         clear = tshark_count(cap, f"{on} && mqtt && !tls")
         check(clear == 0, f"{clear} frames of cleartext MQTT on {a.tls} == 0")
+
+    if a.websocket is not None:
+        ws = [c for c in truth["connections"] if c.get("websocket", {}).get("status") == 101]
+        check(len(ws) == a.websocket, f"{len(ws)} WebSocket upgrades == {a.websocket}")
+        for c in ws:
+            inside = [p for p in truth["packets"] if p["stream"] == c["stream"] and "websocket" in p["layers"]]
+            check(c["websocket"]["subprotocol"] == "mqtt" and bool(inside),
+                  f"stream {c['stream']}: subprotocol {c['websocket']['subprotocol']}, "
+                  f"{len(inside)} MQTT PDUs in WebSocket frames")
+    if a.decrypted:
+        tls = [c for c in truth["connections"] if "tls" in c]
+        check(bool(tls), f"{len(tls)} TLS connections")
+        for c in tls:
+            inside = [p for p in truth["packets"] if p["stream"] == c["stream"] and "tls" in p["layers"]]
+            check(bool(inside), f"stream {c['stream']} ({c['tls']['version']} {c['tls']['cipher']}): "
+                                f"{len(inside)} decrypted MQTT PDUs")
+    if a.suites:
+        seen = {c["tls"]["cipher"] for c in truth["connections"] if "tls" in c}
+        for want in a.suites.split(","):
+            check(want in seen, f"a connection with {want}")
 
     if fails:
         print(f"{len(fails)} check(s) failed", file=sys.stderr)
