@@ -19,8 +19,7 @@
 //!
 //! ```
 //! use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, MqttEvent};
-//! use mqtt_inspect::tcp::Direction;
-//! use mqtt_inspect::time::Timestamp;
+//! use mqtt_inspect::base::{Direction, Timestamp};
 //!
 //! // One per TCP connection; `new_mid_stream` when the handshake was not seen.
 //! let mut conn = MqttConnection::new(&MqttConfig::default());
