@@ -14,6 +14,7 @@ pub mod analysis;
 pub mod base;
 pub mod capture;
 pub mod cli;
+pub mod connection;
 pub mod mqtt;
 pub mod netdecode;
 pub mod pipeline;

@@ -3,10 +3,10 @@
 use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
-use mqtt_inspect::capture::open_captures;
+use mqtt_inspect::capture::{FrameSource, open_captures};
 use mqtt_inspect::cli::{AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, Format};
 use mqtt_inspect::mqtt::{MqttConfig, RenderOptions};
-use mqtt_inspect::pipeline::{FrameSource, Pipeline, PipelineOptions};
+use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::{JsonLines, JsonReport, Sink, Summary, TextOptions, TextReport};
 use mqtt_inspect::tcp::TcpConfig;
 use std::io::{self, IsTerminal, Write};

@@ -4,15 +4,15 @@
 //! UNSUBSCRIBE / UNSUBACK, PINGREQ / PINGRESP and DISCONNECT.
 
 use super::catalogue::FindingKind;
+use super::conn::{
+    ConnAnalysis, ConnackInfo, ConnectInfo, MAX_PENDING_PINGS, MAX_PENDING_REQUESTS, Pending, Ping,
+};
+use super::env::{Env, frames_then, give_up, ms, ns_between, sample};
 use super::latency::LatencyKey;
 use super::publish;
 use super::rules;
-use super::session::{
-    Conn, ConnackInfo, ConnectInfo, MAX_PENDING_PINGS, MAX_PENDING_REQUESTS, Pending, Ping,
-};
 use super::store::SessionStore;
 use super::subscriptions::Subscriptions;
-use super::tracker::{Env, frames_then, give_up, ms, ns_between};
 use crate::base::At;
 use crate::base::{Direction, PerDir};
 use crate::mqtt::spec::Rule;
@@ -26,7 +26,7 @@ const S2C: Direction = Direction::ServerToClient;
 
 /// One decoded packet of connection `c`.
 pub(super) fn on_packet(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     store: &mut SessionStore,
     env: &mut Env<'_, '_>,
     ev: &PacketEvent<'_>,
@@ -97,7 +97,7 @@ pub(super) fn on_packet(
 }
 
 fn violation(
-    c: &Conn,
+    c: &ConnAnalysis,
     env: &mut Env<'_, '_>,
     dir: Direction,
     frames: Vec<u64>,
@@ -124,7 +124,13 @@ fn sent_by(t: PacketType, v5: bool) -> (bool, bool) {
 }
 
 /// Packet order checks; `false` when the packet must not be processed further.
-fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Direction, at: At) -> bool {
+fn check_order(
+    c: &mut ConnAnalysis,
+    env: &mut Env<'_, '_>,
+    t: PacketType,
+    dir: Direction,
+    at: At,
+) -> bool {
     let v = c.rules_version();
     let v5 = v.is_some_and(ProtocolVersion::is_v5);
     let (by_client, by_server) = sent_by(t, v5);
@@ -278,7 +284,7 @@ fn check_order(c: &mut Conn, env: &mut Env<'_, '_>, t: PacketType, dir: Directio
 /// `keepalive_exceeded` when the client has been silent for more than 1.5 ×
 /// its keep alive by `now` (a packet, a server DISCONNECT, the connection
 /// end, a live tick). Silence is only proven while no client bytes were lost.
-pub(super) fn check_keepalive(c: &mut Conn, env: &mut Env<'_, '_>, now: At, until: &str) {
+pub(super) fn check_keepalive(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, now: At, until: &str) {
     if c.keepalive_off || c.keepalive_reported {
         return;
     }
@@ -309,50 +315,8 @@ pub(super) fn check_keepalive(c: &mut Conn, env: &mut Env<'_, '_>, now: At, unti
     );
 }
 
-/// A request/response latency sample, with `late_ack` when it exceeds the timeout.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn sample(
-    c: &Conn,
-    env: &mut Env<'_, '_>,
-    key: LatencyKey,
-    dir: Direction,
-    topic: Option<&str>,
-    from: At,
-    to: At,
-    expected: PacketType,
-    what: &str,
-    packet_id: Option<u16>,
-) -> Option<u64> {
-    let Some(ns) = ns_between(from.ts, to.ts) else {
-        env.tally.counters.negative_latencies += 1;
-        return None;
-    };
-    env.tally.latency(key, Some(dir), c.client_id(), topic, ns);
-    if ns > env.timeout_ns {
-        let rule = rules::ack_duty(expected, c.rules_version());
-        env.raise(
-            c.finding(
-                FindingKind::LateAck,
-                dir,
-                frames_then(vec![from.frame], to.frame),
-                to.ts,
-                format!(
-                    "{expected} for {what} came after {}, more than the ack timeout of {}",
-                    ms(ns),
-                    ms(env.timeout_ns)
-                ),
-            )
-            .cites(rule)
-            .packet_id(packet_id)
-            .expected(expected)
-            .topic(topic),
-        );
-    }
-    Some(ns)
-}
-
 fn on_connect(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     store: &mut SessionStore,
     env: &mut Env<'_, '_>,
     at: At,
@@ -389,7 +353,7 @@ fn on_connect(
 }
 
 fn on_connack(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     store: &mut SessionStore,
     env: &mut Env<'_, '_>,
     at: At,
@@ -489,7 +453,7 @@ fn on_connack(
 }
 
 /// Whether a client packet identifier is taken by an open flow or request.
-fn client_id_in_use(c: &Conn, id: u16) -> Option<u64> {
+fn client_id_in_use(c: &ConnAnalysis, id: u16) -> Option<u64> {
     if let Some(f) = c.flows.client_to_server.get(&id) {
         return f.frames.first().copied();
     }
@@ -499,7 +463,7 @@ fn client_id_in_use(c: &Conn, id: u16) -> Option<u64> {
         .map(|p| p.at.frame)
 }
 
-fn id_zero(c: &Conn, env: &mut Env<'_, '_>, dir: Direction, at: At, t: PacketType) {
+fn id_zero(c: &ConnAnalysis, env: &mut Env<'_, '_>, dir: Direction, at: At, t: PacketType) {
     env.raise(
         c.finding(
             FindingKind::PacketIdZero,
@@ -513,7 +477,7 @@ fn id_zero(c: &Conn, env: &mut Env<'_, '_>, dir: Direction, at: At, t: PacketTyp
     );
 }
 
-fn request_id_in_use(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16) {
+fn request_id_in_use(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16) {
     if let Some(first) = client_id_in_use(c, id) {
         let text = format!(
             "{t} uses packet identifier {id}, still in use by the unanswered packet of frame {first}"
@@ -532,7 +496,7 @@ fn request_id_in_use(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id:
     }
 }
 
-fn on_subscribe(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Subscribe<'_>) {
+fn on_subscribe(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Subscribe<'_>) {
     if p.packet_id == 0 {
         id_zero(c, env, C2S, at, PacketType::Subscribe);
         c.subs.mark_incomplete();
@@ -558,7 +522,7 @@ fn on_subscribe(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Subscribe<'_>) 
 }
 
 /// An answer with no request.
-fn stray_answer(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16) {
+fn stray_answer(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16) {
     // Requests are not re-sent after a reconnect: only a late start of the
     // capture or lost client bytes can hide the SUBSCRIBE / UNSUBSCRIBE.
     if c.midstream || c.unsure.client_to_server.is_some() || c.untracked_requests {
@@ -586,7 +550,7 @@ fn stray_answer(c: &Conn, env: &mut Env<'_, '_>, at: At, t: PacketType, id: u16)
 /// A SUBACK / UNSUBACK: the request it answers (its latency sampled), or
 /// `None` after reporting an id of 0 or an answer to no request.
 fn answered(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     env: &mut Env<'_, '_>,
     at: At,
     answer: PacketType,
@@ -625,7 +589,7 @@ fn answered(
     Some(pending)
 }
 
-fn on_suback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>) {
+fn on_suback(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>) {
     let Some(pending) = answered(c, env, at, PacketType::Suback, p.packet_id) else {
         return;
     };
@@ -659,7 +623,7 @@ fn on_suback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>) {
     }
 }
 
-fn on_unsubscribe(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Unsubscribe<'_>) {
+fn on_unsubscribe(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Unsubscribe<'_>) {
     if p.packet_id == 0 {
         id_zero(c, env, C2S, at, PacketType::Unsubscribe);
         c.subs.mark_incomplete();
@@ -684,7 +648,7 @@ fn on_unsubscribe(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Unsubscribe<'
     );
 }
 
-fn on_unsuback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Unsuback<'_>) {
+fn on_unsuback(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Unsuback<'_>) {
     let Some(pending) = answered(c, env, at, PacketType::Unsuback, p.packet_id) else {
         return;
     };
@@ -695,7 +659,7 @@ fn on_unsuback(c: &mut Conn, env: &mut Env<'_, '_>, at: At, p: &Unsuback<'_>) {
     }
 }
 
-fn on_pingreq(c: &mut Conn, at: At) {
+fn on_pingreq(c: &mut ConnAnalysis, at: At) {
     if c.pings.len() >= MAX_PENDING_PINGS {
         c.pings.pop_front();
     }
@@ -705,7 +669,7 @@ fn on_pingreq(c: &mut Conn, at: At) {
     });
 }
 
-fn on_pingresp(c: &mut Conn, env: &mut Env<'_, '_>, at: At) {
+fn on_pingresp(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At) {
     if let Some(ping) = c.pings.pop_front() {
         sample(
             c,
@@ -723,7 +687,7 @@ fn on_pingresp(c: &mut Conn, env: &mut Env<'_, '_>, at: At) {
 }
 
 fn on_disconnect(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     env: &mut Env<'_, '_>,
     at: At,
     dir: Direction,

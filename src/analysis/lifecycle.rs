@@ -3,16 +3,15 @@
 //! timer that declares overdue flows missing, and the end of the capture.
 
 use super::catalogue::FindingKind;
+use super::conn::{ConnAnalysis, ConnectionMqtt, Pending};
 use super::control::check_keepalive;
+use super::env::{Env, TICK_EVERY_NS, give_up, missing_finding, ms, ns_between, record};
 use super::flow::{Flow, Outcome};
 use super::rules;
-use super::session::{Conn, ConnectionMqtt, Pending};
+use super::shared::{AnalysisEvent, Shared};
 use super::store::SavedSession;
 use super::summary::AnalysisSummary;
-use super::tracker::{
-    AnalysisEvent, Env, TICK_EVERY_NS, Tracker, give_up, missing_finding, ms, ns_between, record,
-};
-use crate::base::{At, ConnId, Direction, Timestamp, Warning};
+use crate::base::{At, Direction, Timestamp, Warning};
 use crate::mqtt::PacketType;
 use crate::tcp::CloseKind;
 
@@ -22,7 +21,7 @@ fn plus(ts: Timestamp, ns: u64) -> Timestamp {
 }
 
 /// Whether the ack `flow` awaits may have been in bytes lost after its last packet.
-fn ack_maybe_lost(c: &Conn, flow: &Flow) -> bool {
+fn ack_maybe_lost(c: &ConnAnalysis, flow: &Flow) -> bool {
     let ack_dir = if flow.stage.awaits_receiver() {
         flow.dir.reverse()
     } else {
@@ -32,7 +31,7 @@ fn ack_maybe_lost(c: &Conn, flow: &Flow) -> bool {
 }
 
 /// The requests of `c` still waiting, oldest first.
-fn pending_requests(c: &mut Conn) -> Vec<(PacketType, u16, Pending)> {
+fn pending_requests(c: &mut ConnAnalysis) -> Vec<(PacketType, u16, Pending)> {
     let mut all: Vec<(PacketType, u16, Pending)> = c
         .subscribes
         .drain()
@@ -60,7 +59,7 @@ fn pending_requests(c: &mut Conn) -> Vec<(PacketType, u16, Pending)> {
 
 /// `missing_ack` for a SUBSCRIBE / UNSUBSCRIBE / PINGREQ unanswered for `waited`.
 fn missing_answer(
-    c: &Conn,
+    c: &ConnAnalysis,
     env: &mut Env<'_, '_>,
     (expected, id, p): (PacketType, u16, &Pending),
     waited: u64,
@@ -86,7 +85,7 @@ fn missing_answer(
     );
 }
 
-impl Tracker {
+impl Shared {
     /// The TCP connection ended (`how`: FIN, RST, or still open when the
     /// capture or the idle timeout ended it). Its open flows are reported as
     /// `missing_ack` — unless the session outlives the connection (clean
@@ -97,17 +96,15 @@ impl Tracker {
     ///
     /// Returns the MQTT side of the connection for the report (`None` when
     /// no MQTT packet was seen); the connection's state is dropped.
-    pub fn connection_end(
+    pub fn end(
         &mut self,
-        conn: ConnId,
-        frame: u64,
-        ts: Timestamp,
+        mut c: ConnAnalysis,
+        end: At,
         how: CloseKind,
         out: &mut dyn FnMut(AnalysisEvent<'_>),
     ) -> Option<ConnectionMqtt> {
-        let mut c = self.conns.remove(&conn)?;
-        let (_, store, mut env) = self.split(out);
-        let end = At { frame, ts };
+        let At { frame, ts } = end;
+        let (store, mut env) = self.split(out);
         check_keepalive(&mut c, &mut env, end, "until the connection ended");
         let summary = c.has_mqtt().then(|| c.mqtt_summary());
         let client = c.client_id().map(str::to_string);
@@ -203,22 +200,30 @@ impl Tracker {
         summary
     }
 
+    /// Whether a live [`tick`](Self::tick) has anything to look at by `now`
+    /// (cheap: callers check it before gathering the connections).
+    pub fn tick_due(&self, now: Timestamp) -> bool {
+        self.cfg.live && self.next_tick.is_some_and(|t| now >= t)
+    }
+
     /// Live mode: reports flows and requests unanswered for longer than
     /// the ack timeout (`missing_ack`, once each; a late answer still
     /// completes the flow and adds `late_ack`) and clients silent for more
     /// than 1.5 × their keep alive. Does nothing before the earliest
     /// deadline, and looks at all connections at most once per 100 ms of
     /// capture time (so a report may come up to that much after its
-    /// deadline); it may be called for every frame.
-    pub fn tick(&mut self, now: Timestamp, out: &mut dyn FnMut(AnalysisEvent<'_>)) {
-        if !self.cfg.live {
+    /// deadline); it may be called for every frame. `conns` are all open
+    /// connections, in connection order (the order of the reports).
+    pub fn tick<'c>(
+        &mut self,
+        now: Timestamp,
+        conns: impl IntoIterator<Item = &'c mut ConnAnalysis>,
+        out: &mut dyn FnMut(AnalysisEvent<'_>),
+    ) {
+        if !self.tick_due(now) {
             return;
         }
-        match self.next_tick {
-            Some(t) if now >= t => {}
-            _ => return,
-        }
-        let (conns, _, mut env) = self.split(out);
+        let (_, mut env) = self.split(out);
         let timeout = env.timeout_ns;
         let mut next: Option<Timestamp> = None;
         let mut soonest = |t: Timestamp| {
@@ -226,12 +231,7 @@ impl Tracker {
                 next = Some(t);
             }
         };
-        let mut ids: Vec<ConnId> = conns.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            let Some(c) = conns.get_mut(&id) else {
-                continue;
-            };
+        for c in conns {
             let frame = c.last_at.map_or(0, |a| a.frame);
             check_keepalive(c, &mut env, At { frame, ts: now }, "until now");
             if let (Some(ka), Some(last)) = (c.keepalive_ns(), c.last_client)
@@ -317,12 +317,9 @@ impl Tracker {
         self.next_tick = next.map(|n| n.max(plus(now, TICK_EVERY_NS)));
     }
 
-    /// Live mode: a packet of `conn` may have opened something with a
+    /// Live mode: a packet of `c` may have opened something with a
     /// deadline; make sure `tick` looks again by then.
-    pub(super) fn arm_tick(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
-        };
+    pub(super) fn arm_tick(&mut self, c: &ConnAnalysis) {
         let Some(last) = c.last_at else {
             return;
         };
@@ -336,25 +333,12 @@ impl Tracker {
         }
     }
 
-    /// The end of the capture: ends every connection still open (as
-    /// [`CloseKind::Open`] at the latest packet's time), gives up every
-    /// saved session that no connection resumed (`missing_ack`), and returns
-    /// the summary.
+    /// The end of the capture, after every connection [`end`](Self::end)ed:
+    /// gives up every saved session that no connection resumed
+    /// (`missing_ack`), and returns the summary.
     pub fn finish(&mut self, out: &mut dyn FnMut(AnalysisEvent<'_>)) -> AnalysisSummary {
-        let mut ids: Vec<ConnId> = self.conns.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            let end = self
-                .last
-                .or_else(|| self.conns.get(&id).and_then(|c| c.last_at))
-                .unwrap_or(At {
-                    frame: 0,
-                    ts: Timestamp::default(),
-                });
-            self.connection_end(id, end.frame, end.ts, CloseKind::Open, out);
-        }
         let last = self.last;
-        let (_, store, mut env) = self.split(out);
+        let (store, mut env) = self.split(out);
         for s in store.drain() {
             let ts = last.map_or(s.ended.ts, |l| l.ts.max(s.ended.ts));
             let why = format!(

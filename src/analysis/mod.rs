@@ -75,7 +75,9 @@
 //! statistics. A connection's state is dropped when it ends.
 
 pub mod catalogue;
+pub mod conn;
 mod control;
+mod env;
 pub mod finding;
 pub mod flow;
 pub mod latency;
@@ -83,23 +85,22 @@ mod lifecycle;
 mod publish;
 pub mod qos;
 pub mod rules;
-pub mod session;
+pub mod shared;
 mod store;
 pub mod subscriptions;
 pub mod summary;
 pub mod topk;
-mod tracker;
 
 #[cfg(test)]
 mod tests;
 
 pub use catalogue::{FindingKind, Severity};
+pub use conn::{ConnAnalysis, ConnectionMqtt};
 pub use finding::Finding;
 pub use flow::{FlowLatency, FlowRecord, Outcome};
 pub use latency::{LatencyKey, LatencySet, LatencyStats, LatencySummary, Precision};
-pub use session::ConnectionMqtt;
+pub use shared::{AnalysisConfig, AnalysisEvent, Shared};
 pub use summary::{
     AnalysisCounters, AnalysisSummary, ClientLatency, FlowCounts, FlowsByQos, Qos0Counts,
     TopicLatency,
 };
-pub use tracker::{AnalysisConfig, AnalysisEvent, Tracker};

@@ -4,15 +4,15 @@
 //! session redelivery, and the findings.
 
 use super::catalogue::FindingKind;
-use super::control::sample;
+
+use super::conn::{ConnAnalysis, Recent};
+use super::env::{Env, frames_then, record, sample};
 use super::flow::{Flow, Outcome};
 use super::latency::LatencyKey;
 use super::qos::{Fault, Msg, Next, Stage, transition};
 use super::rules;
-use super::session::{Conn, Recent};
 use super::store::SessionStore;
 use super::subscriptions::Verdict;
-use super::tracker::{Env, frames_then, record};
 use crate::base::{At, Direction};
 use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion, PubResp, Publish};
 
@@ -28,7 +28,7 @@ fn at_of(ev: &PacketEvent<'_>) -> At {
 
 /// A PUBLISH in `ev.dir`.
 pub(super) fn on_publish(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     store: &mut SessionStore,
     env: &mut Env<'_, '_>,
     ev: &PacketEvent<'_>,
@@ -198,7 +198,7 @@ pub(super) fn on_publish(
 }
 
 /// 5.0: the CONNACK's Maximum QoS and Retain Available bind the client.
-fn check_connack_limits(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>) {
+fn check_connack_limits(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>) {
     let Some(a) = &c.connack else {
         return;
     };
@@ -238,7 +238,7 @@ fn check_connack_limits(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>
 }
 
 /// A broker delivery above every matching subscription's grant.
-fn check_grant(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>, topic: &str) {
+fn check_grant(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>, topic: &str) {
     if c.unsure.client_to_server.is_some() {
         return;
     }
@@ -265,7 +265,7 @@ fn check_grant(c: &Conn, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>, topic: 
 }
 
 /// A client PUBLISH reusing the identifier of an unanswered SUBSCRIBE / UNSUBSCRIBE.
-fn publish_id_in_use(c: &Conn, env: &mut Env<'_, '_>, at: At, id: u16, topic: &str) {
+fn publish_id_in_use(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, id: u16, topic: &str) {
     let pending = c.subscribes.get(&id).or_else(|| c.unsubscribes.get(&id));
     if let Some(p) = pending {
         let text = format!(
@@ -290,7 +290,7 @@ fn publish_id_in_use(c: &Conn, env: &mut Env<'_, '_>, at: At, id: u16, topic: &s
 /// Opens a flow (unless the in-flight cap is reached) and checks Receive Maximum.
 #[allow(clippy::too_many_arguments)]
 fn start(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     env: &mut Env<'_, '_>,
     dir: Direction,
     id: u16,
@@ -328,7 +328,13 @@ fn start(
     check_receive_maximum(c, env, dir, id, at);
 }
 
-fn check_receive_maximum(c: &mut Conn, env: &mut Env<'_, '_>, dir: Direction, id: u16, at: At) {
+fn check_receive_maximum(
+    c: &mut ConnAnalysis,
+    env: &mut Env<'_, '_>,
+    dir: Direction,
+    id: u16,
+    at: At,
+) {
     let Some(max) = c.receive_maximum(dir) else {
         return;
     };
@@ -365,7 +371,12 @@ fn check_receive_maximum(c: &mut Conn, env: &mut Env<'_, '_>, dir: Direction, id
 
 /// The packet continues a flow of the resumed session (MQTT-4.4.0-1):
 /// moves it from the session into this connection's open flows.
-fn take_resumable(c: &mut Conn, store: &mut SessionStore, dir: Direction, id: u16) -> Option<Flow> {
+fn take_resumable(
+    c: &mut ConnAnalysis,
+    store: &mut SessionStore,
+    dir: Direction,
+    id: u16,
+) -> Option<Flow> {
     if let Some(f) = c.resumable[dir].remove(&id) {
         return Some(f);
     }
@@ -379,7 +390,7 @@ fn take_resumable(c: &mut Conn, store: &mut SessionStore, dir: Direction, id: u1
 /// A PUBLISH that re-sends a flow of the resumed session; `true` if it did.
 #[allow(clippy::too_many_arguments)]
 fn resume(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     store: &mut SessionStore,
     env: &mut Env<'_, '_>,
     ev: &PacketEvent<'_>,
@@ -447,7 +458,7 @@ fn resume(
 
 /// PUBACK, PUBREC, PUBREL or PUBCOMP in `ev.dir`.
 pub(super) fn on_ack(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     store: &mut SessionStore,
     env: &mut Env<'_, '_>,
     ev: &PacketEvent<'_>,
@@ -599,7 +610,14 @@ pub(super) fn on_ack(
 }
 
 /// The latency sample(s) of the step `before --t--> …` of `flow`.
-fn measure(c: &Conn, env: &mut Env<'_, '_>, flow: &mut Flow, before: Stage, at: At, t: PacketType) {
+fn measure(
+    c: &ConnAnalysis,
+    env: &mut Env<'_, '_>,
+    flow: &mut Flow,
+    before: Stage,
+    at: At,
+    t: PacketType,
+) {
     let key = match (before, t) {
         (Stage::AwaitPuback, PacketType::Puback) => LatencyKey::Puback,
         (Stage::AwaitPubrec, PacketType::Pubrec) => LatencyKey::Pubrec,
@@ -625,7 +643,7 @@ fn measure(c: &Conn, env: &mut Env<'_, '_>, flow: &mut Flow, before: Stage, at: 
     }
     if key == LatencyKey::Pubcomp
         && !flow.redelivered
-        && let Some(ns) = super::tracker::ns_between(flow.publish_ts, at.ts)
+        && let Some(ns) = super::env::ns_between(flow.publish_ts, at.ts)
     {
         env.tally.latency(
             LatencyKey::Qos2Total,
@@ -639,7 +657,7 @@ fn measure(c: &Conn, env: &mut Env<'_, '_>, flow: &mut Flow, before: Stage, at: 
 }
 
 /// A flow left the in-flight count of `dir`.
-fn release_quota(c: &mut Conn, dir: Direction) {
+fn release_quota(c: &mut ConnAnalysis, dir: Direction) {
     if let Some(max) = c.receive_maximum(dir)
         && c.flows[dir].len() <= usize::from(max)
     {
@@ -650,7 +668,7 @@ fn release_quota(c: &mut Conn, dir: Direction) {
 /// An ack of the flow's QoS that is not the one awaited.
 #[allow(clippy::too_many_arguments)]
 fn wrong_stage(
-    c: &Conn,
+    c: &ConnAnalysis,
     env: &mut Env<'_, '_>,
     at: At,
     t: PacketType,
@@ -703,7 +721,7 @@ fn wrong_stage(
 
 /// An ack with no open flow.
 fn stray_ack(
-    c: &mut Conn,
+    c: &mut ConnAnalysis,
     env: &mut Env<'_, '_>,
     at: At,
     t: PacketType,

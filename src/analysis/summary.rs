@@ -423,7 +423,7 @@ impl Tally {
         }
         AnalysisSummary {
             flows,
-            flows_by_direction: self.flows.clone(),
+            flows_by_direction: self.flows,
             qos0_messages: self.qos0,
             latency: self.latency.clone(),
             latency_by_direction: self.latency_by_dir.clone(),

@@ -61,5 +61,7 @@ mod pcapng;
 mod reader;
 mod record;
 mod resolution;
+mod source;
 
 pub use reader::{CaptureReader, open_captures};
+pub use source::{FrameSource, Next};

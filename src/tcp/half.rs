@@ -33,17 +33,6 @@ pub struct DirStats {
     pub gap_bytes: u64,
 }
 
-/// Why a gap was declared (for the warning text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GapCause {
-    /// The peer acknowledged bytes we never saw.
-    AckedPastHole,
-    /// Too much out-of-order data was waiting for the hole to fill.
-    BufferCap,
-    /// The connection ended with a hole still open.
-    End,
-}
-
 #[derive(Debug)]
 struct Pending {
     data: Vec<u8>,

@@ -5,8 +5,8 @@ mod reassembler;
 #[cfg(test)]
 mod tests;
 
-pub use half::{DirStats, GapCause};
+pub use half::DirStats;
 pub use reassembler::{
-    CloseKind, ConnRecord, Handshake, Interest, Reassembler, StreamEvent, StreamSink, TcpConfig,
+    CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened, Reassembler, TcpConfig,
     TcpCounters,
 };

@@ -1,8 +1,8 @@
 //! The connection table: handshakes, who is the client, FIN/RST, port reuse,
 //! idle expiry and the caps that keep memory bounded.
 
-use super::half::{Chunk, DirStats, GapCause, HalfStream};
-use crate::base::{ConnId, Direction, Endpoint, PerDir, Segment, Timestamp, Warning};
+use super::half::{Chunk, DirStats, HalfStream};
+use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Segment, Timestamp, Warning};
 use foldhash::HashMap;
 use serde::Serialize;
 
@@ -83,53 +83,23 @@ pub struct ConnRecord {
     pub server_to_client: DirStats,
 }
 
-/// What reassembly tells its consumer, in capture order.
-#[derive(Debug)]
-pub enum StreamEvent<'a> {
-    /// A connection's sides are known (after the handshake, or at the first payload
-    /// without one); `frame`/`ts` are where it was first seen. `midstream`: the
-    /// capture did not see it start, so its byte streams may begin inside an
-    /// application message.
-    Open {
-        conn: ConnId,
-        client: Endpoint,
-        server: Endpoint,
-        frame: u64,
-        ts: Timestamp,
-        midstream: bool,
-        handshake: Option<Handshake>,
-    },
-    /// The next in-order bytes of one direction.
-    Data {
-        conn: ConnId,
-        dir: Direction,
-        frame: u64,
-        ts: Timestamp,
-        data: &'a [u8],
-    },
-    /// `len` bytes of one direction were never captured; the next `Data` follows them.
-    Gap {
-        conn: ConnId,
-        dir: Direction,
-        frame: u64,
-        ts: Timestamp,
-        len: u64,
-        cause: GapCause,
-    },
-    /// The connection ended (FIN both ways, RST, or it was still open when the capture,
-    /// the idle timeout or the table cap ended it).
-    End {
-        conn: ConnId,
-        frame: u64,
-        ts: Timestamp,
-        how: CloseKind,
-    },
-    /// Final statistics; the connection is forgotten after this.
-    Retired { record: &'a ConnRecord },
+/// What reassembly knows when it hands a connection to its owner: the
+/// sides (after the handshake, or at the first payload without one) and
+/// where the connection was first seen.
+#[derive(Debug, Clone, Copy)]
+pub struct Opened {
+    pub conn: ConnId,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// The connection's first frame.
+    pub first: At,
+    /// The capture did not see it start, so its byte streams may begin
+    /// inside an application message.
+    pub midstream: bool,
+    pub handshake: Option<Handshake>,
 }
 
-/// A consumer's answer to an event: keep sending this connection's bytes or not.
-/// Read from `Open` and `Data` events (a consumer may decide after the first bytes).
+/// A consumer's answer to data: keep sending this connection's bytes or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interest {
     Keep,
@@ -137,9 +107,30 @@ pub enum Interest {
     Ignore,
 }
 
-/// Receives reassembly events.
-pub trait StreamSink {
-    fn on_event(&mut self, ev: StreamEvent<'_>) -> Interest;
+/// Makes and drives the owner of each connection (gopacket's stream
+/// factory): reassembly keeps one table of connections, and each entry
+/// holds its TCP state and its owner, the [`Consumer`](Self::Consumer) made
+/// by [`open`](Self::open). Everything the factory itself holds is shared
+/// by all connections. Calls come in capture order; each call names the
+/// frame the bytes (or the event) came from.
+pub trait ConnectionFactory {
+    /// The owner of one connection's bytes.
+    type Consumer;
+    /// A connection's sides are known: its owner, or `None` to ignore its
+    /// bytes (its statistics are still kept).
+    fn open(&mut self, opened: &Opened) -> Option<Self::Consumer>;
+    /// The next in-order bytes of one direction.
+    fn data(&mut self, c: &mut Self::Consumer, dir: Direction, at: At, data: &[u8]) -> Interest;
+    /// `len` bytes of one direction were never captured; the next `data`
+    /// follows them.
+    fn gap(&mut self, c: &mut Self::Consumer, dir: Direction, at: At, len: u64) -> Interest;
+    /// The connection ended (FIN both ways, RST, or it was still open when
+    /// the capture, the idle timeout or the table cap ended it).
+    fn end(&mut self, c: &mut Self::Consumer, at: At, how: CloseKind);
+    /// Final statistics of every connection (`c` is `None` for one whose
+    /// bytes were ignored); the connection and its owner are forgotten
+    /// after this.
+    fn retire(&mut self, c: Option<Self::Consumer>, record: &ConnRecord);
 }
 
 /// Counters about reassembly itself (the `tcp` object of the report).
@@ -161,8 +152,10 @@ impl ConnKey {
     }
 }
 
-struct Conn {
+struct Conn<C> {
     record: ConnRecord,
+    /// The connection's owner; `None` once it lost interest (or never had any).
+    consumer: Option<C>,
     /// `[client→server, server→client]`
     halves: PerDir<HalfStream>,
     syn_ts: Option<Timestamp>,
@@ -171,14 +164,18 @@ struct Conn {
     /// Roles are final (handshake seen or first payload judged).
     roles_fixed: bool,
     opened: bool,
-    ignored: bool,
     ended: bool,
     fin_seen: bool,
     rst_seen: bool,
     cap_warned: PerDir<bool>,
 }
 
-impl Conn {
+impl<C> Conn<C> {
+    /// Opened, but its owner does not want its bytes.
+    fn ignored(&self) -> bool {
+        self.opened && self.consumer.is_none()
+    }
+
     fn close_kind(&self) -> CloseKind {
         if self.rst_seen {
             CloseKind::Rst
@@ -203,10 +200,13 @@ impl Conn {
     }
 }
 
-/// TCP reassembly for every connection of a capture.
-pub struct Reassembler {
+/// TCP reassembly for every connection of a capture: the one table of
+/// connections. Each entry holds a connection's TCP state and its owner
+/// (the `C` its [`ConnectionFactory`] made), so a connection and all that
+/// is known about it is one value.
+pub struct Reassembler<C> {
     cfg: TcpConfig,
-    conns: HashMap<ConnKey, Conn>,
+    conns: HashMap<ConnKey, Conn<C>>,
     next_id: ConnId,
     last_sweep: Option<Timestamp>,
     now: Timestamp,
@@ -220,7 +220,7 @@ const SWEEP_EVERY_SECS: i64 = 10;
 /// Closed connections stay this long for their last ACKs and retransmitted FINs.
 const CLOSED_LINGER_SECS: i64 = 60;
 
-impl Reassembler {
+impl<C> Reassembler<C> {
     pub fn new(cfg: TcpConfig) -> Self {
         Reassembler {
             cfg,
@@ -248,13 +248,27 @@ impl Reassembler {
         std::mem::take(&mut self.warnings)
     }
 
-    /// Feeds one segment; events go to `sink` before this returns.
-    pub fn segment(&mut self, seg: &Segment<'_>, sink: &mut dyn StreamSink) {
+    /// The owners of the connections still tracked, in connection order.
+    pub fn consumers_mut(&mut self) -> Vec<&mut C> {
+        let mut all: Vec<(ConnId, &mut C)> = self
+            .conns
+            .values_mut()
+            .filter_map(|c| {
+                let id = c.record.id;
+                c.consumer.as_mut().map(|consumer| (id, consumer))
+            })
+            .collect();
+        all.sort_by_key(|(id, _)| *id);
+        all.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Feeds one segment; the factory hears of it before this returns.
+    pub fn segment<F: ConnectionFactory<Consumer = C>>(&mut self, seg: &Segment<'_>, f: &mut F) {
         if seg.ts > self.now {
             self.now = seg.ts;
         }
         self.last_frame = seg.frame;
-        self.sweep(sink);
+        self.sweep(f);
         let key = ConnKey::of(seg.src, seg.dst);
         let starts_new = match self.conns.get(&key) {
             None => true,
@@ -262,9 +276,9 @@ impl Reassembler {
         };
         if starts_new {
             if let Some(old) = self.conns.remove(&key) {
-                self.retire(old, seg.frame, seg.ts, sink);
+                self.retire(old, seg.frame, seg.ts, f);
             }
-            self.make_room(seg, sink);
+            self.make_room(seg, f);
             let conn = self.new_conn(seg);
             self.conns.insert(key, conn);
         }
@@ -278,23 +292,23 @@ impl Reassembler {
             seg,
             cap,
             hello,
-            sink,
+            f,
             &mut self.counters,
             &mut self.warnings,
         );
     }
 
     /// End of input: every connection still tracked ends (as far as the capture shows) and is retired.
-    pub fn finish(&mut self, sink: &mut dyn StreamSink) {
-        let mut all: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+    pub fn finish<F: ConnectionFactory<Consumer = C>>(&mut self, f: &mut F) {
+        let mut all: Vec<Conn<C>> = self.conns.drain().map(|(_, c)| c).collect();
         all.sort_by_key(|c| c.record.id);
         let (frame, ts) = (self.last_frame, self.now);
         for c in all {
-            self.retire(c, frame, ts, sink);
+            self.retire(c, frame, ts, f);
         }
     }
 
-    fn new_conn(&mut self, seg: &Segment<'_>) -> Conn {
+    fn new_conn(&mut self, seg: &Segment<'_>) -> Conn<C> {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         self.counters.connections += 1;
@@ -313,13 +327,13 @@ impl Reassembler {
                 client_to_server: DirStats::default(),
                 server_to_client: DirStats::default(),
             },
+            consumer: None,
             halves: PerDir::default(),
             syn_ts: None,
             client_isn: None,
             server_isn: None,
             roles_fixed: fixed,
             opened: false,
-            ignored: false,
             ended: false,
             fin_seen: false,
             rst_seen: false,
@@ -328,33 +342,35 @@ impl Reassembler {
     }
 
     /// Ends (if needed) and forgets a connection.
-    fn retire(&mut self, mut c: Conn, frame: u64, ts: Timestamp, sink: &mut dyn StreamSink) {
-        ensure_open(&mut c, sink);
+    fn retire<F: ConnectionFactory<Consumer = C>>(
+        &mut self,
+        mut c: Conn<C>,
+        frame: u64,
+        ts: Timestamp,
+        f: &mut F,
+    ) {
+        ensure_open(&mut c, f);
+        let at = At { frame, ts };
         if !c.ended {
-            if !c.ignored {
+            c.ended = true;
+            let how = c.close_kind();
+            if let Some(consumer) = c.consumer.as_mut() {
                 for dir in Direction::BOTH {
-                    let id = c.record.id;
                     c.halves[dir].flush(&mut |chunk| {
-                        emit_chunk(sink, id, dir, frame, ts, GapCause::End, chunk);
+                        deliver(f, consumer, dir, at, chunk);
                     });
                 }
+                f.end(consumer, at, how);
             }
-            c.ended = true;
-            sink.on_event(StreamEvent::End {
-                conn: c.record.id,
-                frame,
-                ts,
-                how: c.close_kind(),
-            });
         }
         c.record.close = c.close_kind();
         c.record.client_to_server = c.halves.client_to_server.stats;
         c.record.server_to_client = c.halves.server_to_client.stats;
-        sink.on_event(StreamEvent::Retired { record: &c.record });
+        f.retire(c.consumer.take(), &c.record);
     }
 
     /// Retires idle connections (and closed ones past their linger time).
-    fn sweep(&mut self, sink: &mut dyn StreamSink) {
+    fn sweep<F: ConnectionFactory<Consumer = C>>(&mut self, f: &mut F) {
         let now = self.now;
         match self.last_sweep {
             None => {
@@ -374,7 +390,7 @@ impl Reassembler {
             })
             .map(|(k, _)| *k)
             .collect();
-        let mut stale_conns: Vec<Conn> =
+        let mut stale_conns: Vec<Conn<C>> =
             stale.iter().filter_map(|k| self.conns.remove(k)).collect();
         stale_conns.sort_by_key(|c| c.record.id);
         for c in stale_conns {
@@ -389,12 +405,12 @@ impl Reassembler {
                 ));
             }
             let (frame, ts) = (self.last_frame, now);
-            self.retire(c, frame, ts, sink);
+            self.retire(c, frame, ts, f);
         }
     }
 
     /// Keeps the table under its cap: ended connections go first, then the least recently active.
-    fn make_room(&mut self, seg: &Segment<'_>, sink: &mut dyn StreamSink) {
+    fn make_room<F: ConnectionFactory<Consumer = C>>(&mut self, seg: &Segment<'_>, f: &mut F) {
         if self.conns.len() < self.cfg.max_connections.max(1) {
             return;
         }
@@ -412,7 +428,7 @@ impl Reassembler {
                 if open {
                     evicted_open += 1;
                 }
-                self.retire(c, seg.frame, seg.ts, sink);
+                self.retire(c, seg.frame, seg.ts, f);
             }
         }
         if evicted_open > 0 {
@@ -429,7 +445,7 @@ impl Reassembler {
 }
 
 /// A SYN that cannot belong to the tracked connection starts a new one (port reuse).
-fn is_new_connection(c: &Conn, seg: &Segment<'_>) -> bool {
+fn is_new_connection<C>(c: &Conn<C>, seg: &Segment<'_>) -> bool {
     if !seg.flags.syn || seg.flags.ack {
         return false;
     }
@@ -467,61 +483,46 @@ fn by_port(seg: &Segment<'_>, cfg: &TcpConfig) -> (Endpoint, Endpoint) {
     }
 }
 
-fn emit_chunk(
-    sink: &mut dyn StreamSink,
-    conn: ConnId,
+/// Hands one chunk of a direction to the connection's owner.
+fn deliver<F: ConnectionFactory>(
+    f: &mut F,
+    consumer: &mut F::Consumer,
     dir: Direction,
-    frame: u64,
-    ts: Timestamp,
-    cause: GapCause,
+    at: At,
     chunk: Chunk<'_>,
 ) -> Interest {
-    let ev = match chunk {
-        Chunk::Data(data) => StreamEvent::Data {
-            conn,
-            dir,
-            frame,
-            ts,
-            data,
-        },
-        Chunk::Gap(len) => StreamEvent::Gap {
-            conn,
-            dir,
-            frame,
-            ts,
-            len,
-            cause,
-        },
-    };
-    sink.on_event(ev)
+    match chunk {
+        Chunk::Data(data) => f.data(consumer, dir, at, data),
+        Chunk::Gap(len) => f.gap(consumer, dir, at, len),
+    }
 }
 
-fn ensure_open(c: &mut Conn, sink: &mut dyn StreamSink) {
+/// Asks the factory for the connection's owner, once.
+fn ensure_open<F: ConnectionFactory>(c: &mut Conn<F::Consumer>, f: &mut F) {
     if c.opened {
         return;
     }
     c.opened = true;
-    let ev = StreamEvent::Open {
+    c.consumer = f.open(&Opened {
         conn: c.record.id,
         client: c.record.client,
         server: c.record.server,
-        frame: c.record.first_frame,
-        ts: c.record.first_ts,
+        first: At {
+            frame: c.record.first_frame,
+            ts: c.record.first_ts,
+        },
         midstream: c.record.handshake.is_none(),
         handshake: c.record.handshake,
-    };
-    if sink.on_event(ev) == Interest::Ignore {
-        c.ignored = true;
-    }
+    });
 }
 
 /// Applies one segment to its connection.
-fn process(
-    c: &mut Conn,
+fn process<F: ConnectionFactory>(
+    c: &mut Conn<F::Consumer>,
     seg: &Segment<'_>,
     cap: usize,
     hello: fn(&[u8]) -> bool,
-    sink: &mut dyn StreamSink,
+    f: &mut F,
     counters: &mut TcpCounters,
     warnings: &mut Vec<Warning>,
 ) {
@@ -544,51 +545,49 @@ fn process(
         c.fin_seen = true;
     }
     // Open once there is something to report: data, a close, or a finished
-    // handshake (so the open event can carry the handshake's round-trip time).
+    // handshake (so the owner learns the handshake's round-trip time).
     let handshake_done = c.record.handshake.is_some_and(|h| h.ack_frame.is_some());
     let carries = seg.wire_len() > 0 || seg.flags.fin || seg.flags.rst || handshake_done;
     if carries && c.roles_fixed {
-        ensure_open(c, sink);
+        ensure_open(c, f);
     }
-    if c.ignored || c.ended {
+    if c.ignored() || c.ended {
         return;
     }
     let id = c.record.id;
-    let (frame, ts) = (seg.frame, seg.ts);
+    let at = At {
+        frame: seg.frame,
+        ts: seg.ts,
+    };
     if seg.flags.ack {
         c.halves[dir.reverse()].on_peer_ack(seg.ack, seg.window);
     }
-    if c.opened {
+    if let Some(consumer) = c.consumer.as_mut() {
         // SYN with data: the data starts after the SYN's sequence number.
         let seq = if seg.flags.syn {
             seg.seq.wrapping_add(1)
         } else {
             seg.seq
         };
-        // A consumer may lose interest in the middle of the data (not MQTT after all).
+        // An owner may lose interest in the middle of the data (not MQTT after all).
         let mut ignore = false;
-        let mut emit = |chunk: Chunk<'_>| {
-            ignore |= emit_chunk(sink, id, dir, frame, ts, GapCause::AckedPastHole, chunk)
-                == Interest::Ignore;
+        let mut emit = |d: Direction, chunk: Chunk<'_>| {
+            if !ignore {
+                ignore = deliver(f, consumer, d, at, chunk) == Interest::Ignore;
+            }
         };
-        c.halves[dir].on_segment(seq, seg.payload, seg.missing, seg.flags.fin, &mut emit);
+        c.halves[dir].on_segment(seq, seg.payload, seg.missing, seg.flags.fin, &mut |chunk| {
+            emit(dir, chunk)
+        });
         for d in [dir, dir.reverse()] {
-            let mut emit = |chunk: Chunk<'_>| {
-                ignore |= emit_chunk(sink, id, d, frame, ts, GapCause::AckedPastHole, chunk)
-                    == Interest::Ignore;
-            };
-            c.halves[d].gap_if_acked_past(&mut emit);
+            c.halves[d].gap_if_acked_past(&mut |chunk| emit(d, chunk));
         }
-        let mut emit = |chunk: Chunk<'_>| {
-            ignore |= emit_chunk(sink, id, dir, frame, ts, GapCause::BufferCap, chunk)
-                == Interest::Ignore;
-        };
-        if c.halves[dir].gap_if_over(cap, &mut emit) {
+        if c.halves[dir].gap_if_over(cap, &mut |chunk| emit(dir, chunk)) {
             counters.buffer_cap_gaps += 1;
             if !c.cap_warned[dir] {
                 c.cap_warned[dir] = true;
                 warnings.push(Warning::at(
-                    frame,
+                    seg.frame,
                     format!(
                         "TCP connection {id} {}: more than {cap} bytes waiting behind a hole; skipped it as a gap (raise --max-buffered)",
                         dir.as_str()
@@ -597,30 +596,27 @@ fn process(
             }
         }
         if ignore {
-            c.ignored = true;
+            c.consumer = None;
             return;
         }
     }
     let both_fin = c.halves.values().all(HalfStream::fin_done);
     if c.opened && (seg.flags.rst || both_fin) {
-        for d in Direction::BOTH {
-            let mut emit = |chunk: Chunk<'_>| {
-                emit_chunk(sink, id, d, frame, ts, GapCause::End, chunk);
-            };
-            c.halves[d].flush(&mut emit);
-        }
         c.ended = true;
-        sink.on_event(StreamEvent::End {
-            conn: id,
-            frame,
-            ts,
-            how: c.close_kind(),
-        });
+        let how = c.close_kind();
+        if let Some(consumer) = c.consumer.as_mut() {
+            for d in Direction::BOTH {
+                c.halves[d].flush(&mut |chunk| {
+                    deliver(f, consumer, d, at, chunk);
+                });
+            }
+            f.end(consumer, at, how);
+        }
     }
 }
 
 /// SYN, SYN/ACK and the final ACK: frame numbers and round-trip time.
-fn handshake(c: &mut Conn, seg: &Segment<'_>, dir: Direction) {
+fn handshake<C>(c: &mut Conn<C>, seg: &Segment<'_>, dir: Direction) {
     if seg.flags.syn && !seg.flags.ack && dir == Direction::ClientToServer {
         if c.client_isn.is_none() {
             c.client_isn = Some(seg.seq);

@@ -1,7 +1,7 @@
 //! Whole-connection reassembly cases, driven by hand-made segments.
 
 use super::*;
-use crate::base::{ConnId, Direction, Endpoint, Segment, TcpFlags, Timestamp};
+use crate::base::{At, ConnId, Direction, Endpoint, Segment, TcpFlags, Timestamp};
 
 const C: Direction = Direction::ClientToServer;
 const S: Direction = Direction::ServerToClient;
@@ -39,45 +39,41 @@ struct Rec {
     ignore_port: Option<u16>,
 }
 
-impl StreamSink for Rec {
-    fn on_event(&mut self, ev: StreamEvent<'_>) -> Interest {
-        let mut interest = Interest::Keep;
-        self.evs.push(match ev {
-            StreamEvent::Open {
-                conn,
-                client,
-                server,
-                frame,
-                midstream,
-                ..
-            } => {
-                if Some(server.port) == self.ignore_port {
-                    interest = Interest::Ignore;
-                }
-                Ev::Open {
-                    conn,
-                    client_port: client.port,
-                    frame,
-                    midstream,
-                }
-            }
-            StreamEvent::Data {
-                conn,
-                dir,
-                frame,
-                data,
-                ..
-            } => Ev::Data {
-                conn,
-                dir,
-                frame,
-                data: data.to_vec(),
-            },
-            StreamEvent::Gap { conn, dir, len, .. } => Ev::Gap { conn, dir, len },
-            StreamEvent::End { conn, how, .. } => Ev::End { conn, how },
-            StreamEvent::Retired { record } => Ev::Retired(Box::new(record.clone())),
+impl ConnectionFactory for Rec {
+    /// The connection's id: the recorder itself keeps what it saw.
+    type Consumer = ConnId;
+
+    fn open(&mut self, o: &Opened) -> Option<ConnId> {
+        self.evs.push(Ev::Open {
+            conn: o.conn,
+            client_port: o.client.port,
+            frame: o.first.frame,
+            midstream: o.midstream,
         });
-        interest
+        (Some(o.server.port) != self.ignore_port).then_some(o.conn)
+    }
+
+    fn data(&mut self, c: &mut ConnId, dir: Direction, at: At, data: &[u8]) -> Interest {
+        self.evs.push(Ev::Data {
+            conn: *c,
+            dir,
+            frame: at.frame,
+            data: data.to_vec(),
+        });
+        Interest::Keep
+    }
+
+    fn gap(&mut self, c: &mut ConnId, dir: Direction, _at: At, len: u64) -> Interest {
+        self.evs.push(Ev::Gap { conn: *c, dir, len });
+        Interest::Keep
+    }
+
+    fn end(&mut self, c: &mut ConnId, _at: At, how: CloseKind) {
+        self.evs.push(Ev::End { conn: *c, how });
+    }
+
+    fn retire(&mut self, _c: Option<ConnId>, record: &ConnRecord) {
+        self.evs.push(Ev::Retired(Box::new(record.clone())));
     }
 }
 
@@ -134,7 +130,7 @@ fn ep(last: u8, port: u16) -> Endpoint {
 
 /// A test conversation between a client 10.0.0.2:port and a server 10.0.0.1:1883.
 struct Talk {
-    r: Reassembler,
+    r: Reassembler<ConnId>,
     rec: Rec,
     frame: u64,
     usecs: u64,

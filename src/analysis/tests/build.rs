@@ -2,9 +2,10 @@
 //! what it emits.
 
 use crate::analysis::{
-    AnalysisConfig, AnalysisEvent, AnalysisSummary, Finding, FindingKind, FlowRecord, Tracker,
+    AnalysisConfig, AnalysisEvent, AnalysisSummary, ConnAnalysis, Finding, FindingKind, FlowRecord,
+    Shared,
 };
-use crate::base::{ConnId, Direction, Endpoint, Timestamp};
+use crate::base::{At, ConnId, Direction, Endpoint, Timestamp};
 pub use crate::mqtt::spec::Rule;
 use crate::mqtt::{
     Connack, Connect, Disconnect, FixedHeader, GapEvent, Malformed, MalformedEvent, Packet,
@@ -12,6 +13,7 @@ use crate::mqtt::{
     Suback, Subscribe, Subscription, Unsuback, Unsubscribe, Violation,
 };
 use crate::tcp::{CloseKind, Handshake};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 pub const C2S: Direction = Direction::ClientToServer;
@@ -217,9 +219,11 @@ fn ep(port: u16) -> Endpoint {
     }
 }
 
-/// Drives a tracker with frames numbered in order.
+/// Drives the analysis (the shared state and each connection's own, as
+/// the connection owner does) with frames numbered in order.
 pub struct H {
-    pub t: Tracker,
+    pub t: Shared,
+    pub conns: BTreeMap<ConnId, ConnAnalysis>,
     pub events: Vec<Ev>,
     pub frame: u64,
     pub version: ProtocolVersion,
@@ -232,7 +236,8 @@ impl H {
 
     pub fn with(cfg: AnalysisConfig) -> Self {
         H {
-            t: Tracker::new(cfg),
+            t: Shared::new(cfg),
+            conns: BTreeMap::new(),
             events: Vec::new(),
             frame: 0,
             version: ProtocolVersion::V311,
@@ -256,17 +261,19 @@ impl H {
         self.open_as(conn, us, false, None);
     }
 
-    pub fn open_as(&mut self, conn: ConnId, us: u64, midstream: bool, hs: Option<Handshake>) {
+    pub fn open_as(&mut self, conn: ConnId, _us: u64, midstream: bool, hs: Option<Handshake>) {
         self.frame += 1;
-        self.t.connection_open(
-            conn,
-            ep(50000 + conn as u16),
-            ep(1883),
-            self.frame,
-            ts(us),
-            hs.as_ref(),
-            midstream,
-        );
+        let c = self
+            .t
+            .open(conn, ep(50000 + conn as u16), hs.as_ref(), midstream);
+        self.conns.insert(conn, c);
+    }
+
+    /// The analysis of `conn`; one never opened counts as picked up mid-stream.
+    fn conn(&mut self, conn: ConnId) -> &mut ConnAnalysis {
+        self.conns
+            .entry(conn)
+            .or_insert_with(|| ConnAnalysis::new(conn, None, true))
     }
 
     /// Sends `p` on `conn` in `dir` at `us`; returns its frame.
@@ -296,8 +303,11 @@ impl H {
             packet: &p,
             violations,
         };
-        let mut sink = Self::sink(&mut self.events);
-        self.t.packet(conn, &ev, &mut sink);
+        self.conn(conn);
+        let (Some(c), mut sink) = (self.conns.get_mut(&conn), Self::sink(&mut self.events)) else {
+            return self.frame;
+        };
+        self.t.packet(c, &ev, &mut sink);
         self.frame
     }
 
@@ -327,8 +337,11 @@ impl H {
                 },
             },
         };
-        let mut sink = Self::sink(&mut self.events);
-        self.t.malformed(conn, &ev, &mut sink);
+        self.conn(conn);
+        let (Some(c), mut sink) = (self.conns.get_mut(&conn), Self::sink(&mut self.events)) else {
+            return self.frame;
+        };
+        self.t.malformed(c, &ev, &mut sink);
         self.frame
     }
 
@@ -342,26 +355,40 @@ impl H {
             lost: None,
             resync: false,
         };
-        let mut sink = Self::sink(&mut self.events);
-        self.t.gap(conn, &ev, &mut sink);
+        self.conn(conn);
+        let (Some(c), mut sink) = (self.conns.get_mut(&conn), Self::sink(&mut self.events)) else {
+            return self.frame;
+        };
+        self.t.gap(c, &ev, &mut sink);
         self.frame
     }
 
     pub fn end(&mut self, conn: ConnId, us: u64, how: CloseKind) -> u64 {
         self.frame += 1;
         let mut sink = Self::sink(&mut self.events);
-        self.t
-            .connection_end(conn, self.frame, ts(us), how, &mut sink);
+        if let Some(c) = self.conns.remove(&conn) {
+            let at = At {
+                frame: self.frame,
+                ts: ts(us),
+            };
+            self.t.end(c, at, how, &mut sink);
+        }
         self.frame
     }
 
     pub fn tick(&mut self, us: u64) {
         let mut sink = Self::sink(&mut self.events);
-        self.t.tick(ts(us), &mut sink);
+        self.t.tick(ts(us), self.conns.values_mut(), &mut sink);
     }
 
+    /// The end of the capture: connections still open end at the latest
+    /// packet, then the shared state concludes.
     pub fn finish(&mut self) -> AnalysisSummary {
         let mut sink = Self::sink(&mut self.events);
+        for (_, c) in std::mem::take(&mut self.conns) {
+            let end = self.t.last.or(c.last_at).unwrap_or_default();
+            self.t.end(c, end, CloseKind::Open, &mut sink);
+        }
         self.t.finish(&mut sink)
     }
 

@@ -151,7 +151,7 @@ proptest! {
     ) {
         let mut h = run(&steps, live, v5);
         let s = h.finish();
-        prop_assert_eq!(h.t.open_connections(), 0);
+        prop_assert_eq!(h.conns.len(), 0);
         prop_assert_eq!(h.t.saved_sessions(), 0);
         let findings = h.findings();
         for f in &findings {

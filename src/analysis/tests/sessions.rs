@@ -285,5 +285,5 @@ fn finish_ends_connections_that_were_never_ended() {
     let s = h.finish();
     assert_eq!(h.kinds(), vec!["missing_ack"]);
     assert_eq!(s.analysis.requests_unanswered_at_close, 1);
-    assert_eq!(h.t.open_connections(), 0);
+    assert_eq!(h.conns.len(), 0);
 }

@@ -116,7 +116,7 @@ fn connection_summary_for_the_report() {
     h.open(0, 0);
     h.connect(0, 0, "sensor-7", false, 45);
     h.send(0, C2S, 1_000, publish(0, false, None, "t"));
-    let m = h.t.connection_mqtt(0).unwrap();
+    let m = h.conns[&0].mqtt_summary();
     assert_eq!(m.client_id.as_deref(), Some("sensor-7"));
     assert_eq!(m.keepalive_s, Some(45));
     assert_eq!(m.clean_start, Some(false));
@@ -125,14 +125,15 @@ fn connection_summary_for_the_report() {
     assert_eq!(m.packets.get("PUBLISH"), Some(&1));
     assert_eq!(m.packets.get("CONNACK"), Some(&1));
     let mut sink = |_: crate::analysis::AnalysisEvent<'_>| {};
-    let end =
-        h.t.connection_end(0, 99, ts(2_000), CloseKind::Fin, &mut sink);
+    let at = |frame, us| crate::base::At { frame, ts: ts(us) };
+    let c = h.conns.remove(&0).unwrap();
+    let end = h.t.end(c, at(99, 2_000), CloseKind::Fin, &mut sink);
     assert_eq!(end, Some(m));
-    assert!(h.t.connection_mqtt(0).is_none());
     // a connection without MQTT has none
     h.open(1, 3_000);
+    let c = h.conns.remove(&1).unwrap();
     assert!(
-        h.t.connection_end(1, 100, ts(4_000), CloseKind::Fin, &mut sink)
+        h.t.end(c, at(100, 4_000), CloseKind::Fin, &mut sink)
             .is_none()
     );
 }

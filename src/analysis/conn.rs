@@ -94,7 +94,7 @@ pub struct Recent {
 
 /// Everything known about one connection.
 #[derive(Debug)]
-pub struct Conn {
+pub struct ConnAnalysis {
     pub id: ConnId,
     pub client: Option<Endpoint>,
     /// The capture did not see the connection start: what came before is unknown.
@@ -141,9 +141,9 @@ pub struct Conn {
     pub last_at: Option<At>,
 }
 
-impl Conn {
+impl ConnAnalysis {
     pub fn new(id: ConnId, client: Option<Endpoint>, midstream: bool) -> Self {
-        Conn {
+        ConnAnalysis {
             id,
             client,
             midstream,
@@ -278,6 +278,13 @@ impl Conn {
             || self.unsure[dir].is_some()
             || self.untracked[dir]
             || self.connack.as_ref().is_some_and(|a| a.session_present)
+    }
+
+    /// Bytes of `dir` were not decoded (skipped while resynchronising, a
+    /// packet too large to buffer, a stream cut inside a packet): packets
+    /// may have been lost, so unmatched acks are not faults any more.
+    pub fn undecoded(&mut self, dir: Direction, ts: Timestamp) {
+        self.unsure[dir] = Some(ts);
     }
 
     /// Whether bytes of `dir` were lost at or after `since`.

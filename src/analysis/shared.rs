@@ -1,0 +1,252 @@
+//! The analysis state that spans connections, and the entry points the
+//! connection owner calls.
+//!
+//! Each connection's own analysis state is a [`ConnAnalysis`], owned by
+//! whoever owns the connection (the pipeline's connection owner, beside the
+//! connection's MQTT decoder). What outlives a connection or sums over all
+//! of them — sessions saved for a reconnect, the tallies, latency
+//! histograms and per-client / per-topic breakdowns, the findings kept for
+//! the summary — is the [`Shared`] service here. A connection and its
+//! [`ConnAnalysis`] are `Send`, and two [`Shared`] can be merged, so
+//! connections can be analysed on several threads.
+//!
+//! ## Wiring (what the connection owner calls)
+//!
+//! ```text
+//! the connection's sides are known
+//!     → let mut c = shared.open(conn, client, handshake, midstream)
+//! every mqtt::MqttEvent of that connection (capture order)
+//!     → shared.mqtt_event(&mut c, &event, &mut out)
+//! the TCP connection ended (after MqttConnection::on_close's events)
+//!     → let mqtt = shared.end(c, at, how, &mut out)
+//!       (the report's connections[].mqtt; None if no MQTT packet was seen)
+//! live capture, now and then (a frame or an idle turn of the source)
+//!     → if shared.tick_due(now) { shared.tick(now, all connections, &mut out) }
+//! end of input (after every connection ended)
+//!     → let summary = shared.finish(&mut out)
+//! after each call
+//!     → shared.take_warnings()
+//! ```
+
+use super::catalogue::FindingKind;
+use super::conn::ConnAnalysis;
+use super::env::{Env, frames_then};
+use super::finding::Finding;
+use super::flow::FlowRecord;
+use super::latency::LatencyKey;
+use super::rules;
+use super::store::SessionStore;
+use super::summary::{AnalysisSummary, Tally};
+use crate::base::{At, ConnId, Endpoint, Timestamp, Warning};
+use crate::mqtt::{GapEvent, MalformedEvent, MqttEvent, PacketEvent};
+use crate::tcp::Handshake;
+use std::time::Duration;
+
+/// What the analysis needs from the command line.
+#[derive(Debug, Clone)]
+pub struct AnalysisConfig {
+    /// An ack later than this is `late_ack`; in live mode a flow waiting
+    /// longer becomes `missing_ack` (`--ack-timeout`). At the end of a
+    /// capture, a flow that has waited less than this is "cut off", not missing.
+    pub ack_timeout: Duration,
+    /// Live capture: [`Shared::tick`] reports overdue flows and silent clients.
+    pub live: bool,
+    /// Topics and clients listed one by one in the latency breakdowns.
+    pub top_topics: usize,
+    /// Open QoS > 0 flows followed per connection and direction (memory
+    /// bound; hitting it is an `inflight_limit` finding and a warning).
+    pub max_inflight_per_direction: usize,
+    /// Findings kept for the summary; all are emitted as events anyway.
+    pub max_findings: usize,
+    /// Closed persistent sessions kept for a reconnect (memory bound).
+    pub max_saved_sessions: usize,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            ack_timeout: Duration::from_secs(10),
+            live: false,
+            top_topics: 10,
+            max_inflight_per_direction: 4096,
+            max_findings: 10_000,
+            max_saved_sessions: 10_000,
+        }
+    }
+}
+
+/// Something the analysis concluded, in capture order.
+#[derive(Debug, Clone, Copy)]
+pub enum AnalysisEvent<'a> {
+    /// A QoS 1 / 2 flow concluded (completed or not): the jsonl `flow` event.
+    Flow(&'a FlowRecord),
+    /// A problem: the jsonl `finding` event.
+    Finding(&'a Finding),
+}
+
+/// The analysis state shared by all connections (module docs): sessions
+/// saved for a reconnect, the summary's fold, warnings, the live timer.
+#[derive(Debug)]
+pub struct Shared {
+    pub(super) cfg: AnalysisConfig,
+    pub(super) timeout_ns: u64,
+    pub(super) store: SessionStore,
+    pub(super) tally: Tally,
+    pub(super) warnings: Vec<Warning>,
+    /// Live mode: no scan before this time.
+    pub(super) next_tick: Option<Timestamp>,
+    /// The latest packet seen, for the connections and sessions `finish` ends.
+    pub(super) last: Option<At>,
+}
+
+impl Shared {
+    pub fn new(cfg: AnalysisConfig) -> Self {
+        let timeout_ns = u64::try_from(cfg.ack_timeout.as_nanos()).unwrap_or(u64::MAX);
+        let tally = Tally::new(cfg.max_findings, cfg.top_topics);
+        let store = SessionStore::new(cfg.max_saved_sessions);
+        Shared {
+            cfg,
+            timeout_ns,
+            store,
+            tally,
+            warnings: Vec::new(),
+            next_tick: None,
+            last: None,
+        }
+    }
+
+    /// The saved sessions and the handlers' environment, borrowed apart.
+    pub(super) fn split<'a, 'o>(
+        &'a mut self,
+        out: &'a mut (dyn FnMut(AnalysisEvent<'_>) + 'o),
+    ) -> (&'a mut SessionStore, Env<'a, 'o>) {
+        (
+            &mut self.store,
+            Env {
+                cfg: &self.cfg,
+                timeout_ns: self.timeout_ns,
+                tally: &mut self.tally,
+                warnings: &mut self.warnings,
+                out,
+            },
+        )
+    }
+
+    /// A TCP connection that carries (or may carry) MQTT begins: its
+    /// analysis state. `midstream`: the capture did not see it start, so
+    /// acks of earlier PUBLISHes and packets before an uncaptured CONNECT
+    /// are expected, not faults.
+    pub fn open(
+        &mut self,
+        conn: ConnId,
+        client: Endpoint,
+        handshake: Option<&Handshake>,
+        midstream: bool,
+    ) -> ConnAnalysis {
+        if let Some(ns) = handshake.and_then(|h| h.rtt_ns) {
+            self.tally
+                .latency(LatencyKey::TcpHandshake, None, None, None, ns);
+        }
+        ConnAnalysis::new(conn, Some(client), midstream)
+    }
+
+    /// One event of the MQTT layer of connection `c`.
+    pub fn mqtt_event(
+        &mut self,
+        c: &mut ConnAnalysis,
+        ev: &MqttEvent<'_>,
+        out: &mut dyn FnMut(AnalysisEvent<'_>),
+    ) {
+        match ev {
+            MqttEvent::Packet(p) => self.packet(c, p, out),
+            MqttEvent::Malformed(m) => self.malformed(c, m, out),
+            MqttEvent::Gap(g) => self.gap(c, g, out),
+            MqttEvent::Resync(r) => c.undecoded(r.dir, r.ts),
+            MqttEvent::Oversized(o) => c.undecoded(o.dir, o.ts),
+            MqttEvent::Truncated(t) => c.undecoded(t.dir, t.ts),
+        }
+    }
+
+    /// A decoded packet.
+    pub fn packet(
+        &mut self,
+        c: &mut ConnAnalysis,
+        ev: &PacketEvent<'_>,
+        out: &mut dyn FnMut(AnalysisEvent<'_>),
+    ) {
+        let at = At {
+            frame: ev.frame,
+            ts: ev.ts,
+        };
+        if self.last.is_none_or(|l| at.ts >= l.ts) {
+            self.last = Some(at);
+        }
+        let (store, mut env) = self.split(out);
+        super::control::on_packet(c, store, &mut env, ev);
+        if self.cfg.live {
+            self.arm_tick(c);
+        }
+    }
+
+    /// Bytes that do not decode as a packet: `malformed_packet`. What they
+    /// carried is unknown, so acks that match nothing in this direction's
+    /// flows are no longer proof of a fault.
+    pub fn malformed(
+        &mut self,
+        c: &mut ConnAnalysis,
+        ev: &MalformedEvent,
+        out: &mut dyn FnMut(AnalysisEvent<'_>),
+    ) {
+        let (_, mut env) = self.split(out);
+        c.unsure[ev.dir] = Some(ev.ts);
+        let what = ev.error.packet_type.map_or("packet", |t| t.as_str());
+        let rule = rules::malformed(&ev.error.reason, c.rules_version());
+        let frames = frames_then(vec![ev.start_frame], ev.frame);
+        let text = format!("{what} does not decode: {}", ev.error);
+        env.raise(
+            c.finding(FindingKind::MalformedPacket, ev.dir, frames, ev.ts, text)
+                .cites(rule),
+        );
+    }
+
+    /// Bytes missing from the capture: `tcp_gap`.
+    pub fn gap(
+        &mut self,
+        c: &mut ConnAnalysis,
+        ev: &GapEvent,
+        out: &mut dyn FnMut(AnalysisEvent<'_>),
+    ) {
+        let (_, mut env) = self.split(out);
+        c.unsure[ev.dir] = Some(ev.ts);
+        let lost = match ev.lost {
+            Some(t) => format!("; a {t} packet was cut by it"),
+            None => String::new(),
+        };
+        let resumed = if ev.resync {
+            "decoding resumed at the next packet boundary found"
+        } else {
+            "decoding resumed after it"
+        };
+        let text = format!(
+            "{} bytes of the {} stream are missing from the capture (lost by the capture, not necessarily by the peers){lost}; {resumed}",
+            ev.missing,
+            ev.dir.as_str()
+        );
+        env.raise(c.finding(FindingKind::TcpGap, ev.dir, vec![ev.frame], ev.ts, text));
+    }
+
+    /// Warnings since the last call (caps hit).
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Closed sessions currently kept for a reconnect.
+    pub fn saved_sessions(&self) -> usize {
+        self.store.len()
+    }
+
+    /// The summary so far (without ending anything).
+    pub fn summary(&self) -> AnalysisSummary {
+        self.tally.summary()
+    }
+}

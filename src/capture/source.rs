@@ -1,0 +1,43 @@
+//! What the pipeline reads from: a capture file reader or a live capture,
+//! behind one trait that yields frames, idle turns and the end.
+
+use super::{CaptureInfo, CaptureReader, Frame};
+use crate::base::{Timestamp, Warning};
+
+/// One step of a source.
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// The next frame.
+    Frame(Frame<'a>),
+    /// No frame for a while (live capture): the time now, so that timeouts
+    /// can fire without new traffic.
+    Idle(Timestamp),
+    /// The source is exhausted (end of the files, the capture was stopped).
+    End,
+}
+
+/// A stream of frames with idle turns.
+pub trait FrameSource {
+    /// The next frame, an idle turn, or the end.
+    fn next(&mut self) -> Next<'_>;
+    /// Capture-level facts so far.
+    fn info(&self) -> &CaptureInfo;
+    /// Warnings since the last call.
+    fn take_warnings(&mut self) -> Vec<Warning>;
+}
+
+/// Files have no idle turns: their clock is the frames' own time.
+impl FrameSource for CaptureReader {
+    fn next(&mut self) -> Next<'_> {
+        match self.next_frame() {
+            Some(f) => Next::Frame(f),
+            None => Next::End,
+        }
+    }
+    fn info(&self) -> &CaptureInfo {
+        CaptureReader::info(self)
+    }
+    fn take_warnings(&mut self) -> Vec<Warning> {
+        CaptureReader::take_warnings(self)
+    }
+}

@@ -1,0 +1,313 @@
+//! The owner of each TCP connection: everything above TCP for one
+//! connection, in one value.
+//!
+//! The reassembler keeps the one table of connections; for each new
+//! connection it asks [`Connections`] (the factory) for a [`Connection`]
+//! and stores it beside the connection's TCP state. A [`Connection`] owns
+//! what is known about the connection above TCP:
+//!
+//! - detection: whether it carries MQTT (server port in `--port`, or —
+//!   with detection on — the client's first bytes are a CONNECT; TLS on an
+//!   MQTT port is recognised and followed undecoded), see `detect.rs`;
+//! - the byte-stream layers between TCP and MQTT (today MQTT sits directly
+//!   on TCP; a TLS or WebSocket layer goes between the TCP bytes and
+//!   [`MqttConnection::on_data`] in [`Connection`]'s `Carries::Mqtt`);
+//! - the MQTT decoder ([`MqttConnection`]: framing, version, aliases);
+//! - the analysis state of the connection ([`ConnAnalysis`]: flows,
+//!   subscriptions, keep alive, Receive Maximum).
+//!
+//! What spans connections lives in the factory: the analysis' [`Shared`]
+//! service (sessions across reconnects, tallies, histograms, breakdowns)
+//! and the [`Output`] (summary fold and sink). A connection and all it
+//! owns is `Send`.
+
+mod detect;
+mod output;
+
+pub use output::Output;
+
+use crate::analysis::{ConnAnalysis, ConnectionMqtt, Shared};
+use crate::base::{At, ConnId, Direction, Endpoint};
+use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent};
+use crate::report::{Event, MqttConnSummary};
+use crate::tcp::{CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened};
+use detect::{DETECT_PREFIX, Verdict, judge, looks_like_tls};
+
+/// What a connection turned out to carry.
+enum Carries {
+    /// Not known yet: waiting for the client's first bytes (content detection).
+    Undecided { prefix: Vec<u8> },
+    /// MQTT: its decoder and its analysis.
+    Mqtt(Box<MqttStack>),
+    /// TLS on an MQTT port: encrypted, nothing to decode.
+    Tls,
+}
+
+/// The MQTT side of a connection.
+struct MqttStack {
+    mqtt: MqttConnection,
+    /// `None` until the connection is reported (detection decided).
+    analysis: Option<ConnAnalysis>,
+}
+
+/// Everything above TCP of one connection (module docs).
+pub struct Connection {
+    id: ConnId,
+    client: Endpoint,
+    server: Endpoint,
+    first: At,
+    midstream: bool,
+    handshake: Option<Handshake>,
+    carries: Carries,
+    /// MQTT packets decoded so far (decides TLS and whether `mqtt` is null).
+    packets: u64,
+    /// What the analysis learnt, once the connection ended.
+    learnt: Option<ConnectionMqtt>,
+}
+
+impl Connection {
+    /// Whether the connection appears in the report (not while detection is undecided).
+    fn reported(&self) -> bool {
+        !matches!(self.carries, Carries::Undecided { .. })
+    }
+
+    /// The connection's analysis state, for a live tick.
+    pub fn analysis_mut(&mut self) -> Option<&mut ConnAnalysis> {
+        match &mut self.carries {
+            Carries::Mqtt(m) => m.analysis.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// The connection's `mqtt` object: `None` when it carried no MQTT.
+    fn mqtt_summary(&self) -> Option<MqttConnSummary> {
+        let Carries::Mqtt(m) = &self.carries else {
+            return None;
+        };
+        if self.packets == 0 {
+            return None;
+        }
+        let learnt = self.learnt.clone().unwrap_or_default();
+        Some(MqttConnSummary {
+            version: learnt.version.or(m.mqtt.version()).map(|v| v.as_str()),
+            version_inferred: m.mqtt.version_inferred(),
+            client_id: learnt.client_id,
+            keepalive_s: learnt.keepalive_s,
+            clean_start: learnt.clean_start,
+            session_present: learnt.session_present,
+            packets: learnt.packets,
+        })
+    }
+}
+
+/// The connection factory: makes each connection's [`Connection`] and
+/// holds what all of them share (module docs).
+pub struct Connections<'s> {
+    ports: Vec<u16>,
+    detect: bool,
+    mqtt_cfg: MqttConfig,
+    pub analysis: Shared,
+    pub out: Output<'s>,
+}
+
+impl<'s> Connections<'s> {
+    pub fn new(
+        ports: Vec<u16>,
+        detect: bool,
+        mqtt_cfg: MqttConfig,
+        analysis: Shared,
+        out: Output<'s>,
+    ) -> Self {
+        Connections {
+            ports,
+            detect,
+            mqtt_cfg,
+            analysis,
+            out,
+        }
+    }
+
+    /// Warnings of the analysis since the last call, reported.
+    pub fn analysis_warnings(&mut self) {
+        let ws = self.analysis.take_warnings();
+        self.out.warnings(ws);
+    }
+
+    /// The connection is MQTT from now on: announce it and start its analysis.
+    fn start_mqtt(&mut self, c: &mut Connection) {
+        self.out.emit(Event::ConnectionOpen {
+            conn: c.id,
+            frame: c.first.frame,
+            ts: c.first.ts,
+            client: c.client,
+            server: c.server,
+        });
+        let analysis = self
+            .analysis
+            .open(c.id, c.client, c.handshake.as_ref(), c.midstream);
+        if let Carries::Mqtt(m) = &mut c.carries {
+            m.analysis = Some(analysis);
+        }
+    }
+
+    /// Feeds decided bytes to the connection's decoder.
+    fn feed(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
+        let m = match &mut c.carries {
+            Carries::Mqtt(m) => m,
+            // Still followed (not decoded) so its byte counts stay right.
+            Carries::Tls => return Interest::Keep,
+            Carries::Undecided { .. } => return Interest::Ignore,
+        };
+        if dir == Direction::ClientToServer
+            && c.packets == 0
+            && m.mqtt.buffered_bytes() == 0
+            && looks_like_tls(data)
+        {
+            c.carries = Carries::Tls;
+            return Interest::Keep;
+        }
+        let (out, shared, packets, id) = (&mut self.out, &mut self.analysis, &mut c.packets, c.id);
+        let MqttStack { mqtt, analysis } = &mut **m;
+        mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
+            mqtt_event(out, shared, analysis, packets, id, ev)
+        });
+        Interest::Keep
+    }
+}
+
+/// One MQTT decoding event: reported, then judged by the analysis.
+fn mqtt_event(
+    out: &mut Output<'_>,
+    shared: &mut Shared,
+    analysis: &mut Option<ConnAnalysis>,
+    packets: &mut u64,
+    conn: ConnId,
+    ev: MqttEvent<'_>,
+) {
+    if let MqttEvent::Packet(_) = ev {
+        *packets += 1;
+    }
+    out.mqtt(conn, &ev);
+    if let Some(a) = analysis.as_mut() {
+        shared.mqtt_event(a, &ev, &mut |e| out.analysis(e));
+    }
+}
+
+impl ConnectionFactory for Connections<'_> {
+    type Consumer = Connection;
+
+    fn open(&mut self, o: &Opened) -> Option<Connection> {
+        let on_port = self.ports.contains(&o.server.port);
+        let carries = if on_port {
+            let mqtt = if o.midstream {
+                MqttConnection::new_mid_stream(&self.mqtt_cfg)
+            } else {
+                MqttConnection::new(&self.mqtt_cfg)
+            };
+            Carries::Mqtt(Box::new(MqttStack {
+                mqtt,
+                analysis: None,
+            }))
+        } else if self.detect {
+            Carries::Undecided { prefix: Vec::new() }
+        } else {
+            return None;
+        };
+        let mut c = Connection {
+            id: o.conn,
+            client: o.client,
+            server: o.server,
+            first: o.first,
+            midstream: o.midstream,
+            handshake: o.handshake,
+            carries,
+            packets: 0,
+            learnt: None,
+        };
+        if c.reported() {
+            self.start_mqtt(&mut c);
+        }
+        Some(c)
+    }
+
+    fn data(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
+        let Carries::Undecided { prefix } = &mut c.carries else {
+            return self.feed(c, dir, at, data);
+        };
+        let was_empty = prefix.is_empty();
+        let want = DETECT_PREFIX.saturating_sub(prefix.len()).min(data.len());
+        if !(dir == Direction::ServerToClient && was_empty) {
+            prefix.extend_from_slice(data.get(..want).unwrap_or_default());
+        }
+        match judge(dir, was_empty, prefix) {
+            Verdict::NotMqtt => Interest::Ignore,
+            Verdict::Undecided => Interest::Keep,
+            Verdict::Mqtt => {
+                // Bytes of the CONNECT that came in earlier pieces than this one.
+                let buffered = std::mem::take(prefix);
+                let head = buffered
+                    .get(..buffered.len().saturating_sub(want))
+                    .unwrap_or_default()
+                    .to_vec();
+                c.carries = Carries::Mqtt(Box::new(MqttStack {
+                    mqtt: MqttConnection::new(&self.mqtt_cfg),
+                    analysis: None,
+                }));
+                self.start_mqtt(c);
+                self.feed(c, dir, at, &head);
+                self.feed(c, dir, at, data)
+            }
+        }
+    }
+
+    fn gap(&mut self, c: &mut Connection, dir: Direction, at: At, len: u64) -> Interest {
+        match &mut c.carries {
+            Carries::Undecided { .. } => Interest::Ignore,
+            Carries::Mqtt(m) => {
+                let (out, shared, packets, id) =
+                    (&mut self.out, &mut self.analysis, &mut c.packets, c.id);
+                let MqttStack { mqtt, analysis } = &mut **m;
+                mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
+                    mqtt_event(out, shared, analysis, packets, id, ev)
+                });
+                Interest::Keep
+            }
+            Carries::Tls => Interest::Keep,
+        }
+    }
+
+    fn end(&mut self, c: &mut Connection, at: At, how: CloseKind) {
+        if !c.reported() {
+            return;
+        }
+        if let Carries::Mqtt(m) = &mut c.carries {
+            let (out, shared, packets, id) =
+                (&mut self.out, &mut self.analysis, &mut c.packets, c.id);
+            let MqttStack { mqtt, analysis } = &mut **m;
+            mqtt.on_close(at.frame, at.ts, &mut |ev| {
+                mqtt_event(out, shared, analysis, packets, id, ev)
+            });
+            if let Some(a) = analysis.take() {
+                let out = &mut self.out;
+                c.learnt = self.analysis.end(a, at, how, &mut |e| out.analysis(e));
+            }
+        }
+        self.out.emit(Event::ConnectionClose {
+            conn: c.id,
+            frame: at.frame,
+            ts: at.ts,
+            how,
+        });
+    }
+
+    fn retire(&mut self, c: Option<Connection>, record: &ConnRecord) {
+        if let Some(c) = c
+            && c.reported()
+        {
+            let encrypted = matches!(c.carries, Carries::Tls);
+            self.out
+                .builder
+                .connection(record.clone(), c.mqtt_summary(), encrypted);
+        }
+    }
+}

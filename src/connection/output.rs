@@ -1,0 +1,100 @@
+//! Where a run's events go: the summary fold and the chosen sink, fed the
+//! same events in capture order.
+
+use crate::analysis::AnalysisEvent;
+use crate::base::{ConnId, Warning};
+use crate::mqtt::MqttEvent;
+use crate::report::{Event, PacketInfo, Sink, SummaryBuilder};
+use std::io;
+
+/// The summary fold and the sink.
+pub struct Output<'s> {
+    pub builder: SummaryBuilder,
+    sink: &'s mut dyn Sink,
+    /// The first output error (e.g. a closed pipe); the run stops at the next frame.
+    io_error: Option<io::Error>,
+}
+
+impl<'s> Output<'s> {
+    pub fn new(sink: &'s mut dyn Sink) -> Self {
+        Output {
+            builder: SummaryBuilder::default(),
+            sink,
+            io_error: None,
+        }
+    }
+
+    /// One event, to the fold and to the sink.
+    pub fn emit(&mut self, ev: Event<'_>) {
+        self.builder.event(&ev);
+        if self.io_error.is_none()
+            && let Err(e) = self.sink.event(&ev)
+        {
+            self.io_error = Some(e);
+        }
+    }
+
+    /// The first output error since the last check, if any.
+    pub fn check(&mut self) -> io::Result<()> {
+        match self.io_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    pub fn warnings(&mut self, ws: impl IntoIterator<Item = Warning>) {
+        for w in ws {
+            self.emit(Event::Warning(&w));
+        }
+    }
+
+    /// What the analysis concluded.
+    pub fn analysis(&mut self, ev: AnalysisEvent<'_>) {
+        match ev {
+            AnalysisEvent::Flow(f) => self.emit(Event::Flow(f)),
+            AnalysisEvent::Finding(f) => self.emit(Event::Finding(f)),
+        }
+    }
+
+    /// What MQTT decoding of connection `conn` reported (the analysis sees
+    /// the same event separately).
+    pub fn mqtt(&mut self, conn: ConnId, ev: &MqttEvent<'_>) {
+        match ev {
+            MqttEvent::Packet(p) => self.emit(Event::Packet(PacketInfo {
+                conn,
+                dir: p.dir,
+                frame: p.frame,
+                ts: p.ts,
+                version: p.version,
+                packet: p.packet,
+                violations: p.violations,
+            })),
+            MqttEvent::Malformed(m) => self.emit(Event::Malformed {
+                conn,
+                dir: m.dir,
+                frame: m.frame,
+                ts: m.ts,
+                error: &m.error,
+            }),
+            MqttEvent::Oversized(o) => {
+                let w = Warning::at(
+                    o.frame,
+                    format!(
+                        "connection {conn} {}: {} of {} bytes is larger than the {}-byte buffer; skipped",
+                        o.dir.as_str(),
+                        o.packet_type.as_str(),
+                        o.length,
+                        o.limit
+                    ),
+                );
+                self.emit(Event::Warning(&w));
+            }
+            MqttEvent::Gap(_) | MqttEvent::Resync(_) | MqttEvent::Truncated(_) => {}
+        }
+    }
+
+    /// The sink, for the end of the run.
+    pub fn into_parts(self) -> (SummaryBuilder, &'s mut dyn Sink) {
+        (self.builder, self.sink)
+    }
+}
