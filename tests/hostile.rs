@@ -35,7 +35,22 @@
 //! keep the generated captures (their directory is printed).
 //!
 //! Run in release mode (`cargo test --release --test hostile`): the floods
-//! are millions of frames.
+//! are millions of frames (the whole file takes about 30 s on 2 cores). A
+//! debug build is many times slower, so the hang timeout is longer there.
+//!
+//! ## Expected to fail until fixed (on the code as of 8ef0637)
+//!
+//! | test | defect |
+//! |---|---|
+//! | `connection_flood` | peak RSS grows ~700 bytes per MQTT connection ever seen (the report keeps every connection's record, and more): 300k connections cost 7-8 x what 30k do, with or without `--max-connections 1000` |
+//! | `out_of_order_flood` | after the `--max-buffered` gap, later never-seen data behind it is counted as retransmissions |
+//! | `one_byte_segments` | `--max-buffered` counts payload bytes only: 4 MiB of one-byte segments holds ~450 MiB |
+//! | `huge_remaining_length` | a PUBLISH declaring 268,435,455 bytes vanishes unreported and swallows the 100 PUBLISHes after it (their PUBACKs become `unexpected_ack`) |
+//! | `syn_flood_one_tuple` | every SYN with a new ISN on the same 4-tuple becomes a reported connection: memory grows with the SYNs |
+//! | `sequence_jumps_2_31` | data 2^31 away is buffered and finally delivered, with a ~2^31-byte gap, and nothing names those frames |
+//! | `hostile_record_headers` | impossible record lengths (orig_len < caplen, 0, 0xFFFFFFFF) pass without a warning |
+//!
+//! `unacknowledged_qos1_flood` and `gzip_bombs` pass.
 
 mod capture_support;
 
@@ -56,7 +71,8 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_mqtt-inspect");
 
 /// A run still going after this long is a hang: killed, and the test fails.
-const HANG: Duration = Duration::from_secs(120);
+/// (Debug builds of the tool are many times slower than release ones.)
+const HANG: Duration = Duration::from_secs(if cfg!(debug_assertions) { 900 } else { 120 });
 
 const KIB: u64 = 1 << 10;
 const MIB: u64 = 1 << 20;
