@@ -453,3 +453,152 @@ pub fn read_within(mut reader: CaptureReader, secs: u64) -> Outcome {
     rx.recv_timeout(std::time::Duration::from_secs(secs))
         .expect("the reader finished in time (no endless loop, no panic)")
 }
+
+/// TCP flag bits for [`eth_ipv4_tcp`].
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+}
+
+/// One Ethernet / IPv4 / TCP frame (no options) written into `buf` (cleared
+/// first). The IPv4 and TCP checksums are left zero: the analyzer does not
+/// verify them, and building millions of frames must be cheap. The IPv4
+/// total length is `40 + payload.len()` (at most 65,495 payload bytes).
+#[allow(clippy::too_many_arguments)]
+pub fn eth_ipv4_tcp(
+    buf: &mut Vec<u8>,
+    src: ([u8; 4], u16),
+    dst: ([u8; 4], u16),
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    payload: &[u8],
+) {
+    assert!(
+        payload.len() <= 65_495,
+        "an IPv4 packet holds at most 65,495 TCP payload bytes"
+    );
+    buf.clear();
+    // Ethernet II: destination, source, ethertype IPv4.
+    buf.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+    // IPv4: version 4, IHL 5, total length, id 0, DF, TTL 64, protocol TCP, checksum 0.
+    let total = (40 + payload.len()) as u16;
+    buf.extend_from_slice(&[0x45, 0]);
+    buf.extend_from_slice(&total.to_be_bytes());
+    buf.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+    buf.extend_from_slice(&src.0);
+    buf.extend_from_slice(&dst.0);
+    // TCP: ports, seq, ack, data offset 5, flags, window, checksum 0, urgent 0.
+    buf.extend_from_slice(&src.1.to_be_bytes());
+    buf.extend_from_slice(&dst.1.to_be_bytes());
+    buf.extend_from_slice(&seq.to_be_bytes());
+    buf.extend_from_slice(&ack.to_be_bytes());
+    buf.extend_from_slice(&[0x50, flags]);
+    buf.extend_from_slice(&window.to_be_bytes());
+    buf.extend_from_slice(&[0, 0, 0, 0]);
+    buf.extend_from_slice(payload);
+}
+
+/// Where generated frames go: each call is one frame, stamped with the
+/// sink's clock, and returns its (1-based, Wireshark) frame number.
+pub trait FrameSink {
+    fn frame(&mut self, data: &[u8]) -> u64;
+    /// Microseconds since the start of the capture.
+    fn now_us(&mut self) -> &mut u64;
+    /// Lets capture time pass.
+    fn wait_us(&mut self, us: u64) {
+        *self.now_us() += us;
+    }
+}
+
+/// Capture time of the first frame of generated captures (2027-01-15).
+pub const STREAM_START_SECS: u64 = 1_800_000_000;
+
+/// A classic pcap (microseconds, little endian) written record by record, for
+/// captures far too large to hold in memory. Every record advances the clock
+/// by `step_us`.
+pub struct PcapStream<W: Write> {
+    out: W,
+    pub frames: u64,
+    /// Bytes written so far (file header included).
+    pub bytes: u64,
+    pub now_us: u64,
+    pub step_us: u64,
+}
+
+impl<W: Write> PcapStream<W> {
+    pub fn new(mut out: W, link: u32) -> Self {
+        let mut head = Vec::with_capacity(24);
+        head.extend_from_slice(&0xA1B2_C3D4u32.to_le_bytes());
+        head.extend_from_slice(&2u16.to_le_bytes());
+        head.extend_from_slice(&4u16.to_le_bytes());
+        head.extend_from_slice(&[0; 8]);
+        head.extend_from_slice(&262_144u32.to_le_bytes());
+        head.extend_from_slice(&link.to_le_bytes());
+        out.write_all(&head).expect("write pcap header");
+        PcapStream {
+            out,
+            frames: 0,
+            bytes: 24,
+            now_us: 0,
+            step_us: 1,
+        }
+    }
+
+    /// A record whose header says exactly what the test wants (`incl_len` and
+    /// `orig_len` may lie about `data`); returns its frame number.
+    pub fn record_raw(&mut self, data: &[u8], incl_len: u32, orig_len: u32) -> u64 {
+        let us = self.now_us;
+        let secs = STREAM_START_SECS + us / 1_000_000;
+        let mut head = [0u8; 16];
+        head[0..4].copy_from_slice(&(secs as u32).to_le_bytes());
+        head[4..8].copy_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
+        head[8..12].copy_from_slice(&incl_len.to_le_bytes());
+        head[12..16].copy_from_slice(&orig_len.to_le_bytes());
+        self.out.write_all(&head).expect("write record header");
+        self.out.write_all(data).expect("write record");
+        self.bytes += 16 + data.len() as u64;
+        self.now_us += self.step_us;
+        self.frames += 1;
+        self.frames
+    }
+
+    /// Flushes and hands back the writer.
+    pub fn finish(mut self) -> W {
+        self.out.flush().expect("flush capture");
+        self.out
+    }
+}
+
+impl<W: Write> FrameSink for PcapStream<W> {
+    fn frame(&mut self, data: &[u8]) -> u64 {
+        self.record_raw(data, data.len() as u32, data.len() as u32)
+    }
+    fn now_us(&mut self) -> &mut u64 {
+        &mut self.now_us
+    }
+}
+
+/// Frames kept in memory with their capture times, to be laid out later by
+/// [`Pcap`] or [`Ng`] around records a test wants to spoil.
+#[derive(Default)]
+pub struct FrameList {
+    pub frames: Vec<(u64, Vec<u8>)>,
+    pub now_us: u64,
+    pub step_us: u64,
+}
+
+impl FrameSink for FrameList {
+    fn frame(&mut self, data: &[u8]) -> u64 {
+        self.frames.push((self.now_us, data.to_vec()));
+        self.now_us += self.step_us.max(1);
+        self.frames.len() as u64
+    }
+    fn now_us(&mut self) -> &mut u64 {
+        &mut self.now_us
+    }
+}
