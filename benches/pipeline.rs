@@ -48,7 +48,7 @@ fn whole_pipeline(c: &mut Criterion) {
     g.bench_function("analyze to jsonl", |b| {
         b.iter(|| {
             let mut r = open_captures(&inputs()).unwrap();
-            let mut sink = JsonLines::new(std::io::sink(), false, Default::default());
+            let mut sink = JsonLines::new(std::io::sink(), Default::default());
             let s = Pipeline::new(PipelineOptions::default())
                 .run(&mut r, &mut sink)
                 .unwrap();

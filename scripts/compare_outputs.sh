@@ -32,7 +32,7 @@ if [ $# -gt 0 ] && [ "$1" = "--" ]; then
 fi
 
 work=$(mktemp -d /tmp/mqi-compare.XXXXXX)
-trap 'rm -rf "$work"; git -C "$repo" worktree prune' EXIT
+trap '[ -n "${KEEP:-}" ] && echo "outputs kept in $work" >&2 || rm -rf "$work"; git -C "$repo" worktree prune' EXIT
 
 # binary_for REV_OR_PATH NAME: prints the path of a binary for it.
 binary_for() {

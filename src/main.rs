@@ -5,9 +5,11 @@ use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
 use mqtt_inspect::capture::{FrameSource, open_captures};
 use mqtt_inspect::cli::{AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, Format};
-use mqtt_inspect::mqtt::{MqttConfig, RenderOptions};
+use mqtt_inspect::mqtt::MqttConfig;
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
-use mqtt_inspect::report::{JsonLines, JsonReport, Sink, Summary, TextOptions, TextReport};
+use mqtt_inspect::report::{
+    JsonLines, JsonReport, RenderOptions, Sink, Summary, TextOptions, TextReport,
+};
 use mqtt_inspect::tcp::TcpConfig;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -124,7 +126,7 @@ fn run(c: &CommonArgs, source: &mut dyn FrameSource, streaming: bool) -> anyhow:
             },
         )),
         Format::Json => Box::new(JsonReport::new(out)),
-        Format::Jsonl => Box::new(JsonLines::new(out, false, render)),
+        Format::Jsonl => Box::new(JsonLines::new(out, render)),
     };
     let summary = Pipeline::new(pipeline_options(c))
         .run(source, sink.as_mut())

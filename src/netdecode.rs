@@ -10,7 +10,6 @@
 
 use crate::base::{Endpoint, Frame, LinkType, Segment, TcpFlags};
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
-use serde::Serialize;
 use std::net::IpAddr;
 
 /// What a frame turned out to be.
@@ -26,7 +25,7 @@ pub enum Decoded<'a> {
 }
 
 /// Per-frame counters for the `capture` object.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NetCounters {
     pub tcp_segments: u64,
     pub non_tcp_frames: u64,

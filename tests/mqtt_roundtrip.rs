@@ -8,6 +8,7 @@
 
 use mqtt_inspect::base::{Direction, Timestamp};
 use mqtt_inspect::mqtt::*;
+use mqtt_inspect::report::{MalformedJson, PacketJson, RenderOptions};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -731,7 +732,7 @@ proptest! {
         prop_assert_eq!(decoded.version, v);
         prop_assert_eq!(&decoded.packet, &expected);
         // The JSON view names the packet and its header.
-        let json = serde_json::to_value(decoded.packet.json(&RenderOptions::default())).unwrap();
+        let json = serde_json::to_value(PacketJson::new(&decoded.packet, &RenderOptions::default())).unwrap();
         prop_assert_eq!(json["type"].as_str(), Some(expected.packet_type().as_str()));
         prop_assert_eq!(json["length"].as_u64(), Some(u64::from(expected.header().length)));
         // Every strict prefix is incomplete, never malformed.
@@ -989,11 +990,11 @@ fn drive(mid_stream: bool, steps: &[Step]) -> Result<(), TestCaseError> {
     let opts = RenderOptions::default();
     let mut render = |e: MqttEvent<'_>| match e {
         MqttEvent::Packet(p) => {
-            serde_json::to_string(&p.packet.json(&opts)).unwrap();
+            serde_json::to_string(&PacketJson::new(p.packet, &opts)).unwrap();
             let _ = p.packet.summary();
         }
         MqttEvent::Malformed(m) => {
-            serde_json::to_string(&m.error.json()).unwrap();
+            serde_json::to_string(&MalformedJson::new(&m.error)).unwrap();
         }
         _ => {}
     };
@@ -1060,7 +1061,7 @@ proptest! {
         match parse_packet(&bytes, v, 8) {
             Ok((d, used)) => {
                 prop_assert!(used <= bytes.len());
-                serde_json::to_string(&d.packet.json(&RenderOptions::default())).unwrap();
+                serde_json::to_string(&PacketJson::new(&d.packet, &RenderOptions::default())).unwrap();
             }
             Err(ParseError::Incomplete { needed }) => prop_assert!(needed > bytes.len()),
             Err(ParseError::Malformed(m)) => {

@@ -22,8 +22,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, MqttEvent, RenderOptions};
 use mqtt_inspect::base::{Direction, Timestamp};
+use mqtt_inspect::mqtt::{MqttConfig, MqttConnection, MqttEvent};
+use mqtt_inspect::report::{MalformedJson, PacketJson, RenderOptions};
 use std::sync::OnceLock;
 
 /// Bytes a framer may hold beyond its limits: a fixed header (5) plus the
@@ -82,14 +83,14 @@ impl Check {
         match ev {
             MqttEvent::Packet(p) => {
                 assert!(p.start_frame <= p.frame, "{ev:?}");
-                let text =
-                    serde_json::to_string(&p.packet.json(&self.render)).expect("packet JSON");
+                let text = serde_json::to_string(&PacketJson::new(p.packet, &self.render))
+                    .expect("packet JSON");
                 assert!(text.starts_with('{'));
                 let _ = p.packet.summary();
             }
             MqttEvent::Malformed(m) => {
                 assert!(m.start_frame <= m.frame, "{ev:?}");
-                serde_json::to_string(&m.error.json()).expect("malformed JSON");
+                serde_json::to_string(&MalformedJson::new(&m.error)).expect("malformed JSON");
             }
             MqttEvent::Oversized(o) => {
                 assert!(o.start_frame <= o.frame, "{ev:?}");

@@ -5,9 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use mqtt_inspect::capture::CaptureReader;
-use mqtt_inspect::mqtt::RenderOptions;
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::JsonLines;
+use mqtt_inspect::report::RenderOptions;
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks a link type; the rest are pcap records.
@@ -26,6 +26,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut reader) = CaptureReader::from_reader("fuzz", std::io::Cursor::new(file)) else {
         return;
     };
-    let mut sink = JsonLines::new(std::io::sink(), false, RenderOptions::default());
+    let mut sink = JsonLines::new(std::io::sink(), RenderOptions::default());
     let _ = Pipeline::new(PipelineOptions::default()).run(&mut reader, &mut sink);
 });

@@ -11,11 +11,10 @@ use super::subscriptions::Subscriptions;
 use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Timestamp};
 use crate::mqtt::{PacketType, ProtocolVersion};
 use foldhash::HashMap;
-use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 
 /// The MQTT side of a connection, for the report's `connections[].mqtt`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnectionMqtt {
     /// From the CONNECT; without one, the version packets were decoded as
     /// (the MQTT layer knows whether that was inferred).

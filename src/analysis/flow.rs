@@ -5,8 +5,6 @@
 use super::latency::LatencyKey;
 use super::qos::Stage;
 use crate::base::{At, ConnId, Direction, Timestamp};
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
 
 /// Frames kept per flow; a peer re-sending forever cannot grow it further.
 pub const MAX_FLOW_FRAMES: usize = 32;
@@ -14,8 +12,7 @@ pub const MAX_FLOW_FRAMES: usize = 32;
 pub const MAX_TOPIC_LEN: usize = 512;
 
 /// How a flow ended, when not simply completed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// Completed by a 5.0 PUBACK / PUBREC / PUBCOMP with a reason code ≥ 0x80.
     Error,
@@ -37,6 +34,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The snake_case name of the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Error => "error",
+            Outcome::Redelivered => "redelivered",
+            Outcome::Missing => "missing",
+            Outcome::CutOff => "cut_off",
+            Outcome::Unverifiable => "unverifiable",
+            Outcome::WrongAck => "wrong_ack",
+            Outcome::Superseded => "superseded",
+        }
+    }
+
     /// Whether the flow reached its last ack.
     pub fn is_complete(self) -> bool {
         matches!(self, Outcome::Error | Outcome::Redelivered)
@@ -158,7 +168,7 @@ pub fn clip(text: &str, max: usize) -> &str {
 /// [`Outcome`]); `reason_code` with `outcome: "error"`; `expected` when it
 /// is incomplete (the packet that never came); `connections` when it spans
 /// a reconnect; `resends` when copies were re-sent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FlowRecord {
     pub connection: ConnId,
     pub direction: Direction,
@@ -167,23 +177,13 @@ pub struct FlowRecord {
     pub frames: Vec<u64>,
     pub latency_ms: FlowLatency,
     pub complete: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<crate::mqtt::PacketType>,
     pub topic: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ConnId>,
-    #[serde(skip_serializing_if = "is_zero")]
     pub resends: u32,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }
 
 /// The stage latencies of one flow, in milliseconds; only those measured.
@@ -199,16 +199,6 @@ impl FlowLatency {
             .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, ns)| *ns)
-    }
-}
-
-impl Serialize for FlowLatency {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.samples.len()))?;
-        for (k, ns) in &self.samples {
-            map.serialize_entry(k.as_str(), &(*ns as f64 / 1e6))?;
-        }
-        map.end()
     }
 }
 
@@ -243,34 +233,5 @@ mod tests {
             f.touch(10 + i, ts);
         }
         assert_eq!(f.frames.len(), MAX_FLOW_FRAMES);
-    }
-
-    #[test]
-    fn record_serialises_like_the_contract() {
-        let r = FlowRecord {
-            connection: 0,
-            direction: Direction::ClientToServer,
-            packet_id: 7,
-            qos: 1,
-            frames: vec![5, 6],
-            latency_ms: FlowLatency {
-                samples: vec![(LatencyKey::Puback, 210_000)],
-            },
-            complete: true,
-            outcome: None,
-            reason_code: None,
-            expected: None,
-            topic: "a/b".into(),
-            client_id: Some("c".into()),
-            connections: vec![],
-            resends: 0,
-        };
-        let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"connection":0,"direction":"client_to_server","packet_id":7,
-                "qos":1,"frames":[5,6],"latency_ms":{"puback":0.21},"complete":true,
-                "topic":"a/b","client_id":"c"})
-        );
     }
 }

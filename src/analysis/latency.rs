@@ -20,8 +20,6 @@
 //! value outside what was measured. Values are printed in milliseconds.
 
 use hdrhistogram::Histogram;
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
 
 /// Largest latency the histogram resolves: one hour, in nanoseconds.
 pub const MAX_TRACKED_NS: u64 = 3_600 * 1_000_000_000;
@@ -210,7 +208,7 @@ impl LatencyStats {
 }
 
 /// One latency key as the contract prints it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LatencySummary {
     pub count: u64,
     pub min_ms: f64,
@@ -269,16 +267,6 @@ impl LatencySet {
         LatencyKey::ALL
             .into_iter()
             .filter_map(|k| Some((k, self.get(k)?.summary()?)))
-    }
-}
-
-impl Serialize for LatencySet {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        for (k, summary) in self.summaries() {
-            map.serialize_entry(k.as_str(), &summary)?;
-        }
-        map.end()
     }
 }
 
@@ -375,24 +363,5 @@ mod tests {
         assert_eq!(a.quantile_ns(1.0), Some(30));
         a.merge(&LatencyStats::new(Precision::Coarse));
         assert_eq!(a.count(), 3);
-    }
-
-    #[test]
-    fn sets_leave_out_keys_without_samples() {
-        let mut set = LatencySet::new(Precision::Coarse);
-        assert!(set.is_empty());
-        assert_eq!(serde_json::to_string(&set).unwrap(), "{}");
-        set.record(LatencyKey::Puback, 2_000_000);
-        set.record(LatencyKey::Connack, 1_000_000);
-        let v: serde_json::Value = serde_json::to_value(&set).unwrap();
-        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        assert_eq!(keys.len(), 2);
-        assert_eq!(v["puback"]["count"], 1);
-        assert_eq!(v["puback"]["p99_ms"], 2.0);
-        assert_eq!(v["connack"]["max_ms"], 1.0);
-        let mut other = LatencySet::new(Precision::Coarse);
-        other.merge(&set);
-        assert_eq!(other.get(LatencyKey::Puback).unwrap().count(), 1);
-        assert!(other.get(LatencyKey::Pubrec).is_none());
     }
 }

@@ -1,9 +1,9 @@
 //! The analysis part of the end-of-run summary, folded from the events as
 //! they are emitted ([`Tally`]) and handed out as an [`AnalysisSummary`].
 //!
-//! The report embeds an [`AnalysisSummary`] into the contract's top-level
-//! JSON object with `#[serde(flatten)]`: its fields `flows`, `latency` and
-//! `findings` are the contract's; the others extend it.
+//! The report writes the fields of an [`AnalysisSummary`] into the
+//! contract's top-level JSON object (`report::schema`): `flows`, `latency`
+//! and `findings` are the contract's; the others extend it.
 //!
 //! ```json
 //! {
@@ -45,13 +45,11 @@ use super::flow::{FlowRecord, Outcome};
 use super::latency::{LatencyKey, LatencySet, Precision};
 use super::topk::{Breakdown, BreakdownReport};
 use crate::base::{Direction, PerDir};
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// Flows of one QoS (and direction). `completed + incomplete` is every
 /// tracked flow; the other counters break them down.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlowCounts {
     /// Reached the last ack (PUBACK, PUBCOMP, or an error reason code that ends the flow).
     pub completed: u64,
@@ -106,7 +104,7 @@ impl FlowCounts {
 }
 
 /// The contract's `flows` object: `{"qos1": {...}, "qos2": {...}}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlowsByQos {
     pub qos1: FlowCounts,
     pub qos2: FlowCounts,
@@ -123,7 +121,7 @@ impl FlowsByQos {
 }
 
 /// QoS 0 PUBLISHes: counted, not tracked (nothing acknowledges them).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Qos0Counts {
     pub total: u64,
     pub client_to_server: u64,
@@ -131,7 +129,7 @@ pub struct Qos0Counts {
 }
 
 /// What the analysis had to skip or work around (the `analysis` object).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AnalysisCounters {
     /// Acks with no matching request where the request may predate the
     /// capture (mid-stream pickup) or sit in bytes the capture lost: not
@@ -156,7 +154,7 @@ pub struct AnalysisCounters {
 }
 
 /// The analysis results (see the module docs for how the report embeds them).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AnalysisSummary {
     pub flows: FlowsByQos,
     pub flows_by_direction: PerDir<FlowsByQos>,
@@ -169,10 +167,10 @@ pub struct AnalysisSummary {
     pub latency_by_topic: TopicLatency,
     /// The first `max_findings` findings (all of them were emitted as events).
     pub findings: Vec<Finding>,
-    /// Every finding, by kind name.
-    pub findings_by_kind: BTreeMap<&'static str, u64>,
+    /// Every finding, by kind.
+    pub findings_by_kind: BTreeMap<FindingKind, u64>,
     /// Every finding, by severity name.
-    pub findings_by_severity: BTreeMap<&'static str, u64>,
+    pub findings_by_severity: BTreeMap<Severity, u64>,
     /// Findings emitted but not kept in `findings`.
     pub findings_dropped: u64,
     pub analysis: AnalysisCounters,
@@ -181,17 +179,14 @@ pub struct AnalysisSummary {
 impl AnalysisSummary {
     /// How many findings of `kind` there were.
     pub fn count(&self, kind: FindingKind) -> u64 {
-        self.findings_by_kind
-            .get(kind.as_str())
-            .copied()
-            .unwrap_or(0)
+        self.findings_by_kind.get(&kind).copied().unwrap_or(0)
     }
 
     /// The worst severity among all findings.
     pub fn worst(&self) -> Option<Severity> {
         [Severity::Error, Severity::Warning, Severity::Info]
             .into_iter()
-            .find(|s| self.findings_by_severity.contains_key(s.as_str()))
+            .find(|s| self.findings_by_severity.contains_key(s))
     }
 }
 
@@ -215,97 +210,6 @@ pub struct ClientLatency(pub BreakdownReport);
 #[derive(Debug, Clone)]
 pub struct TopicLatency(pub BreakdownReport);
 
-fn serialize_breakdown<S: Serializer>(
-    r: &BreakdownReport,
-    s: S,
-    name: &'static str,
-    list: &'static str,
-    key: &'static str,
-    volume: &'static str,
-) -> Result<S::Ok, S::Error> {
-    struct Item<'a> {
-        key: &'static str,
-        volume: &'static str,
-        k: &'a str,
-        v: u64,
-        latency: &'a LatencySet,
-    }
-    impl Serialize for Item<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeMap;
-            let mut m = s.serialize_map(Some(3))?;
-            m.serialize_entry(self.key, self.k)?;
-            m.serialize_entry(self.volume, &self.v)?;
-            m.serialize_entry("latency", self.latency)?;
-            m.end()
-        }
-    }
-    struct Other<'a> {
-        list: &'static str,
-        volume: &'static str,
-        keys: u64,
-        v: u64,
-        latency: &'a LatencySet,
-    }
-    impl Serialize for Other<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeMap;
-            let mut m = s.serialize_map(Some(3))?;
-            m.serialize_entry(self.list, &self.keys)?;
-            m.serialize_entry(self.volume, &self.v)?;
-            m.serialize_entry("latency", self.latency)?;
-            m.end()
-        }
-    }
-    let items: Vec<Item<'_>> = r
-        .entries
-        .iter()
-        .map(|e| Item {
-            key,
-            volume,
-            k: &e.key,
-            v: e.volume,
-            latency: &e.latency,
-        })
-        .collect();
-    let n = if r.other.is_some() { 3 } else { 2 };
-    let mut st = s.serialize_struct(name, n)?;
-    st.serialize_field(list, &items)?;
-    if let Some(o) = &r.other {
-        st.serialize_field(
-            "other",
-            &Other {
-                list,
-                volume,
-                keys: o.keys,
-                v: o.volume,
-                latency: &o.latency,
-            },
-        )?;
-    }
-    st.serialize_field("approximate", &r.approximate)?;
-    st.end()
-}
-
-impl Serialize for ClientLatency {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_breakdown(
-            &self.0,
-            s,
-            "ClientLatency",
-            "clients",
-            "client_id",
-            "packets",
-        )
-    }
-}
-
-impl Serialize for TopicLatency {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_breakdown(&self.0, s, "TopicLatency", "topics", "topic", "messages")
-    }
-}
-
 /// Topics / clients followed one by one, per reported entry.
 const TRACKED_PER_REPORTED: usize = 4;
 /// At least this many are followed, whatever `top_n`.
@@ -323,8 +227,8 @@ pub struct Tally {
     clients: Breakdown,
     topics: Breakdown,
     findings: Vec<Finding>,
-    by_kind: BTreeMap<&'static str, u64>,
-    by_severity: BTreeMap<&'static str, u64>,
+    by_kind: BTreeMap<FindingKind, u64>,
+    by_severity: BTreeMap<Severity, u64>,
     findings_dropped: u64,
     pub counters: AnalysisCounters,
 }
@@ -354,8 +258,8 @@ impl Tally {
 
     /// Counts a finding; keeps it if there is room.
     pub fn finding(&mut self, f: &Finding) {
-        *self.by_kind.entry(f.kind.as_str()).or_default() += 1;
-        *self.by_severity.entry(f.severity.as_str()).or_default() += 1;
+        *self.by_kind.entry(f.kind).or_default() += 1;
+        *self.by_severity.entry(f.severity).or_default() += 1;
         if self.findings.len() < self.max_findings {
             self.findings.push(f.clone());
         } else {

@@ -15,7 +15,6 @@
 //! samples are in `other`. Overall statistics are never affected.
 
 use super::latency::{LatencyKey, LatencySet, Precision};
-use serde::Serialize;
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -215,7 +214,7 @@ impl Breakdown {
 }
 
 /// One reported key.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct BreakdownItem {
     pub key: String,
     pub volume: u64,
@@ -223,7 +222,7 @@ pub struct BreakdownItem {
 }
 
 /// Everything outside the top keys.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct BreakdownOther {
     /// How many distinct keys were folded in (a lower bound when approximate).
     pub keys: u64,

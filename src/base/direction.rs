@@ -5,8 +5,7 @@ use std::ops::{Index, IndexMut};
 /// Which way bytes travel on a connection. The client is the side that sent
 /// the SYN (see `docs/architecture.md` for the rule when no handshake was
 /// captured).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
     ClientToServer,
     ServerToClient,
@@ -36,7 +35,7 @@ impl Direction {
 /// One value per direction of a connection: the only way per-direction
 /// state is held, indexed by [`Direction`] (no `[T; 2]` with hand-made
 /// indices).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PerDir<T> {
     pub client_to_server: T,
     pub server_to_client: T,

@@ -5,7 +5,6 @@
 //! nanoseconds), and they are printed with exactly the digits the capture
 //! had: 6 for microsecond captures, 9 for nanosecond ones.
 
-use serde::{Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -85,18 +84,6 @@ impl fmt::Display for Timestamp {
     }
 }
 
-impl Serialize for Timestamp {
-    /// A JSON number with exactly the capture's digits (not an `f64`, which
-    /// would round nanosecond timestamps).
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = self.to_string();
-        match serde_json::value::RawValue::from_string(text) {
-            Ok(raw) => raw.serialize(s),
-            Err(_) => s.serialize_f64(self.as_secs_f64()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,12 +96,6 @@ mod tests {
         );
         assert_eq!(Timestamp::new(1, 5, 9).to_string(), "1.000000005");
         assert_eq!(Timestamp::new(1, 1_500_000_000, 6).to_string(), "2.500000");
-    }
-
-    #[test]
-    fn serializes_as_exact_json_number() {
-        let ts = Timestamp::new(1795567362, 869_821_123, 9);
-        assert_eq!(serde_json::to_string(&ts).unwrap(), "1795567362.869821123");
     }
 
     #[test]

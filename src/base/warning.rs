@@ -4,10 +4,8 @@
 //! Every stage may produce them; they travel to the report like findings
 //! so that nothing the tool skipped is silent.
 
-use serde::Serialize;
-
 /// One thing the user should know about the input that the analysis had to work around.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// The frame it happened at, when there is one (1-based, Wireshark numbering).
     pub frame: Option<u64>,

@@ -2,7 +2,6 @@
 //! protocol version that decides how the rest reads. The bottom of the
 //! `mqtt` module: it imports nothing from its siblings.
 
-use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// The MQTT protocol level a connection speaks.
@@ -58,12 +57,6 @@ impl ProtocolVersion {
 impl fmt::Display for ProtocolVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for ProtocolVersion {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 
@@ -156,12 +149,6 @@ impl PacketType {
 impl fmt::Display for PacketType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for PacketType {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

@@ -44,9 +44,8 @@
 //! assert_eq!(conn.version().map(|v| v.as_str()), Some("3.1.1"));
 //! ```
 //!
-//! The JSON `mqtt` object of a packet event is [`Packet::json`] (for a
-//! packet that did not decode, [`Malformed::json`]); a one-line text form is
-//! [`Packet::summary`]. How boundaries are found again after lost or bad
+//! A one-line text form of a packet is [`Packet::summary`]; the JSON `mqtt`
+//! object of a packet event belongs to the report (`report::PacketJson`). How boundaries are found again after lost or bad
 //! bytes is described in the `resync` module; how the version is inferred
 //! and aliases are resolved, in [`connection`].
 
@@ -54,13 +53,13 @@ pub mod connection;
 pub mod error;
 mod framer;
 mod header;
-pub mod json;
 pub mod parse;
 mod primitives;
 pub mod properties;
 pub mod reason;
 mod resync;
 pub mod spec;
+mod summary;
 pub mod types;
 
 pub use connection::{
@@ -69,7 +68,6 @@ pub use connection::{
 };
 pub use error::{Malformed, Reason};
 pub use framer::ResyncCause;
-pub use json::{MalformedJson, PacketJson, RenderOptions};
 pub use parse::{ParseError, decode_body, looks_like_connect, parse_fixed_header, parse_packet};
 pub use properties::{Properties, PropertyId, PropertyKind, PropertyScope};
 pub use reason::ReasonCode;

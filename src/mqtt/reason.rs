@@ -6,12 +6,11 @@
 //! "Normal disconnection" or "Granted QoS 0").
 
 use super::header::{PacketType, ProtocolVersion};
-use serde::Serialize;
+
 use std::fmt;
 
 /// A reason code (5.0) or return code (3.x), as sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReasonCode(pub u8);
 
 use PacketType as P;

@@ -6,7 +6,6 @@
 //! rules whose violations become a finding kind of their own, so the two
 //! meet on these constants rather than on strings.
 
-use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// A statement or section of the MQTT 3.1.1 / 5.0 specification.
@@ -49,17 +48,11 @@ impl PartialEq<&str> for Rule {
     }
 }
 
-impl Serialize for Rule {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
-    }
-}
-
 /// Something the spec forbids in a packet that was nevertheless decodable.
 ///
 /// Keeping the packet and listing what is wrong with it (instead of throwing
 /// it away as malformed) lets the analysis still follow its QoS flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     /// The conformance statement or section the packet breaks.
     pub rule: Rule,

@@ -1,10 +1,11 @@
 //! `--format json` (one object at the end) and `--format jsonl` (one object per event).
 
+use super::packet_json::{MalformedJson, PacketJson, RenderOptions};
+use super::schema::{Close, Dir, Ep, FindingJson, FlowJson, Ts, ViolationJson};
 use super::{Event, PacketInfo, Sink, Summary};
 use crate::base::{ConnId, Direction, Timestamp};
-use crate::mqtt::{Malformed, RenderOptions, Violation};
+use crate::mqtt::Malformed;
 use serde::Serialize;
-use serde_json::json;
 use std::io::{self, Write};
 
 /// Writes only the summary, as one pretty-printed object.
@@ -31,32 +32,29 @@ impl<W: Write> Sink for JsonReport<W> {
 }
 
 /// Writes one JSON object per line as events happen, then the summary.
+/// Give it a line-buffered writer to have each line out as it is known
+/// (a pipe from tcpdump, live capture).
 pub struct JsonLines<W: Write> {
     out: W,
-    /// Flush after every line (live capture: a reader sees events as they happen).
-    flush_each: bool,
     render: RenderOptions,
 }
 
 impl<W: Write> JsonLines<W> {
-    pub fn new(out: W, flush_each: bool, render: RenderOptions) -> Self {
-        JsonLines {
-            out,
-            flush_each,
-            render,
-        }
+    pub fn new(out: W, render: RenderOptions) -> Self {
+        JsonLines { out, render }
     }
 
     fn packet(&mut self, p: &PacketInfo<'_>) -> io::Result<()> {
         let render = self.render;
+        let violations: Vec<ViolationJson<'_>> = p.violations.iter().map(Into::into).collect();
         self.line(&PacketLine {
             kind: "packet",
             frame: p.frame,
-            ts: p.ts,
+            ts: Ts(p.ts),
             connection: p.conn,
-            direction: p.dir,
-            mqtt: p.packet.json(&render),
-            violations: p.violations,
+            direction: Dir(p.dir),
+            mqtt: PacketJson::new(p.packet, &render),
+            violations,
         })
     }
 
@@ -71,21 +69,17 @@ impl<W: Write> JsonLines<W> {
         self.line(&PacketLine {
             kind: "packet",
             frame,
-            ts,
+            ts: Ts(ts),
             connection: conn,
-            direction: dir,
-            mqtt: e.json(),
-            violations: &[],
+            direction: Dir(dir),
+            mqtt: MalformedJson::new(e),
+            violations: Vec::new(),
         })
     }
 
     fn line(&mut self, v: &impl Serialize) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, v)?;
-        self.out.write_all(b"\n")?;
-        if self.flush_each {
-            self.out.flush()?;
-        }
-        Ok(())
+        self.out.write_all(b"\n")
     }
 }
 
@@ -95,21 +89,48 @@ struct PacketLine<'p, M: Serialize> {
     #[serde(rename = "type")]
     kind: &'static str,
     frame: u64,
-    ts: Timestamp,
+    ts: Ts,
     connection: ConnId,
-    direction: Direction,
+    direction: Dir,
     mqtt: M,
-    #[serde(skip_serializing_if = "<[Violation]>::is_empty")]
-    violations: &'p [Violation],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    violations: Vec<ViolationJson<'p>>,
+}
+
+/// A `connection` line (its keys in alphabetical order, as the schema
+/// has always printed them).
+#[derive(Serialize)]
+struct ConnectionLine {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<Ep>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close: Option<Close>,
+    connection: ConnId,
+    event: &'static str,
+    frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<Ep>,
+    ts: Ts,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// A `warning` line.
+#[derive(Serialize)]
+struct WarningLine<'a> {
+    frame: Option<u64>,
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
 }
 
 /// An object with `"type": KIND` in front of its own fields.
 #[derive(Serialize)]
-struct Tagged<'a, T: Serialize> {
+struct Tagged<T: Serialize> {
     #[serde(rename = "type")]
     kind: &'static str,
     #[serde(flatten)]
-    inner: &'a T,
+    inner: T,
 }
 
 impl<W: Write> Sink for JsonLines<W> {
@@ -121,30 +142,44 @@ impl<W: Write> Sink for JsonLines<W> {
                 ts,
                 client,
                 server,
-            } => self.line(&json!({
-                "type": "connection", "connection": conn, "event": "open",
-                "frame": frame, "ts": ts, "client": client, "server": server,
-            })),
+            } => self.line(&ConnectionLine {
+                client: Some(Ep(*client)),
+                close: None,
+                connection: *conn,
+                event: "open",
+                frame: *frame,
+                server: Some(Ep(*server)),
+                ts: Ts(*ts),
+                kind: "connection",
+            }),
             Event::ConnectionClose {
                 conn,
                 frame,
                 ts,
                 how,
-            } => self.line(&json!({
-                "type": "connection", "connection": conn, "event": "close",
-                "frame": frame, "ts": ts, "close": how,
-            })),
-            Event::Warning(w) => self.line(&json!({
-                "type": "warning", "frame": w.frame, "message": w.message,
-            })),
+            } => self.line(&ConnectionLine {
+                client: None,
+                close: Some(Close(*how)),
+                connection: *conn,
+                event: "close",
+                frame: *frame,
+                server: None,
+                ts: Ts(*ts),
+                kind: "connection",
+            }),
+            Event::Warning(w) => self.line(&WarningLine {
+                frame: w.frame,
+                message: &w.message,
+                kind: "warning",
+            }),
             Event::Packet(p) => self.packet(p),
             Event::Flow(f) => self.line(&Tagged {
                 kind: "flow",
-                inner: *f,
+                inner: FlowJson::from(*f),
             }),
             Event::Finding(f) => self.line(&Tagged {
                 kind: "finding",
-                inner: *f,
+                inner: FindingJson::from(*f),
             }),
             Event::Malformed {
                 conn,

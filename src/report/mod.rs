@@ -8,11 +8,15 @@
 
 mod event;
 mod json;
+mod packet_json;
+mod schema;
 mod summary;
 mod text;
 
 pub use event::{Event, PacketInfo};
 pub use json::{JsonLines, JsonReport};
+pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
+pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};
 pub use summary::{
     CaptureSummary, ConnectionSummary, MqttConnSummary, SCHEMA, Summary, SummaryBuilder,
 };

@@ -16,7 +16,7 @@ pub const SCHEMA: &str = "mqtt-inspect/1";
 const MAX_WARNINGS: usize = 1000;
 
 /// The `capture` object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CaptureSummary {
     pub sources: Vec<String>,
     pub frames: u64,
@@ -31,9 +31,8 @@ pub struct CaptureSummary {
 }
 
 /// One entry of `connections`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ConnectionSummary {
-    #[serde(flatten)]
     pub tcp: ConnRecord,
     /// TLS on an MQTT port: the connection is encrypted and was not decoded.
     pub encrypted: bool,
@@ -69,15 +68,15 @@ pub struct PacketCounts {
     pub with_violations: u64,
 }
 
-/// Everything the run found; serialised as the single `--format json` object.
-#[derive(Debug, Clone, Serialize)]
+/// Everything the run found; serialised (`report::schema`) as the single
+/// `--format json` object.
+#[derive(Debug, Clone)]
 pub struct Summary {
     pub schema: &'static str,
     pub capture: CaptureSummary,
     pub connections: Vec<ConnectionSummary>,
     pub packets: PacketCounts,
     /// Flows, latency and findings.
-    #[serde(flatten)]
     pub analysis: AnalysisSummary,
     /// Reassembly's own counters (connections seen, caps hit).
     pub tcp: TcpCounters,

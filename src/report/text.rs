@@ -335,7 +335,7 @@ impl<W: Write> TextReport<W> {
             let pair = format!("{} → {}", t.client, t.server);
             let frames = format!("{}–{}", t.first_frame, t.last_frame);
             let dur = human_duration_ms(t.last_ts.millis_since(&t.first_ts));
-            let rtt = match t.handshake.and_then(|h| h.rtt_ms) {
+            let rtt = match t.handshake.and_then(|h| h.rtt_ns).map(|ns| ns as f64 / 1e6) {
                 Some(ms) => human_duration_ms(ms),
                 None if t.handshake.is_none() => "mid-stream".to_string(),
                 None => "-".to_string(),
@@ -497,8 +497,8 @@ impl<W: Write> TextReport<W> {
         let p = self.paint;
         let a = &s.analysis;
         writeln!(self.out)?;
-        let count = |sev: &str| a.findings_by_severity.get(sev).copied().unwrap_or(0);
-        let (errors, warnings) = (count("error"), count("warning"));
+        let count = |sev| a.findings_by_severity.get(&sev).copied().unwrap_or(0);
+        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
         if a.findings_by_kind.is_empty() {
             let flows = a.flows.qos1.completed + a.flows.qos2.completed;
             writeln!(
@@ -525,7 +525,7 @@ impl<W: Write> TextReport<W> {
             .join(", ")
         )?;
         for kind in FindingKind::ALL {
-            let Some(&n) = a.findings_by_kind.get(kind.as_str()) else {
+            let Some(&n) = a.findings_by_kind.get(&kind) else {
                 continue;
             };
             let (mark, name) = match kind.severity() {

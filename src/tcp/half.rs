@@ -19,7 +19,7 @@ pub enum Chunk<'a> {
 }
 
 /// Counters of one direction; the `client_to_server` / `server_to_client` objects of the report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DirStats {
     /// Stream bytes delivered in order (each byte once; retransmitted copies not counted).
     pub bytes: u64,

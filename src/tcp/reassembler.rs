@@ -4,7 +4,6 @@
 use super::half::{Chunk, DirStats, HalfStream};
 use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Segment, Timestamp, Warning};
 use foldhash::HashMap;
-use serde::Serialize;
 
 /// Limits and hints for reassembly.
 #[derive(Debug, Clone)]
@@ -34,21 +33,17 @@ impl Default for TcpConfig {
 }
 
 /// The three-way handshake as captured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Handshake {
     pub syn_frame: Option<u64>,
     pub synack_frame: Option<u64>,
     pub ack_frame: Option<u64>,
-    /// SYN → final ACK, in milliseconds.
-    pub rtt_ms: Option<f64>,
-    /// The same, exact, for statistics that must not drift.
-    #[serde(skip)]
+    /// SYN → final ACK, in nanoseconds (exact, so statistics do not drift).
     pub rtt_ns: Option<u64>,
 }
 
 /// How a connection ended, as far as the capture shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseKind {
     Fin,
     Rst,
@@ -67,7 +62,7 @@ impl CloseKind {
 }
 
 /// Everything the report says about a TCP connection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConnRecord {
     pub id: ConnId,
     pub client: Endpoint,
@@ -134,7 +129,7 @@ pub trait ConnectionFactory {
 }
 
 /// Counters about reassembly itself (the `tcp` object of the report).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpCounters {
     pub connections: u64,
     pub expired_idle: u64,
@@ -646,7 +641,6 @@ fn handshake<C>(c: &mut Conn<C>, seg: &Segment<'_>, dir: Direction) {
     {
         hs.ack_frame = Some(seg.frame);
         if let Some(syn_ts) = c.syn_ts {
-            hs.rtt_ms = Some(seg.ts.millis_since(&syn_ts));
             hs.rtt_ns = u64::try_from(seg.ts.nanos_since(&syn_ts)).ok();
         }
     }

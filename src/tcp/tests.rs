@@ -219,10 +219,7 @@ fn handshake_rtt_data_and_fin() {
         (hs.syn_frame, hs.synack_frame, hs.ack_frame),
         (Some(1), Some(2), Some(3))
     );
-    assert!(
-        (hs.rtt_ms.unwrap() - 0.2).abs() < 1e-9,
-        "SYN at 100 µs, ACK at 300 µs"
-    );
+    assert!(hs.rtt_ns == Some(200_000), "SYN at 100 µs, ACK at 300 µs");
     assert_eq!((r.first_frame, r.last_frame), (1, 8));
     assert_eq!(r.close, CloseKind::Fin);
     assert_eq!(r.client_to_server.segments, 5);

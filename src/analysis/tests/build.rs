@@ -12,6 +12,7 @@ use crate::mqtt::{
     PacketEvent, PacketType, Properties, ProtocolVersion, PubResp, Publish, Reason, ReasonCode,
     Suback, Subscribe, Subscription, Unsuback, Unsubscribe, Violation,
 };
+pub use crate::report::{AnalysisJson, FlowJson};
 use crate::tcp::{CloseKind, Handshake};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};

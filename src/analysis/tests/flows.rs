@@ -85,7 +85,7 @@ fn qos2_both_directions_with_exact_latency() {
         (Some(190_000), Some(600_000))
     );
     // the JSON carries milliseconds
-    let v = serde_json::to_value(up).unwrap();
+    let v = serde_json::to_value(FlowJson::from(up)).unwrap();
     assert_eq!(v["latency_ms"]["pubrel"], 0.15);
     assert_eq!(v["latency_ms"]["qos2_total"], 0.6);
 }
@@ -132,7 +132,7 @@ fn v5_failure_reason_codes_end_flows_with_error() {
     assert_eq!(s.flows.qos1.with_error, 1);
     assert_eq!(s.flows.qos2.completed, 1);
     assert_eq!(s.flows.qos2.with_error, 1);
-    let v = serde_json::to_value(f1).unwrap();
+    let v = serde_json::to_value(FlowJson::from(f1)).unwrap();
     assert_eq!(v["outcome"], "error");
     assert_eq!(v["reason_code"], 135);
 }
@@ -144,7 +144,6 @@ fn request_response_latencies() {
         syn_frame: Some(1),
         synack_frame: Some(2),
         ack_frame: Some(3),
-        rtt_ms: Some(0.05),
         rtt_ns: Some(50_000),
     };
     h.open_as(0, 0, false, Some(hs));
@@ -171,7 +170,7 @@ fn request_response_latencies() {
     assert_eq!(ns(LatencyKey::Unsuback), (1, 90_000, 90_000));
     // FIFO: 4.0 → 4.8, 4.5 → 5.1
     assert_eq!(ns(LatencyKey::Pingresp), (2, 600_000, 800_000));
-    let v = serde_json::to_value(&s).unwrap();
+    let v = serde_json::to_value(AnalysisJson::from(&s)).unwrap();
     assert_eq!(v["latency"]["connack"]["count"], 1);
     assert_eq!(v["latency"]["connack"]["min_ms"], 0.4);
     assert!(v["latency"].get("puback").is_none());

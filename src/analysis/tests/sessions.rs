@@ -53,7 +53,7 @@ fn redelivery_on_a_resumed_session_completes_the_flow() {
     assert_eq!(s.flows.qos1.completed, 2);
     assert_eq!(s.analysis.sessions_saved, 2);
     assert_eq!(s.analysis.sessions_resumed, 1);
-    let v = serde_json::to_value(f).unwrap();
+    let v = serde_json::to_value(FlowJson::from(f)).unwrap();
     assert_eq!(v["outcome"], "redelivered");
     assert_eq!(v["connections"], serde_json::json!([0, 3]));
 }

@@ -27,7 +27,7 @@ fn latency_by_topic_and_client_keeps_the_busiest() {
     h.end(0, us + 1, CloseKind::Fin);
     h.end(1, us + 2, CloseKind::Fin);
     let s = h.finish();
-    let v = serde_json::to_value(&s).unwrap();
+    let v = serde_json::to_value(AnalysisJson::from(&s)).unwrap();
     let topics = &v["latency_by_topic"]["topics"];
     assert_eq!(topics.as_array().unwrap().len(), 2);
     assert_eq!(topics[0]["topic"], "t/a");
@@ -64,8 +64,16 @@ fn findings_are_kept_up_to_the_limit_and_all_counted() {
     assert_eq!(h.findings().len(), 5);
     assert_eq!(s.findings.len(), 2);
     assert_eq!(s.findings_dropped, 3);
-    assert_eq!(s.findings_by_kind.get("unexpected_ack"), Some(&5));
-    assert_eq!(s.findings_by_severity.get("error"), Some(&5));
+    assert_eq!(
+        s.findings_by_kind
+            .get(&crate::analysis::FindingKind::UnexpectedAck),
+        Some(&5)
+    );
+    assert_eq!(
+        s.findings_by_severity
+            .get(&crate::analysis::Severity::Error),
+        Some(&5)
+    );
     assert_eq!(s.worst(), Some(crate::analysis::Severity::Error));
 }
 
@@ -78,7 +86,7 @@ fn summary_json_shape() {
     h.send(0, C2S, 2_000, publish(1, false, Some(1), "q1"));
     h.end(0, 3_000, CloseKind::Fin);
     let s = h.finish();
-    let v = serde_json::to_value(&s).unwrap();
+    let v = serde_json::to_value(AnalysisJson::from(&s)).unwrap();
     for key in [
         "flows",
         "flows_by_direction",

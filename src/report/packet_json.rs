@@ -1,4 +1,4 @@
-//! The `mqtt` object of a JSON `packet` event, and one-line summaries.
+//! The `mqtt` object of a JSON `packet` event.
 //!
 //! Serialized straight from the borrowed [`Packet`] through a wrapper that
 //! carries the [`RenderOptions`] (no intermediate `serde_json::Value` per
@@ -7,13 +7,12 @@
 //! only when the packet has some; secrets redacted unless asked for;
 //! payloads as UTF-8 text when they are text, lowercase hex otherwise.
 
-use super::error::Malformed;
-use super::properties::Properties;
-use super::reason::ReasonCode;
-use super::types::*;
+use crate::mqtt::properties::Properties;
+use crate::mqtt::reason::ReasonCode;
+use crate::mqtt::*;
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// How packets are rendered (`--payload-bytes`, `--show-secrets`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,10 +97,10 @@ pub struct PacketJson<'p, 'a> {
     opts: &'p RenderOptions,
 }
 
-impl<'a> Packet<'a> {
+impl<'p, 'a> PacketJson<'p, 'a> {
     /// The packet as the `mqtt` object of a JSON `packet` event.
-    pub fn json<'p>(&'p self, opts: &'p RenderOptions) -> PacketJson<'p, 'a> {
-        PacketJson { packet: self, opts }
+    pub fn new(packet: &'p Packet<'a>, opts: &'p RenderOptions) -> Self {
+        PacketJson { packet, opts }
     }
 }
 
@@ -110,11 +109,9 @@ struct PropsJson<'p, 'a> {
     opts: &'p RenderOptions,
 }
 
-impl<'a> Properties<'a> {
-    /// The property object (keys in snake_case, binary as hex, secrets redacted).
-    pub fn json<'p>(&'p self, opts: &'p RenderOptions) -> impl Serialize + 'p {
-        PropsJson { props: self, opts }
-    }
+/// The property object (keys in snake_case, binary as hex, secrets redacted).
+fn props_json<'p, 'a>(props: &'p Properties<'a>, opts: &'p RenderOptions) -> PropsJson<'p, 'a> {
+    PropsJson { props, opts }
 }
 
 struct Pairs<'p, 'a>(&'p [(&'a str, &'a str)]);
@@ -200,7 +197,7 @@ impl Serialize for WillJson<'_, '_> {
         m.serialize_entry("payload_encoding", preview.encoding())?;
         m.serialize_entry("payload_len", &w.payload.len())?;
         if !w.properties.is_empty() {
-            m.serialize_entry("properties", &w.properties.json(self.opts))?;
+            m.serialize_entry("properties", &props_json(&w.properties, self.opts))?;
         }
         m.end()
     }
@@ -262,7 +259,7 @@ fn reason_entries<M: SerializeMap>(
     packet: PacketType,
     version: ProtocolVersion,
 ) -> Result<(), M::Error> {
-    m.serialize_entry("reason_code", &rc)?;
+    m.serialize_entry("reason_code", &rc.0)?;
     m.serialize_entry("reason", rc.name_for(packet, version).unwrap_or("Reserved"))
 }
 
@@ -271,7 +268,7 @@ impl Serialize for PacketJson<'_, '_> {
         let opts = self.opts;
         let h = self.packet.header();
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("type", &h.packet_type)?;
+        m.serialize_entry("type", h.packet_type.as_str())?;
         m.serialize_entry("flags", &h.flags)?;
         m.serialize_entry("length", &h.length)?;
         let v5 = ProtocolVersion::V5;
@@ -350,7 +347,7 @@ impl Serialize for PacketJson<'_, '_> {
             Packet::Auth(a) => reason_entries(&mut m, a.reason_code, h.packet_type, v5)?,
         }
         if let Some(props) = self.packet.properties().filter(|p| !p.is_empty()) {
-            m.serialize_entry("properties", &props.json(opts))?;
+            m.serialize_entry("properties", &props_json(props, opts))?;
         }
         m.end()
     }
@@ -360,10 +357,10 @@ impl Serialize for PacketJson<'_, '_> {
 /// unknown), `flags`, `length` (null when unknown) and `malformed` (why).
 pub struct MalformedJson<'p>(&'p Malformed);
 
-impl Malformed {
+impl<'p> MalformedJson<'p> {
     /// The `mqtt` object of a `packet` event for a packet that did not decode.
-    pub fn json(&self) -> MalformedJson<'_> {
-        MalformedJson(self)
+    pub fn new(e: &'p Malformed) -> Self {
+        MalformedJson(e)
     }
 }
 
@@ -371,141 +368,11 @@ impl Serialize for MalformedJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("type", &e.packet_type)?;
+        m.serialize_entry("type", &e.packet_type.map(|t| t.as_str()))?;
         m.serialize_entry("flags", &e.flags)?;
         m.serialize_entry("length", &e.length)?;
         m.serialize_entry("malformed", &e.to_string())?;
         m.end()
-    }
-}
-
-/// A reason code list as `[1, 0x80]`: small values in decimal (granted QoS),
-/// error codes in hex like the spec's tables.
-fn code_list(out: &mut String, codes: &[u8]) {
-    out.push('[');
-    for (n, c) in codes.iter().enumerate() {
-        if n > 0 {
-            out.push_str(", ");
-        }
-        if *c < 0x10 {
-            let _ = write!(out, "{c}");
-        } else {
-            let _ = write!(out, "0x{c:02x}");
-        }
-    }
-    out.push(']');
-}
-
-fn reason_suffix(out: &mut String, rc: ReasonCode, packet: PacketType, version: ProtocolVersion) {
-    if rc.0 != 0 {
-        let _ = write!(
-            out,
-            " rc={rc} {}",
-            rc.name_for(packet, version).unwrap_or("Reserved")
-        );
-    }
-}
-
-impl Packet<'_> {
-    /// A one-line description for text output, e.g. `PUBLISH q1 id=7 "a/b" 12B`.
-    /// Strings are quoted and escaped so that hostile topics cannot inject
-    /// terminal control sequences.
-    pub fn summary(&self) -> String {
-        let mut s = String::from(self.packet_type().as_str());
-        let v5 = ProtocolVersion::V5;
-        match self {
-            Packet::Connect(c) => {
-                let version = c.version().map_or_else(
-                    || format!("level {}", c.protocol_level),
-                    |v| {
-                        if v.is_v5() {
-                            "v5".to_string()
-                        } else {
-                            format!("v{}", v.as_str())
-                        }
-                    },
-                );
-                let _ = write!(s, " {version} {:?} ka={}", c.client_id, c.keepalive);
-                if c.clean_start {
-                    s.push_str(" clean");
-                }
-                if let Some(w) = &c.will {
-                    let _ = write!(s, " will={:?} q{}", w.topic, w.qos);
-                }
-                if let Some(u) = c.username {
-                    let _ = write!(s, " user={u:?}");
-                }
-            }
-            Packet::Connack(c) => {
-                let _ = write!(
-                    s,
-                    " rc={} {}",
-                    c.reason_code,
-                    c.reason_code
-                        .name_for(PacketType::Connack, c.version)
-                        .unwrap_or("Reserved")
-                );
-                if c.session_present {
-                    s.push_str(" session-present");
-                }
-            }
-            Packet::Publish(p) => {
-                let _ = write!(s, " q{}", p.qos);
-                if let Some(id) = p.packet_id {
-                    let _ = write!(s, " id={id}");
-                }
-                let _ = write!(s, " {:?}", p.topic_name());
-                if let Some(alias) = p.properties.topic_alias {
-                    let _ = write!(s, " (alias {alias})");
-                }
-                let _ = write!(s, " {}B", p.payload_len);
-                if p.dup {
-                    s.push_str(" dup");
-                }
-                if p.retain {
-                    s.push_str(" retain");
-                }
-                if p.payload_missing > 0 {
-                    let _ = write!(s, " ({} bytes not captured)", p.payload_missing);
-                }
-            }
-            Packet::Puback(r) | Packet::Pubrec(r) | Packet::Pubrel(r) | Packet::Pubcomp(r) => {
-                let _ = write!(s, " id={}", r.packet_id);
-                if let Some(rc) = r.reason_code {
-                    reason_suffix(&mut s, rc, r.header.packet_type, v5);
-                }
-            }
-            Packet::Subscribe(sub) => {
-                let _ = write!(s, " id={} [", sub.packet_id);
-                for (n, t) in sub.topics.iter().enumerate() {
-                    let sep = if n > 0 { ", " } else { "" };
-                    let _ = write!(s, "{sep}{:?} q{}", t.filter, t.qos);
-                }
-                s.push(']');
-            }
-            Packet::Suback(a) => {
-                let _ = write!(s, " id={} ", a.packet_id);
-                code_list(&mut s, a.reason_codes);
-            }
-            Packet::Unsubscribe(u) => {
-                let _ = write!(s, " id={} {:?}", u.packet_id, u.topics);
-            }
-            Packet::Unsuback(u) => {
-                let _ = write!(s, " id={}", u.packet_id);
-                if let Some(codes) = u.reason_codes {
-                    s.push(' ');
-                    code_list(&mut s, codes);
-                }
-            }
-            Packet::Pingreq(_) | Packet::Pingresp(_) => {}
-            Packet::Disconnect(d) => {
-                if let Some(rc) = d.reason_code {
-                    reason_suffix(&mut s, rc, PacketType::Disconnect, v5);
-                }
-            }
-            Packet::Auth(a) => reason_suffix(&mut s, a.reason_code, PacketType::Auth, v5),
-        }
-        s
     }
 }
 
@@ -520,7 +387,7 @@ mod tests {
     }
 
     fn to_json(p: &Packet<'_>, opts: &RenderOptions) -> serde_json::Value {
-        serde_json::to_value(p.json(opts)).unwrap()
+        serde_json::to_value(PacketJson::new(p, opts)).unwrap()
     }
 
     #[test]
@@ -689,7 +556,7 @@ mod tests {
         else {
             panic!("should be malformed");
         };
-        let v = serde_json::to_value(m.json()).unwrap();
+        let v = serde_json::to_value(MalformedJson::new(&m)).unwrap();
         assert_eq!(v["type"], "PUBLISH");
         assert_eq!(v["length"], 5);
         assert_eq!(
