@@ -10,6 +10,7 @@
 
 use crate::base::{Endpoint, Frame, LinkType, Segment, TcpFlags};
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::fmt;
 use std::net::IpAddr;
 
 /// What a frame turned out to be.
@@ -20,8 +21,36 @@ pub enum Decoded<'a> {
     NotTcp,
     /// An IP fragment: counted, not reassembled (MQTT stacks do not fragment TCP).
     Fragment,
-    /// Bytes that do not decode as the link type claims; the reason is for the report.
-    Undecodable(String),
+    /// Bytes that do not decode as the link type claims.
+    Undecodable(Undecodable),
+}
+
+/// Why a frame did not decode down to TCP (typed, so that a capture full
+/// of them costs no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Undecodable {
+    /// The link-layer header (Ethernet, cooked, loopback) is cut short or invalid.
+    LinkHeader(LinkType),
+    /// A link type this tool does not read.
+    UnsupportedLink(LinkType),
+    /// The IP header is cut short or invalid.
+    IpHeader,
+    /// The TCP header is cut short or invalid.
+    TcpHeader,
+    /// A frame with no bytes.
+    Empty,
+}
+
+impl fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Undecodable::LinkHeader(l) => write!(f, "{l} header cut short or invalid"),
+            Undecodable::UnsupportedLink(l) => write!(f, "unsupported link type {l}"),
+            Undecodable::IpHeader => f.write_str("IP header cut short or invalid"),
+            Undecodable::TcpHeader => f.write_str("TCP header cut short or invalid"),
+            Undecodable::Empty => f.write_str("empty frame"),
+        }
+    }
 }
 
 /// Per-frame counters for the `capture` object.
@@ -55,23 +84,23 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
     let sliced = match frame.link {
         LinkType::ETHERNET => match LaxSlicedPacket::from_ethernet(data) {
             Ok(p) => p,
-            Err(e) => return Decoded::Undecodable(format!("Ethernet header: {e}")),
+            Err(_) => return Decoded::Undecodable(Undecodable::LinkHeader(frame.link)),
         },
         LinkType::LINUX_SLL => {
             let Some((proto, rest)) = cooked_header(data, SLL_HEADER_LEN, 14) else {
-                return Decoded::Undecodable("Linux cooked (SLL) header cut short".into());
+                return Decoded::Undecodable(Undecodable::LinkHeader(frame.link));
             };
             LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
         }
         LinkType::LINUX_SLL2 => {
             let Some((proto, rest)) = cooked_header(data, SLL2_HEADER_LEN, 0) else {
-                return Decoded::Undecodable("Linux cooked v2 (SLL2) header cut short".into());
+                return Decoded::Undecodable(Undecodable::LinkHeader(frame.link));
             };
             LaxSlicedPacket::from_ether_type(EtherType(proto), rest)
         }
         LinkType::NULL | LinkType::LOOP => {
             let Some(rest) = data.get(NULL_HEADER_LEN..) else {
-                return Decoded::Undecodable("loopback header cut short".into());
+                return Decoded::Undecodable(Undecodable::LinkHeader(frame.link));
             };
             match from_ip(rest) {
                 Ok(p) => p,
@@ -82,7 +111,7 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Decoded<'a> {
             Ok(p) => p,
             Err(d) => return d,
         },
-        other => return Decoded::Undecodable(format!("unsupported link type {other}")),
+        other => return Decoded::Undecodable(Undecodable::UnsupportedLink(other)),
     };
     segment_of(frame, &sliced)
 }
@@ -98,10 +127,11 @@ fn cooked_header(data: &[u8], header_len: usize, proto_at: usize) -> Option<(u16
 /// host-byte-order address family is made irrelevant).
 fn from_ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, Decoded<'_>> {
     match data.first().map(|b| b >> 4) {
-        Some(4) | Some(6) => LaxSlicedPacket::from_ip(data)
-            .map_err(|e| Decoded::Undecodable(format!("IP header: {e}"))),
+        Some(4) | Some(6) => {
+            LaxSlicedPacket::from_ip(data).map_err(|_| Decoded::Undecodable(Undecodable::IpHeader))
+        }
         Some(_) => Err(Decoded::NotTcp),
-        None => Err(Decoded::Undecodable("empty frame".into())),
+        None => Err(Decoded::Undecodable(Undecodable::Empty)),
     }
 }
 
@@ -110,7 +140,7 @@ fn segment_of<'a>(frame: &Frame<'a>, p: &LaxSlicedPacket<'a>) -> Decoded<'a> {
         // No network layer: either the link layer announced something else
         // (ARP, LLDP, ...) or it announced IP that did not decode.
         return match &p.stop_err {
-            Some((e, _)) => Decoded::Undecodable(e.to_string()),
+            Some(_) => Decoded::Undecodable(Undecodable::IpHeader),
             None => Decoded::NotTcp,
         };
     };
@@ -148,14 +178,7 @@ fn segment_of<'a>(frame: &Frame<'a>, p: &LaxSlicedPacket<'a>) -> Decoded<'a> {
     }
     let tcp = match &p.transport {
         Some(TransportSlice::Tcp(tcp)) => tcp,
-        _ => {
-            let why = p
-                .stop_err
-                .as_ref()
-                .map(|(e, _)| e.to_string())
-                .unwrap_or_else(|| "TCP header missing".into());
-            return Decoded::Undecodable(format!("TCP header: {why}"));
-        }
+        _ => return Decoded::Undecodable(Undecodable::TcpHeader),
     };
     let payload = tcp.payload();
     let header_len = tcp.header_slice().len();

@@ -30,7 +30,7 @@
 
 use super::catalogue::FindingKind;
 use super::conn::ConnAnalysis;
-use super::env::{Env, frames_then};
+use super::env::{Env, frames_then, give_up};
 use super::finding::Finding;
 use super::flow::FlowRecord;
 use super::latency::LatencyKey;
@@ -243,6 +243,47 @@ impl Shared {
     /// Closed sessions currently kept for a reconnect.
     pub fn saved_sessions(&self) -> usize {
         self.store.len()
+    }
+
+    /// Takes in `other`, the shared state of another shard of the same run
+    /// (its connections were disjoint from this one's): tallies, latency
+    /// histograms, breakdowns and findings add up; saved sessions join this
+    /// store (a clash or overflow gives up flows as saving here would, and
+    /// is reported through `out`); warnings are kept in order; the latest
+    /// packet and the live timer take the later / earlier of the two.
+    pub fn merge(&mut self, other: Shared, out: &mut dyn FnMut(AnalysisEvent<'_>)) {
+        let Shared {
+            store,
+            tally,
+            warnings,
+            next_tick,
+            last,
+            ..
+        } = other;
+        self.tally.merge(&tally);
+        self.warnings.extend(warnings);
+        if last.is_some_and(|l| self.last.is_none_or(|m| l.ts > m.ts)) {
+            self.last = last;
+        }
+        self.next_tick = match (self.next_tick, next_tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let (lost, evicted) = self.store.merge(store);
+        let ts = self.last.map(|l| l.ts).unwrap_or_default();
+        let (_, mut env) = self.split(out);
+        for f in lost {
+            let why =
+                "a later connection of the session left a newer message with the same identifier";
+            give_up(&mut env, f, None, None, why, ts);
+        }
+        for s in evicted {
+            env.tally.counters.sessions_evicted += 1;
+            let why = "its session was dropped from the analysis (too many sessions waiting for a reconnect)";
+            for f in s.flows {
+                give_up(&mut env, f, Some(&s.client_id), s.version, why, ts);
+            }
+        }
     }
 
     /// The summary so far (without ending anything).

@@ -134,6 +134,20 @@ impl SessionStore {
         Some(s.flows.swap_remove(pos))
     }
 
+    /// Takes over `other`'s sessions (another shard of the same run), oldest
+    /// first, as if they had been saved here; returns what had to be given
+    /// up, as [`save`](Self::save) does.
+    pub fn merge(&mut self, other: SessionStore) -> (Vec<Flow>, Vec<SavedSession>) {
+        let (mut lost, mut evicted) = (Vec::new(), Vec::new());
+        let mut theirs = other;
+        for s in theirs.drain() {
+            let (l, e) = self.save(s);
+            lost.extend(l);
+            evicted.extend(e);
+        }
+        (lost, evicted)
+    }
+
     /// Every saved session, oldest first.
     pub fn drain(&mut self) -> Vec<SavedSession> {
         let mut all: Vec<SavedSession> = self.map.drain().map(|(_, s)| s).collect();

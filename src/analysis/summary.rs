@@ -153,6 +153,19 @@ pub struct AnalysisCounters {
     pub negative_latencies: u64,
 }
 
+impl AnalysisCounters {
+    fn add(&mut self, o: &AnalysisCounters) {
+        self.acks_without_publish += o.acks_without_publish;
+        self.requests_unanswered_at_close += o.requests_unanswered_at_close;
+        self.flows_not_tracked += o.flows_not_tracked;
+        self.sessions_saved += o.sessions_saved;
+        self.sessions_resumed += o.sessions_resumed;
+        self.sessions_discarded += o.sessions_discarded;
+        self.sessions_evicted += o.sessions_evicted;
+        self.negative_latencies += o.negative_latencies;
+    }
+}
+
 /// The analysis results (see the module docs for how the report embeds them).
 #[derive(Debug, Clone)]
 pub struct AnalysisSummary {
@@ -317,6 +330,45 @@ impl Tally {
         if let Some(t) = topic {
             self.topics.record(t, key, ns);
         }
+    }
+
+    /// Adds everything `other` counted (another shard of the same run, or
+    /// another capture): counts, flows, findings, latency histograms and
+    /// breakdowns. `other`'s findings are kept after this one's, within
+    /// `max_findings`.
+    pub fn merge(&mut self, other: &Tally) {
+        for (mine, theirs) in self.flows.values_mut().zip(other.flows.values()) {
+            mine.qos1.add(&theirs.qos1);
+            mine.qos2.add(&theirs.qos2);
+        }
+        self.qos0.total += other.qos0.total;
+        self.qos0.client_to_server += other.qos0.client_to_server;
+        self.qos0.server_to_client += other.qos0.server_to_client;
+        self.latency.merge(&other.latency);
+        for (mine, theirs) in self
+            .latency_by_dir
+            .values_mut()
+            .zip(other.latency_by_dir.values())
+        {
+            mine.merge(theirs);
+        }
+        self.clients.merge(&other.clients);
+        self.topics.merge(&other.topics);
+        for f in &other.findings {
+            if self.findings.len() < self.max_findings {
+                self.findings.push(f.clone());
+            } else {
+                self.findings_dropped += 1;
+            }
+        }
+        self.findings_dropped += other.findings_dropped;
+        for (k, n) in &other.by_kind {
+            *self.by_kind.entry(*k).or_default() += n;
+        }
+        for (k, n) in &other.by_severity {
+            *self.by_severity.entry(*k).or_default() += n;
+        }
+        self.counters.add(&other.counters);
     }
 
     pub fn summary(&self) -> AnalysisSummary {

@@ -181,6 +181,32 @@ impl Breakdown {
         self.other.latency.record(which, ns);
     }
 
+    /// Adds everything `other` counted (another shard of the same run):
+    /// exact while the two together have at most `capacity` distinct keys,
+    /// otherwise approximate in the way adding the volume key by key is.
+    pub fn merge(&mut self, other: &Breakdown) {
+        let mut theirs: Vec<(&str, &Entry)> =
+            other.entries.iter().map(|(k, e)| (&**k, e)).collect();
+        theirs.sort_by(|a, b| a.0.cmp(b.0));
+        for (key, e) in theirs {
+            if self.add_volume(key, e.volume) {
+                if let Some(mine) = self.entries.get_mut(key) {
+                    mine.latency.merge(&e.latency);
+                }
+            } else {
+                self.other.latency.merge(&e.latency);
+            }
+        }
+        self.other.volume = self.other.volume.saturating_add(other.other.volume);
+        self.other.latency.merge(&other.other.latency);
+        self.other_keys = self.other_keys.saturating_add(other.other_keys);
+        self.approximate |= other.approximate;
+        for (mine, theirs) in self.sketch.rows.iter_mut().zip(&other.sketch.rows) {
+            *mine = mine.saturating_add(*theirs);
+        }
+        self.sketch.total = self.sketch.total.saturating_add(other.sketch.total);
+    }
+
     /// The `top` busiest keys (ties by key) and everything else folded.
     pub fn report(&self, top: usize) -> BreakdownReport {
         let mut all: Vec<(&str, &Entry)> = self.entries.iter().map(|(k, e)| (&**k, e)).collect();
@@ -241,6 +267,39 @@ pub struct BreakdownReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_halves_equals_the_whole_while_exact() {
+        let mut whole = Breakdown::new(8);
+        let (mut a, mut b) = (Breakdown::new(8), Breakdown::new(8));
+        for i in 0..40u64 {
+            let key = format!("t/{}", i % 6);
+            let half = if i % 2 == 0 { &mut a } else { &mut b };
+            for bd in [&mut whole, half] {
+                bd.add_volume(&key, 1);
+                bd.record(&key, LatencyKey::Puback, 1_000 + i);
+            }
+        }
+        a.merge(&b);
+        let (r1, r2) = (whole.report(3), a.report(3));
+        let keys = |r: &BreakdownReport| -> Vec<(String, u64)> {
+            r.entries
+                .iter()
+                .map(|e| (e.key.clone(), e.volume))
+                .collect()
+        };
+        assert_eq!(keys(&r1), keys(&r2));
+        for (x, y) in r1.entries.iter().zip(&r2.entries) {
+            let (sx, sy) = (
+                x.latency.get(LatencyKey::Puback),
+                y.latency.get(LatencyKey::Puback),
+            );
+            assert_eq!(sx.map(|s| s.summary()), sy.map(|s| s.summary()));
+        }
+        let (o1, o2) = (r1.other.unwrap(), r2.other.unwrap());
+        assert_eq!((o1.keys, o1.volume), (o2.keys, o2.volume));
+        assert!(!r2.approximate);
+    }
 
     #[test]
     fn exact_under_capacity() {

@@ -2,6 +2,7 @@
 
 use super::build::*;
 use crate::analysis::{AnalysisConfig, LatencyKey};
+use crate::base::ConnId;
 use crate::tcp::CloseKind;
 
 #[test]
@@ -144,4 +145,73 @@ fn connection_summary_for_the_report() {
         h.t.end(c, at(100, 4_000), CloseKind::Fin, &mut sink)
             .is_none()
     );
+}
+
+/// Connection `conn`'s traffic: QoS 1 and 2 flows (one left unanswered),
+/// a subscription and a ping, at times offset by `base` µs.
+fn scripted_connection(h: &mut H, conn: ConnId, base: u64) {
+    let client = format!("c{conn}");
+    h.open(conn, base);
+    h.connect(conn, base, &client, true, 60);
+    h.send(conn, C2S, base + 1_000, subscribe(1, &[("t/#", 1)]));
+    h.send(
+        conn,
+        S2C,
+        base + 1_000 + 50 * u64::from(conn + 1),
+        suback(1, &[1]),
+    );
+    for id in 2..6u16 {
+        let us = base + 2_000 + u64::from(id) * 100;
+        h.send(
+            conn,
+            C2S,
+            us,
+            publish(1, false, Some(id), &format!("t/{}", id % 3)),
+        );
+        if id != 5 {
+            h.send(conn, S2C, us + 30 * u64::from(id), puback(id));
+        }
+    }
+    h.send(conn, C2S, base + 3_000, publish(2, false, Some(9), "q2"));
+    h.send(conn, S2C, base + 3_100, pubrec(9));
+    h.send(conn, C2S, base + 3_200, pubrel(9));
+    h.send(conn, S2C, base + 3_300 + u64::from(conn), pubcomp(9));
+    h.send(conn, C2S, base + 4_000, pingreq());
+    h.send(conn, S2C, base + 4_070, pingresp());
+    h.end(conn, base + 20_000_000, CloseKind::Fin);
+}
+
+#[test]
+fn merged_shards_sum_to_the_whole_run() {
+    let mut whole = H::new();
+    let (mut even, mut odd) = (H::new(), H::new());
+    for conn in 0..6u32 {
+        let base = u64::from(conn) * 1_000;
+        scripted_connection(&mut whole, conn, base);
+        scripted_connection(if conn % 2 == 0 { &mut even } else { &mut odd }, conn, base);
+    }
+    let w = whole.finish();
+    even.finish();
+    let odd_summary = odd.finish();
+    assert!(odd_summary.flows.qos1.completed > 0);
+    let mut sink = |_: crate::analysis::AnalysisEvent<'_>| {};
+    even.t.merge(odd.t, &mut sink);
+    let m = even.t.summary();
+    let without_findings = |s: &crate::analysis::AnalysisSummary| {
+        let mut v = serde_json::to_value(AnalysisJson::from(s)).unwrap();
+        v.as_object_mut().unwrap().remove("findings");
+        v
+    };
+    assert_eq!(without_findings(&m), without_findings(&w));
+    let key = |s: &crate::analysis::AnalysisSummary| {
+        let mut k: Vec<(&'static str, u32, Option<u16>)> = s
+            .findings
+            .iter()
+            .map(|f| (f.kind.as_str(), f.connection, f.packet_id))
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(key(&m), key(&w));
+    assert_eq!(w.flows.qos1.missing, 6);
 }
