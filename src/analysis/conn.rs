@@ -177,17 +177,18 @@ impl ConnAnalysis {
         }
     }
 
-    /// A finding about connection `c` (its client identifier filled in):
-    /// add the rule it cites and the rest with [`Finding`]'s builders.
+    /// A finding on this connection proven `at` a packet (its frame is the
+    /// finding's frame, its time the finding's time; the client identifier
+    /// is filled in): add the rule it cites, other frames and the rest with
+    /// [`Finding`]'s builders.
     pub fn finding(
         &self,
         kind: FindingKind,
         dir: Direction,
-        frames: Vec<u64>,
-        ts: Timestamp,
+        at: At,
         text: impl Into<String>,
     ) -> Finding {
-        Finding::new(kind, self.id, dir, frames, ts, text).client(self.client_id())
+        Finding::new(kind, self.id, dir, vec![at.frame], at.ts, text).client(self.client_id())
     }
 
     /// The client identifier, when one is known and names a session (an

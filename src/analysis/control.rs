@@ -8,6 +8,7 @@ use super::conn::{
     ConnAnalysis, ConnackInfo, ConnectInfo, MAX_PENDING_PINGS, MAX_PENDING_REQUESTS, Pending, Ping,
 };
 use super::env::{Env, frames_then, give_up, ms, ns_between, sample};
+use super::finding::Finding;
 use super::latency::LatencyKey;
 use super::publish;
 use super::rules;
@@ -34,10 +35,7 @@ pub(super) fn on_packet(
     let p = ev.packet;
     let t = p.packet_type();
     let dir = ev.dir;
-    let at = At {
-        frame: ev.frame,
-        ts: ev.ts,
-    };
+    let at = ev.at();
     c.count(t);
     c.last_at = Some(at);
     if c.connect.is_none() {
@@ -65,10 +63,10 @@ pub(super) fn on_packet(
                 c.finding(
                     FindingKind::ProtocolViolation,
                     dir,
-                    frames_then(vec![ev.start_frame], ev.frame),
-                    ev.ts,
+                    ev.at(),
                     v.message.clone(),
                 )
+                .frames(frames_then(vec![ev.start_frame], ev.frame))
                 .cites(v.rule),
             );
         }
@@ -96,19 +94,9 @@ pub(super) fn on_packet(
     env.tally.client_packet(c.client_id());
 }
 
-fn violation(
-    c: &ConnAnalysis,
-    env: &mut Env<'_, '_>,
-    dir: Direction,
-    frames: Vec<u64>,
-    at: At,
-    text: String,
-    rule: Rule,
-) {
-    env.raise(
-        c.finding(FindingKind::ProtocolViolation, dir, frames, at.ts, text)
-            .cites(rule),
-    );
+fn violation(c: &ConnAnalysis, dir: Direction, at: At, rule: Rule, text: String) -> Finding {
+    c.finding(FindingKind::ProtocolViolation, dir, at, text)
+        .cites(rule)
 }
 
 /// Which side may send a packet type (5.0 section 2.1.2; 3.x servers send
@@ -142,19 +130,18 @@ fn check_order(
         if !c.midstream && !c.wrong_direction_reported {
             c.wrong_direction_reported = true;
             let who = if dir == C2S { "client" } else { "server" };
-            violation(
+            let text = format!("{t} sent by the {who}, which may not send it");
+            env.raise(violation(
                 c,
-                env,
                 dir,
-                vec![at.frame],
                 at,
-                format!("{t} sent by the {who}, which may not send it"),
                 if v5 {
                     Rule::new("2.1.2")
                 } else {
                     Rule::new("2.2.1")
                 },
-            );
+                text,
+            ));
         }
         return false;
     }
@@ -164,18 +151,11 @@ fn check_order(
             if t == PacketType::Connect {
                 if let Some(first) = &c.connect {
                     let frames = frames_then(vec![first.at.frame], at.frame);
-                    violation(
-                        c,
-                        env,
-                        dir,
-                        frames,
-                        at,
-                        format!(
-                            "second CONNECT on the connection (the first was frame {})",
-                            first.at.frame
-                        ),
-                        rules::CONNECT_ONCE,
+                    let text = format!(
+                        "second CONNECT on the connection (the first was frame {})",
+                        first.at.frame
                     );
+                    env.raise(violation(c, dir, at, rules::CONNECT_ONCE, text).frames(frames));
                     proceed = false;
                 }
             } else if c.connect.is_none()
@@ -184,15 +164,9 @@ fn check_order(
                 && !c.before_connect_reported
             {
                 c.before_connect_reported = true;
-                violation(
-                    c,
-                    env,
-                    dir,
-                    vec![at.frame],
-                    at,
-                    format!("{t} before any CONNECT: the client's first packet must be CONNECT"),
-                    rules::CONNECT_FIRST,
-                );
+                let text =
+                    format!("{t} before any CONNECT: the client's first packet must be CONNECT");
+                env.raise(violation(c, dir, at, rules::CONNECT_FIRST, text));
             }
             if c.connect.as_ref().is_some_and(|x| x.auth_method)
                 && c.connack.is_none()
@@ -203,47 +177,26 @@ fn check_order(
                 && !c.auth_order_reported
             {
                 c.auth_order_reported = true;
-                violation(
-                    c,
-                    env,
-                    dir,
-                    vec![at.frame],
-                    at,
-                    format!(
-                        "{t} before CONNACK although the CONNECT asked for enhanced authentication"
-                    ),
-                    rules::AUTH_BEFORE_CONNACK,
+                let text = format!(
+                    "{t} before CONNACK although the CONNECT asked for enhanced authentication"
                 );
+                env.raise(violation(c, dir, at, rules::AUTH_BEFORE_CONNACK, text));
             }
         }
         S2C => {
             if t == PacketType::Connack {
                 if let Some(first) = &c.connack {
                     let frames = frames_then(vec![first.at.frame], at.frame);
-                    violation(
-                        c,
-                        env,
-                        dir,
-                        frames,
-                        at,
-                        format!(
-                            "second CONNACK on the connection (the first was frame {})",
-                            first.at.frame
-                        ),
-                        rules::connack_once(v),
+                    let text = format!(
+                        "second CONNACK on the connection (the first was frame {})",
+                        first.at.frame
                     );
+                    env.raise(violation(c, dir, at, rules::connack_once(v), text).frames(frames));
                     proceed = false;
                 } else if c.connect.is_none() && !c.midstream && c.unsure.client_to_server.is_none()
                 {
-                    violation(
-                        c,
-                        env,
-                        dir,
-                        vec![at.frame],
-                        at,
-                        "CONNACK although the client sent no CONNECT".into(),
-                        rules::CONNACK_FIRST,
-                    );
+                    let text = "CONNACK although the client sent no CONNECT".into();
+                    env.raise(violation(c, dir, at, rules::CONNACK_FIRST, text));
                 }
             } else if c.connack.is_none()
                 && !c.midstream
@@ -252,15 +205,8 @@ fn check_order(
                 && !c.before_connack_reported
             {
                 c.before_connack_reported = true;
-                violation(
-                    c,
-                    env,
-                    dir,
-                    vec![at.frame],
-                    at,
-                    format!("{t} before CONNACK: the server's first packet must be CONNACK"),
-                    rules::CONNACK_FIRST,
-                );
+                let text = format!("{t} before CONNACK: the server's first packet must be CONNACK");
+                env.raise(violation(c, dir, at, rules::CONNACK_FIRST, text));
             }
         }
     }
@@ -268,14 +214,10 @@ fn check_order(
         && !c.after_disconnect_reported[dir]
     {
         c.after_disconnect_reported[dir] = true;
-        violation(
-            c,
-            env,
-            dir,
-            frames_then(vec![d], at.frame),
-            at,
-            format!("{t} after the same side's DISCONNECT (frame {d})"),
-            rules::nothing_after_disconnect(v),
+        let text = format!("{t} after the same side's DISCONNECT (frame {d})");
+        env.raise(
+            violation(c, dir, at, rules::nothing_after_disconnect(v), text)
+                .frames(frames_then(vec![d], at.frame)),
         );
     }
     proceed
@@ -310,7 +252,8 @@ pub(super) fn check_keepalive(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, now: 
     );
     let frames = frames_then(vec![last.frame], now.frame);
     env.raise(
-        c.finding(FindingKind::KeepaliveExceeded, C2S, frames, now.ts, text)
+        c.finding(FindingKind::KeepaliveExceeded, C2S, now, text)
+            .frames(frames)
             .cites(rules::keepalive(c.rules_version())),
     );
 }
@@ -393,19 +336,19 @@ fn on_connack(
     }
     let v5 = p.version.is_v5();
     if p.session_present && clean {
-        violation(
+        let text =
+            "CONNACK says session present = 1 although the CONNECT asked for a clean start".into();
+        env.raise(violation(
             c,
-            env,
             S2C,
-            vec![at.frame],
             at,
-            "CONNACK says session present = 1 although the CONNECT asked for a clean start".into(),
             if v5 {
                 Rule::new("MQTT-3.2.2-2")
             } else {
                 Rule::new("MQTT-3.2.2-1")
             },
-        );
+            text,
+        ));
     }
     let known_start = !c.midstream && c.unsure.client_to_server.is_none();
     let id = c.client_id().map(str::to_string);
@@ -468,8 +411,7 @@ fn id_zero(c: &ConnAnalysis, env: &mut Env<'_, '_>, dir: Direction, at: At, t: P
         c.finding(
             FindingKind::PacketIdZero,
             dir,
-            vec![at.frame],
-            at.ts,
+            at,
             format!("{t} has packet identifier 0, which is never valid"),
         )
         .cites(rules::nonzero_packet_id(dir, c.rules_version()))
@@ -483,15 +425,10 @@ fn request_id_in_use(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, t: PacketT
             "{t} uses packet identifier {id}, still in use by the unanswered packet of frame {first}"
         );
         env.raise(
-            c.finding(
-                FindingKind::PacketIdInUse,
-                C2S,
-                frames_then(vec![first], at.frame),
-                at.ts,
-                text,
-            )
-            .cites(rules::unused_packet_id(C2S, c.rules_version()))
-            .packet_id(id),
+            c.finding(FindingKind::PacketIdInUse, C2S, at, text)
+                .frames(frames_then(vec![first], at.frame))
+                .cites(rules::unused_packet_id(C2S, c.rules_version()))
+                .packet_id(id),
         );
     }
 }
@@ -538,8 +475,7 @@ fn stray_answer(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, t: PacketType, 
         c.finding(
             FindingKind::UnexpectedAck,
             S2C,
-            vec![at.frame],
-            at.ts,
+            at,
             format!("{t} id {id} answers no {request} (none is waiting with that identifier)"),
         )
         .cites(rules::ack_matches_request(t, c.rules_version()))
@@ -602,23 +538,25 @@ fn on_suback(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Suback<'_>
             c.subs.granted(filter, 0x03, at.frame);
         }
         let v5 = p.version.is_v5();
-        violation(
-            c,
-            env,
-            S2C,
-            frames_then(vec![pending.at.frame], at.frame),
-            at,
-            format!(
-                "SUBACK id {} has {} reason codes for the {} topic filters of its SUBSCRIBE",
-                p.packet_id,
-                p.reason_codes.len(),
-                pending.filters.len()
-            ),
-            if v5 {
-                Rule::new("MQTT-3.8.4-6")
-            } else {
-                Rule::new("MQTT-3.8.4-5")
-            },
+        let text = format!(
+            "SUBACK id {} has {} reason codes for the {} topic filters of its SUBSCRIBE",
+            p.packet_id,
+            p.reason_codes.len(),
+            pending.filters.len()
+        );
+        env.raise(
+            violation(
+                c,
+                S2C,
+                at,
+                if v5 {
+                    Rule::new("MQTT-3.8.4-6")
+                } else {
+                    Rule::new("MQTT-3.8.4-5")
+                },
+                text,
+            )
+            .frames(frames_then(vec![pending.at.frame], at.frame)),
         );
     }
 }

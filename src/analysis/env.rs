@@ -200,14 +200,14 @@ pub(super) fn sample(
             c.finding(
                 FindingKind::LateAck,
                 dir,
-                frames_then(vec![from.frame], to.frame),
-                to.ts,
+                to,
                 format!(
                     "{expected} for {what} came after {}, more than the ack timeout of {}",
                     ms(ns),
                     ms(env.timeout_ns)
                 ),
             )
+            .frames(frames_then(vec![from.frame], to.frame))
             .cites(rule)
             .packet_id(packet_id)
             .expected(expected)

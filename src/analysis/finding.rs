@@ -132,34 +132,32 @@ mod tests {
 
     #[test]
     fn cites_the_rule_at_the_end_of_the_message() {
-        let f = Finding::new(
-            FindingKind::MissingAck,
-            0,
-            Direction::ClientToServer,
-            vec![41],
-            Timestamp::new(1, 500_000, 6),
-            "QoS 1 PUBLISH id 7 never acknowledged",
+        let ts = Timestamp::new(1, 500_000, 6);
+        let late = Finding::new(
+            FindingKind::LateAck,
+            3,
+            Direction::ServerToClient,
+            vec![9],
+            ts,
+            "late",
         )
-        .cites(Rule::new("MQTT-4.3.2-2"))
-        .packet_id(7)
-        .expected(PacketType::Puback)
-        .topic(None);
+        .cites(Rule::new("MQTT-4.3.3-11"))
+        .expected(PacketType::Pubcomp)
+        .topic("a/b")
+        .client(None);
+        assert_eq!(late.message, "late (MQTT-4.3.3-11)");
+        assert_eq!(late.rule, Some(Rule::new("MQTT-4.3.3-11")));
         assert_eq!(
-            f.message,
-            "QoS 1 PUBLISH id 7 never acknowledged (MQTT-4.3.2-2)"
+            (late.expected, late.topic.as_deref()),
+            (Some(PacketType::Pubcomp), Some("a/b"))
         );
-        assert_eq!(f.rule, Some(Rule::new("MQTT-4.3.2-2")));
-        assert_eq!(
-            (f.packet_id, f.expected),
-            (Some(7), Some(PacketType::Puback))
-        );
-        assert_eq!(f.severity, Severity::Error);
+        assert_eq!((late.severity, late.client_id), (Severity::Warning, None));
         let section = Finding::new(
             FindingKind::TcpGap,
             0,
             Direction::ClientToServer,
             vec![1],
-            Timestamp::default(),
+            ts,
             "x",
         )
         .cites(Rule::new("2.2.3"));

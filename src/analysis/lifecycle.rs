@@ -75,8 +75,10 @@ fn missing_answer(
         c.finding(
             FindingKind::MissingAck,
             Direction::ClientToServer,
-            vec![p.at.frame],
-            now,
+            At {
+                frame: p.at.frame,
+                ts: now,
+            },
             format!("{request} got no {expected} in {} ({why})", ms(waited)),
         )
         .cites(rules::ack_duty(expected, c.rules_version()))

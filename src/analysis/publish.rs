@@ -19,13 +19,6 @@ use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion, PubResp, Publish};
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
 
-fn at_of(ev: &PacketEvent<'_>) -> At {
-    At {
-        frame: ev.frame,
-        ts: ev.ts,
-    }
-}
-
 /// A PUBLISH in `ev.dir`.
 pub(super) fn on_publish(
     c: &mut ConnAnalysis,
@@ -35,14 +28,14 @@ pub(super) fn on_publish(
     p: &Publish<'_>,
 ) {
     let dir = ev.dir;
-    let at = at_of(ev);
+    let at = ev.at();
     let topic = p.topic_name();
     env.tally.topic_message(topic);
     let v5 = c.rules_version().is_some_and(ProtocolVersion::is_v5);
     if p.qos == 3 {
         let text = "PUBLISH has both QoS bits set (QoS 3): not a flow, the receiver must close the connection";
         env.raise(
-            c.finding(FindingKind::InvalidQos, dir, vec![at.frame], at.ts, text)
+            c.finding(FindingKind::InvalidQos, dir, at, text)
                 .cites(rules::QOS_BITS)
                 .packet_id(p.packet_id)
                 .topic(topic),
@@ -54,8 +47,7 @@ pub(super) fn on_publish(
             c.finding(
                 FindingKind::DupOnQos0,
                 dir,
-                vec![at.frame],
-                at.ts,
+                at,
                 "QoS 0 PUBLISH has the DUP flag set",
             )
             .cites(rules::DUP_ZERO_ON_QOS0)
@@ -78,7 +70,7 @@ pub(super) fn on_publish(
             p.qos
         );
         env.raise(
-            c.finding(FindingKind::PacketIdZero, dir, vec![at.frame], at.ts, text)
+            c.finding(FindingKind::PacketIdZero, dir, at, text)
                 .cites(rules::nonzero_packet_id(dir, c.rules_version()))
                 .packet_id(0)
                 .topic(topic),
@@ -114,16 +106,11 @@ pub(super) fn on_publish(
                     r.frame
                 );
                 env.raise(
-                    c.finding(
-                        FindingKind::DuplicatePublish,
-                        dir,
-                        frames_then(vec![r.frame], at.frame),
-                        at.ts,
-                        text,
-                    )
-                    .cites(rules::RESEND_ON_RECONNECT)
-                    .packet_id(id)
-                    .topic(topic),
+                    c.finding(FindingKind::DuplicatePublish, dir, at, text)
+                        .frames(frames_then(vec![r.frame], at.frame))
+                        .cites(rules::RESEND_ON_RECONNECT)
+                        .packet_id(id)
+                        .topic(topic),
                 );
             }
             if dir == C2S {
@@ -156,7 +143,8 @@ pub(super) fn on_publish(
                 )
             };
             env.raise(
-                c.finding(FindingKind::DuplicatePublish, dir, frames, at.ts, text)
+                c.finding(FindingKind::DuplicatePublish, dir, at, text)
+                    .frames(frames)
                     .cites(rule)
                     .packet_id(id)
                     .topic(topic),
@@ -172,16 +160,11 @@ pub(super) fn on_publish(
                 old.stage.expected()
             );
             env.raise(
-                c.finding(
-                    FindingKind::PacketIdInUse,
-                    dir,
-                    frames_then(old.frames.clone(), at.frame),
-                    at.ts,
-                    text,
-                )
-                .cites(rules::unused_packet_id(dir, c.rules_version()))
-                .packet_id(id)
-                .topic(topic),
+                c.finding(FindingKind::PacketIdInUse, dir, at, text)
+                    .frames(frames_then(old.frames.clone(), at.frame))
+                    .cites(rules::unused_packet_id(dir, c.rules_version()))
+                    .packet_id(id)
+                    .topic(topic),
             );
             let client = c.client_id().map(str::to_string);
             env.flow(record(
@@ -210,13 +193,13 @@ fn check_connack_limits(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Pub
             c.finding(
                 FindingKind::ProtocolViolation,
                 C2S,
-                frames_then(vec![a.at.frame], at.frame),
-                at.ts,
+                at,
                 format!(
                     "QoS {} PUBLISH although the CONNACK (frame {}) allows at most QoS {max}",
                     p.qos, a.at.frame
                 ),
             )
+            .frames(frames_then(vec![a.at.frame], at.frame))
             .cites(rules::MAXIMUM_QOS),
         );
     }
@@ -225,13 +208,13 @@ fn check_connack_limits(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Pub
             c.finding(
                 FindingKind::ProtocolViolation,
                 C2S,
-                frames_then(vec![a.at.frame], at.frame),
-                at.ts,
+                at,
                 format!(
                     "retained PUBLISH although the CONNACK (frame {}) says Retain Available = 0",
                     a.at.frame
                 ),
             )
+            .frames(frames_then(vec![a.at.frame], at.frame))
             .cites(rules::RETAIN_AVAILABLE),
         );
     }
@@ -250,16 +233,11 @@ fn check_grant(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, p: &Publish<'_>,
             p.qos
         );
         env.raise(
-            c.finding(
-                FindingKind::QosExceedsGrant,
-                S2C,
-                frames_then(frames, at.frame),
-                at.ts,
-                text,
-            )
-            .cites(rules::granted_qos(c.rules_version()))
-            .packet_id(p.packet_id)
-            .topic(topic),
+            c.finding(FindingKind::QosExceedsGrant, S2C, at, text)
+                .frames(frames_then(frames, at.frame))
+                .cites(rules::granted_qos(c.rules_version()))
+                .packet_id(p.packet_id)
+                .topic(topic),
         );
     }
 }
@@ -273,16 +251,11 @@ fn publish_id_in_use(c: &ConnAnalysis, env: &mut Env<'_, '_>, at: At, id: u16, t
             p.at.frame
         );
         env.raise(
-            c.finding(
-                FindingKind::PacketIdInUse,
-                C2S,
-                frames_then(vec![p.at.frame], at.frame),
-                at.ts,
-                text,
-            )
-            .cites(rules::unused_packet_id(C2S, c.rules_version()))
-            .packet_id(id)
-            .topic(topic),
+            c.finding(FindingKind::PacketIdInUse, C2S, at, text)
+                .frames(frames_then(vec![p.at.frame], at.frame))
+                .cites(rules::unused_packet_id(C2S, c.rules_version()))
+                .packet_id(id)
+                .topic(topic),
         );
     }
 }
@@ -317,7 +290,7 @@ fn start(
                 "{cap} QoS 1/2 flows are open in this direction (the analyzer's limit): PUBLISH id {id} and later ones are not followed"
             );
             env.raise(
-                c.finding(FindingKind::InflightLimit, dir, vec![at.frame], at.ts, text)
+                c.finding(FindingKind::InflightLimit, dir, at, text)
                     .packet_id(id),
             );
         }
@@ -357,15 +330,9 @@ fn check_receive_maximum(
         from.map(|f| format!(" (frame {f})")).unwrap_or_default()
     );
     env.raise(
-        c.finding(
-            FindingKind::ReceiveMaximumExceeded,
-            dir,
-            vec![at.frame],
-            at.ts,
-            text,
-        )
-        .cites(rules::receive_maximum(dir))
-        .packet_id(id),
+        c.finding(FindingKind::ReceiveMaximumExceeded, dir, at, text)
+            .cites(rules::receive_maximum(dir))
+            .packet_id(id),
     );
 }
 
@@ -398,7 +365,7 @@ fn resume(
     dir: Direction,
     id: u16,
 ) -> bool {
-    let at = at_of(ev);
+    let at = ev.at();
     let Some(mut flow) = take_resumable(c, store, dir, id) else {
         return false;
     };
@@ -412,15 +379,10 @@ fn resume(
             flow.origin()
         );
         env.raise(
-            c.finding(
-                FindingKind::PacketIdInUse,
-                dir,
-                frames_then(flow.frames.clone(), at.frame),
-                at.ts,
-                text,
-            )
-            .cites(rules::unused_packet_id(dir, c.rules_version()))
-            .packet_id(id),
+            c.finding(FindingKind::PacketIdInUse, dir, at, text)
+                .frames(frames_then(flow.frames.clone(), at.frame))
+                .cites(rules::unused_packet_id(dir, c.rules_version()))
+                .packet_id(id),
         );
         let client = c.client_id().map(str::to_string);
         flow.resume_on(c.id);
@@ -438,10 +400,10 @@ fn resume(
             c.finding(
                 FindingKind::ProtocolViolation,
                 dir,
-                frames_then(flow.frames.clone(), at.frame),
-                at.ts,
+                at,
                 format!("PUBLISH id {id} re-delivered after the reconnect with DUP=0"),
             )
+            .frames(frames_then(flow.frames.clone(), at.frame))
             .cites(rules::DUP_ON_REDELIVERY),
         );
     }
@@ -465,7 +427,7 @@ pub(super) fn on_ack(
     t: PacketType,
     p: &PubResp<'_>,
 ) {
-    let at = at_of(ev);
+    let at = ev.at();
     let id = p.packet_id;
     // PUBREL travels with the PUBLISH, the others against it.
     let flow_dir = if t == PacketType::Pubrel {
@@ -478,8 +440,7 @@ pub(super) fn on_ack(
             c.finding(
                 FindingKind::PacketIdZero,
                 ev.dir,
-                vec![at.frame],
-                at.ts,
+                at,
                 format!("{t} has packet identifier 0, which no flow can have"),
             )
             .cites(rules::ack_matches_request(t, c.rules_version()))
@@ -578,8 +539,7 @@ pub(super) fn on_ack(
                 c.finding(
                     FindingKind::WrongAckType,
                     flow_dir,
-                    frames_then(flow.frames.clone(), at.frame),
-                    at.ts,
+                    at,
                     format!(
                         "QoS {} PUBLISH id {id} answered with {t}; QoS {} calls for {}",
                         flow.qos,
@@ -591,6 +551,7 @@ pub(super) fn on_ack(
                         }
                     ),
                 )
+                .frames(frames_then(flow.frames.clone(), at.frame))
                 .cites(rules::RESPONSE_BY_QOS)
                 .packet_id(id)
                 .topic(&*flow.topic),
@@ -707,15 +668,10 @@ fn wrong_stage(
         ),
     };
     env.raise(
-        c.finding(
-            FindingKind::UnexpectedAck,
-            at_dir(t, flow_dir),
-            frames,
-            at.ts,
-            text,
-        )
-        .cites(rule)
-        .packet_id(id),
+        c.finding(FindingKind::UnexpectedAck, at_dir(t, flow_dir), at, text)
+            .frames(frames)
+            .cites(rule)
+            .packet_id(id),
     );
 }
 
@@ -748,15 +704,9 @@ fn stray_ack(
         _ => format!("{t} id {id} acknowledges no PUBLISH (none is open with that identifier)"),
     };
     env.raise(
-        c.finding(
-            FindingKind::UnexpectedAck,
-            at_dir(t, flow_dir),
-            vec![at.frame],
-            at.ts,
-            text,
-        )
-        .cites(rules::ack_matches_request(t, c.rules_version()))
-        .packet_id(id),
+        c.finding(FindingKind::UnexpectedAck, at_dir(t, flow_dir), at, text)
+            .cites(rules::ack_matches_request(t, c.rules_version()))
+            .packet_id(id),
     );
 }
 

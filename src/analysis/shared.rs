@@ -174,10 +174,7 @@ impl Shared {
         ev: &PacketEvent<'_>,
         out: &mut dyn FnMut(AnalysisEvent<'_>),
     ) {
-        let at = At {
-            frame: ev.frame,
-            ts: ev.ts,
-        };
+        let at = ev.at();
         if self.last.is_none_or(|l| at.ts >= l.ts) {
             self.last = Some(at);
         }
@@ -204,7 +201,8 @@ impl Shared {
         let frames = frames_then(vec![ev.start_frame], ev.frame);
         let text = format!("{what} does not decode: {}", ev.error);
         env.raise(
-            c.finding(FindingKind::MalformedPacket, ev.dir, frames, ev.ts, text)
+            c.finding(FindingKind::MalformedPacket, ev.dir, ev.at(), text)
+                .frames(frames)
                 .cites(rule),
         );
     }
@@ -232,7 +230,7 @@ impl Shared {
             ev.missing,
             ev.dir.as_str()
         );
-        env.raise(c.finding(FindingKind::TcpGap, ev.dir, vec![ev.frame], ev.ts, text));
+        env.raise(c.finding(FindingKind::TcpGap, ev.dir, ev.at(), text));
     }
 
     /// Warnings since the last call (caps hit).

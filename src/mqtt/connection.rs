@@ -159,6 +159,36 @@ pub enum MqttEvent<'a> {
     Truncated(TruncatedEvent),
 }
 
+impl PacketEvent<'_> {
+    /// The frame that completed the packet, and its time.
+    pub fn at(&self) -> At {
+        At {
+            frame: self.frame,
+            ts: self.ts,
+        }
+    }
+}
+
+impl MalformedEvent {
+    /// The frame the bytes were judged at, and its time.
+    pub fn at(&self) -> At {
+        At {
+            frame: self.frame,
+            ts: self.ts,
+        }
+    }
+}
+
+impl GapEvent {
+    /// The frame the gap was noticed at, and its time.
+    pub fn at(&self) -> At {
+        At {
+            frame: self.frame,
+            ts: self.ts,
+        }
+    }
+}
+
 impl MqttEvent<'_> {
     pub fn dir(&self) -> Direction {
         match self {
