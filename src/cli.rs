@@ -87,7 +87,7 @@ pub struct CommonArgs {
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub payload_bytes: usize,
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = at_least_one)]
     pub max_connections: usize,
     /// Out-of-order bytes buffered per connection direction before a hole counts as a gap.
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
@@ -116,6 +116,15 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// A count that must be at least 1 (a cap of 0 would split every connection).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a number")),
+    }
 }
 
 /// Parses `10s`, `500ms`, `1.5s`, `2m`, `1h`, `250us`; a bare number is seconds.

@@ -350,11 +350,7 @@ impl<C> Reassembler<C> {
             c.ended = true;
             let how = c.close_kind();
             if let Some(consumer) = c.consumer.as_mut() {
-                for dir in Direction::BOTH {
-                    c.halves[dir].flush(&mut |chunk| {
-                        deliver(f, consumer, dir, at, chunk);
-                    });
-                }
+                flush_both(&mut c.halves, at, f, consumer);
                 f.end(consumer, at, how);
             }
         }
@@ -439,15 +435,21 @@ impl<C> Reassembler<C> {
     }
 }
 
-/// A SYN that cannot belong to the tracked connection starts a new one (port reuse).
+/// A SYN that cannot belong to the tracked connection starts a new one
+/// (port reuse). Wireshark's rule for `tcp.stream`: a SYN (without ACK)
+/// starts a new stream only when the connection has an initial sequence
+/// number and this SYN's differs — a SYN retried with the same ISN after a
+/// RST is the same stream, even though that stream had ended.
 fn is_new_connection<C>(c: &Conn<C>, seg: &Segment<'_>) -> bool {
     if !seg.flags.syn || seg.flags.ack {
         return false;
     }
-    if c.ended {
-        return true;
+    match c.client_isn {
+        Some(isn) => isn != seg.seq,
+        // No SYN seen yet (mid-stream pickup): a SYN now is a new connection
+        // once the old one ended.
+        None => c.ended,
     }
-    c.client_isn != Some(seg.seq)
 }
 
 /// Who is the client, judged from the first segment: the SYN sender; the SYN/ACK
@@ -478,17 +480,50 @@ fn by_port(seg: &Segment<'_>, cfg: &TcpConfig) -> (Endpoint, Endpoint) {
     }
 }
 
-/// Hands one chunk of a direction to the connection's owner.
+/// Hands one chunk of a direction to the connection's owner, at the frame
+/// its bytes came from.
 fn deliver<F: ConnectionFactory>(
     f: &mut F,
     consumer: &mut F::Consumer,
     dir: Direction,
-    at: At,
     chunk: Chunk<'_>,
 ) -> Interest {
     match chunk {
-        Chunk::Data(data) => f.data(consumer, dir, at, data),
-        Chunk::Gap(len) => f.gap(consumer, dir, at, len),
+        Chunk::Data(data, at) => f.data(consumer, dir, at, data),
+        Chunk::Gap(len, at) => f.gap(consumer, dir, at, len),
+    }
+}
+
+/// The end of a connection: what still waits in either direction is
+/// delivered in frame order across the two (so that an ack never reaches
+/// the analysis before the packet it answers), holes becoming gaps.
+fn flush_both<F: ConnectionFactory>(
+    halves: &mut PerDir<HalfStream>,
+    at: At,
+    f: &mut F,
+    consumer: &mut F::Consumer,
+) {
+    enum Owned {
+        Data(Vec<u8>),
+        Gap(u64),
+    }
+    let mut all: Vec<(u64, Direction, At, Owned)> = Vec::new();
+    for (dir, half) in halves.iter_mut() {
+        half.flush(at, &mut |chunk| {
+            let (when, owned) = match chunk {
+                Chunk::Data(d, when) => (when, Owned::Data(d.to_vec())),
+                Chunk::Gap(n, when) => (when, Owned::Gap(n)),
+            };
+            all.push((when.frame, dir, when, owned));
+        });
+    }
+    // Stable: each direction keeps its own order.
+    all.sort_by_key(|(frame, ..)| *frame);
+    for (_, dir, when, owned) in all {
+        match owned {
+            Owned::Data(d) => f.data(consumer, dir, when, &d),
+            Owned::Gap(n) => f.gap(consumer, dir, when, n),
+        };
     }
 }
 
@@ -568,15 +603,17 @@ fn process<F: ConnectionFactory>(
         let mut ignore = false;
         let mut emit = |d: Direction, chunk: Chunk<'_>| {
             if !ignore {
-                ignore = deliver(f, consumer, d, at, chunk) == Interest::Ignore;
+                ignore = deliver(f, consumer, d, chunk) == Interest::Ignore;
             }
         };
-        c.halves[dir].on_segment(seq, seg.payload, seg.missing, seg.flags.fin, &mut |chunk| {
-            emit(dir, chunk)
-        });
-        for d in [dir, dir.reverse()] {
-            c.halves[d].gap_if_acked_past(&mut |chunk| emit(d, chunk));
-        }
+        // This segment's ACK first: what it proves the peer received was
+        // sent before this segment, so it goes to the owner before this
+        // segment's own bytes.
+        let back = dir.reverse();
+        c.halves[back].gap_if_acked_past(&mut |chunk| emit(back, chunk));
+        let (payload, missing, fin) = (seg.payload, seg.missing, seg.flags.fin);
+        c.halves[dir].on_segment(seq, payload, missing, fin, at, &mut |chunk| emit(dir, chunk));
+        c.halves[dir].gap_if_acked_past(&mut |chunk| emit(dir, chunk));
         if c.halves[dir].gap_if_over(cap, &mut |chunk| emit(dir, chunk)) {
             counters.buffer_cap_gaps += 1;
             if !c.cap_warned[dir] {
@@ -584,7 +621,7 @@ fn process<F: ConnectionFactory>(
                 warnings.push(Warning::at(
                     seg.frame,
                     format!(
-                        "TCP connection {id} {}: more than {cap} bytes waiting behind a hole; skipped it as a gap (raise --max-buffered)",
+                        "TCP connection {id} {}: more than {cap} bytes of memory held for data waiting behind a hole; skipped it as a gap (raise --max-buffered)",
                         dir.as_str()
                     ),
                 ));
@@ -600,11 +637,7 @@ fn process<F: ConnectionFactory>(
         c.ended = true;
         let how = c.close_kind();
         if let Some(consumer) = c.consumer.as_mut() {
-            for d in Direction::BOTH {
-                c.halves[d].flush(&mut |chunk| {
-                    deliver(f, consumer, d, at, chunk);
-                });
-            }
+            flush_both(&mut c.halves, at, f, consumer);
             f.end(consumer, at, how);
         }
     }
