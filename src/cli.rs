@@ -86,6 +86,11 @@ pub struct CommonArgs {
     /// Bytes of each PUBLISH / will payload shown in the preview.
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub payload_bytes: usize,
+    /// Connections the summary lists, the most troubled first (`all`: every
+    /// one — memory then grows with the connections seen); the rest are
+    /// counted. Every connection's record is in its jsonl `close` event anyway.
+    #[arg(long = "connections", default_value = "1000", value_name = "N|all", value_parser = count_or_all)]
+    pub listed_connections: usize,
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = at_least_one)]
     pub max_connections: usize,
@@ -116,6 +121,16 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// A count, or `all` for no limit.
+fn count_or_all(s: &str) -> Result<usize, String> {
+    match s.trim() {
+        "all" => Ok(usize::MAX),
+        n => n
+            .parse::<usize>()
+            .map_err(|_| format!("'{s}' is neither a number nor 'all'")),
+    }
 }
 
 /// A count that must be at least 1 (a cap of 0 would split every connection).

@@ -75,6 +75,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Options for the stages, from the command line.
 fn pipeline_options(c: &CommonArgs) -> PipelineOptions {
     PipelineOptions {
+        listed_connections: c.listed_connections,
         ports: c.port.clone(),
         detect: !c.no_detect,
         analysis: AnalysisConfig {

@@ -32,6 +32,9 @@ pub struct PipelineOptions {
     pub tcp: TcpConfig,
     pub mqtt: MqttConfig,
     pub analysis: AnalysisConfig,
+    /// Connections listed in the summary (the most troubled first); the
+    /// rest are counted.
+    pub listed_connections: usize,
 }
 
 impl Default for PipelineOptions {
@@ -42,9 +45,13 @@ impl Default for PipelineOptions {
             tcp: TcpConfig::default(),
             mqtt: MqttConfig::default(),
             analysis: AnalysisConfig::default(),
+            listed_connections: DEFAULT_LISTED,
         }
     }
 }
+
+/// Connections the summary lists unless told otherwise.
+pub const DEFAULT_LISTED: usize = 1000;
 
 /// One run over one source.
 pub struct Pipeline {
@@ -68,7 +75,7 @@ impl Pipeline {
             self.opts.detect,
             self.opts.mqtt,
             Shared::new(self.opts.analysis.clone()),
-            Output::new(sink),
+            Output::new(sink, self.opts.listed_connections),
         );
         let mut started = false;
         loop {

@@ -26,10 +26,10 @@ mod output;
 
 pub use output::Output;
 
-use crate::analysis::{ConnAnalysis, ConnectionMqtt, Shared};
+use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, Severity, Shared};
 use crate::base::{At, ConnId, Direction, Endpoint};
 use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent};
-use crate::report::{Event, MqttConnSummary};
+use crate::report::{ConnectionSummary, Event, MqttConnSummary, Problems};
 use crate::tcp::{CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened};
 use detect::{DETECT_PREFIX, Verdict, judge, looks_like_tls};
 
@@ -61,6 +61,8 @@ pub struct Connection {
     carries: Carries,
     /// MQTT packets decoded so far (decides TLS and whether `mqtt` is null).
     packets: u64,
+    /// Findings raised on the connection (decides whether the summary lists it).
+    problems: Problems,
     /// What the analysis learnt, once the connection ended.
     learnt: Option<ConnectionMqtt>,
 }
@@ -76,6 +78,16 @@ impl Connection {
         match &mut self.carries {
             Carries::Mqtt(m) => m.analysis.as_mut(),
             _ => None,
+        }
+    }
+
+    /// The report's record of the connection.
+    fn summary(&self, record: &ConnRecord) -> ConnectionSummary {
+        ConnectionSummary {
+            tcp: record.clone(),
+            encrypted: matches!(self.carries, Carries::Tls),
+            mqtt: self.mqtt_summary(),
+            problems: self.problems,
         }
     }
 
@@ -166,31 +178,58 @@ impl<'s> Connections<'s> {
             c.carries = Carries::Tls;
             return Interest::Keep;
         }
-        let (out, shared, packets, id) = (&mut self.out, &mut self.analysis, &mut c.packets, c.id);
+        let mut cx = Cx {
+            out: &mut self.out,
+            shared: &mut self.analysis,
+            conn: c.id,
+            packets: &mut c.packets,
+            problems: &mut c.problems,
+        };
         let MqttStack { mqtt, analysis } = &mut **m;
         mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
-            mqtt_event(out, shared, analysis, packets, id, ev)
+            cx.mqtt_event(analysis, ev)
         });
         Interest::Keep
     }
 }
 
-/// One MQTT decoding event: reported, then judged by the analysis.
-fn mqtt_event(
-    out: &mut Output<'_>,
-    shared: &mut Shared,
-    analysis: &mut Option<ConnAnalysis>,
-    packets: &mut u64,
+/// What handling one connection's MQTT events needs: the output, the
+/// shared analysis, and the connection's own counters.
+struct Cx<'a, 's> {
+    out: &'a mut Output<'s>,
+    shared: &'a mut Shared,
     conn: ConnId,
-    ev: MqttEvent<'_>,
-) {
-    if let MqttEvent::Packet(_) = ev {
-        *packets += 1;
+    packets: &'a mut u64,
+    problems: &'a mut Problems,
+}
+
+impl Cx<'_, '_> {
+    /// One MQTT decoding event: reported, then judged by the analysis.
+    fn mqtt_event(&mut self, analysis: &mut Option<ConnAnalysis>, ev: MqttEvent<'_>) {
+        if let MqttEvent::Packet(_) = ev {
+            *self.packets += 1;
+        }
+        self.out.mqtt(self.conn, &ev);
+        if let Some(a) = analysis.as_mut() {
+            let (out, problems, conn) = (&mut *self.out, &mut *self.problems, self.conn);
+            self.shared
+                .mqtt_event(a, &ev, &mut |e| analysed(out, problems, conn, e));
+        }
     }
-    out.mqtt(conn, &ev);
-    if let Some(a) = analysis.as_mut() {
-        shared.mqtt_event(a, &ev, &mut |e| out.analysis(e));
+}
+
+/// An analysis event, reported and counted against the connection it is about.
+fn analysed(out: &mut Output<'_>, problems: &mut Problems, conn: ConnId, e: AnalysisEvent<'_>) {
+    if let AnalysisEvent::Finding(f) = e
+        && f.connection == conn
+    {
+        match f.severity {
+            Severity::Error => problems.errors += 1,
+            Severity::Warning => problems.warnings += 1,
+            Severity::Info => {}
+        }
     }
+    out.analysis(e);
 }
 
 impl ConnectionFactory for Connections<'_> {
@@ -222,6 +261,7 @@ impl ConnectionFactory for Connections<'_> {
             handshake: o.handshake,
             carries,
             packets: 0,
+            problems: Problems::default(),
             learnt: None,
         };
         if c.reported() {
@@ -264,11 +304,16 @@ impl ConnectionFactory for Connections<'_> {
         match &mut c.carries {
             Carries::Undecided { .. } => Interest::Ignore,
             Carries::Mqtt(m) => {
-                let (out, shared, packets, id) =
-                    (&mut self.out, &mut self.analysis, &mut c.packets, c.id);
+                let mut cx = Cx {
+                    out: &mut self.out,
+                    shared: &mut self.analysis,
+                    conn: c.id,
+                    packets: &mut c.packets,
+                    problems: &mut c.problems,
+                };
                 let MqttStack { mqtt, analysis } = &mut **m;
                 mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
-                    mqtt_event(out, shared, analysis, packets, id, ev)
+                    cx.mqtt_event(analysis, ev)
                 });
                 Interest::Keep
             }
@@ -276,27 +321,34 @@ impl ConnectionFactory for Connections<'_> {
         }
     }
 
-    fn end(&mut self, c: &mut Connection, at: At, how: CloseKind) {
+    fn end(&mut self, c: &mut Connection, at: At, how: CloseKind, record: &ConnRecord) {
         if !c.reported() {
             return;
         }
         if let Carries::Mqtt(m) = &mut c.carries {
-            let (out, shared, packets, id) =
-                (&mut self.out, &mut self.analysis, &mut c.packets, c.id);
             let MqttStack { mqtt, analysis } = &mut **m;
-            mqtt.on_close(at.frame, at.ts, &mut |ev| {
-                mqtt_event(out, shared, analysis, packets, id, ev)
-            });
+            let mut cx = Cx {
+                out: &mut self.out,
+                shared: &mut self.analysis,
+                conn: c.id,
+                packets: &mut c.packets,
+                problems: &mut c.problems,
+            };
+            mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
             if let Some(a) = analysis.take() {
-                let out = &mut self.out;
-                c.learnt = self.analysis.end(a, at, how, &mut |e| out.analysis(e));
+                let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
+                c.learnt = cx
+                    .shared
+                    .end(a, at, how, &mut |e| analysed(out, problems, conn, e));
             }
         }
+        let record = c.summary(record);
         self.out.emit(Event::ConnectionClose {
             conn: c.id,
             frame: at.frame,
             ts: at.ts,
             how,
+            record: &record,
         });
     }
 
@@ -304,10 +356,7 @@ impl ConnectionFactory for Connections<'_> {
         if let Some(c) = c
             && c.reported()
         {
-            let encrypted = matches!(c.carries, Carries::Tls);
-            self.out
-                .builder
-                .connection(record.clone(), c.mqtt_summary(), encrypted);
+            self.out.builder.connection(c.summary(record));
         }
     }
 }

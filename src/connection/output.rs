@@ -16,9 +16,10 @@ pub struct Output<'s> {
 }
 
 impl<'s> Output<'s> {
-    pub fn new(sink: &'s mut dyn Sink) -> Self {
+    /// The summary lists at most `listed` connections.
+    pub fn new(sink: &'s mut dyn Sink, listed: usize) -> Self {
         Output {
-            builder: SummaryBuilder::default(),
+            builder: SummaryBuilder::new(listed),
             sink,
             io_error: None,
         }

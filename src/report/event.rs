@@ -1,5 +1,6 @@
 //! What the pipeline tells its sinks as the capture is read.
 
+use super::summary::ConnectionSummary;
 use crate::analysis::{Finding, FlowRecord};
 use crate::base::{ConnId, Direction, Endpoint, Timestamp, Warning};
 use crate::mqtt::{Malformed, Packet, ProtocolVersion, Violation};
@@ -18,12 +19,14 @@ pub enum Event<'a> {
         client: Endpoint,
         server: Endpoint,
     },
-    /// A reported connection ended (FIN, RST) or the capture ended with it open.
+    /// A reported connection ended (FIN, RST) or the capture ended with it
+    /// open: its full record so far (the summary may not list it).
     ConnectionClose {
         conn: ConnId,
         frame: u64,
         ts: Timestamp,
         how: CloseKind,
+        record: &'a ConnectionSummary,
     },
     /// An MQTT packet, at the frame that completed it.
     Packet(PacketInfo<'a>),

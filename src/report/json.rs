@@ -1,7 +1,7 @@
 //! `--format json` (one object at the end) and `--format jsonl` (one object per event).
 
 use super::packet_json::{MalformedJson, PacketJson, RenderOptions};
-use super::schema::{Close, Dir, Ep, FindingJson, FlowJson, Ts, ViolationJson};
+use super::schema::{Close, ConnectionJson, Dir, Ep, FindingJson, FlowJson, Ts, ViolationJson};
 use super::{Event, PacketInfo, Sink, Summary};
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::Malformed;
@@ -100,7 +100,7 @@ struct PacketLine<'p, M: Serialize> {
 /// A `connection` line (its keys in alphabetical order, as the schema
 /// has always printed them).
 #[derive(Serialize)]
-struct ConnectionLine {
+struct ConnectionLine<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<Ep>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +108,9 @@ struct ConnectionLine {
     connection: ConnId,
     event: &'static str,
     frame: u64,
+    /// `close`: the connection's full record (as a `connections` entry).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<ConnectionJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     server: Option<Ep>,
     ts: Ts,
@@ -148,6 +151,7 @@ impl<W: Write> Sink for JsonLines<W> {
                 connection: *conn,
                 event: "open",
                 frame: *frame,
+                record: None,
                 server: Some(Ep(*server)),
                 ts: Ts(*ts),
                 kind: "connection",
@@ -157,12 +161,14 @@ impl<W: Write> Sink for JsonLines<W> {
                 frame,
                 ts,
                 how,
+                record,
             } => self.line(&ConnectionLine {
                 client: None,
                 close: Some(Close(*how)),
                 connection: *conn,
                 event: "close",
                 frame: *frame,
+                record: Some(ConnectionJson::from(*record)),
                 server: None,
                 ts: Ts(*ts),
                 kind: "connection",

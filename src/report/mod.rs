@@ -8,6 +8,7 @@
 
 mod event;
 mod json;
+mod listing;
 mod packet_json;
 mod schema;
 mod summary;
@@ -15,6 +16,7 @@ mod text;
 
 pub use event::{Event, PacketInfo};
 pub use json::{JsonLines, JsonReport};
+pub use listing::{Problems, Unlisted};
 pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
 pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};
 pub use summary::{

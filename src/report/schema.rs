@@ -7,6 +7,7 @@
 //! A field is added, never renamed or removed without bumping
 //! [`SCHEMA`](super::SCHEMA): the views are the one place to look.
 
+use super::listing::Unlisted;
 use super::summary::{CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, Summary};
 use crate::analysis::topk::BreakdownReport;
 use crate::analysis::{
@@ -246,6 +247,8 @@ struct DirStatsJson {
     retransmissions: u64,
     out_of_order: u64,
     gap_bytes: u64,
+    late_after_gap: u64,
+    out_of_window: u64,
 }
 
 impl From<&DirStats> for DirStatsJson {
@@ -256,13 +259,16 @@ impl From<&DirStats> for DirStatsJson {
             retransmissions: d.retransmissions,
             out_of_order: d.out_of_order,
             gap_bytes: d.gap_bytes,
+            late_after_gap: d.late_after_gap,
+            out_of_window: d.out_of_window,
         }
     }
 }
 
-/// An entry of `connections`: the TCP record, then what rode on it.
+/// An entry of `connections` (and the `record` of a jsonl `close`): the
+/// TCP record, then what rode on it.
 #[derive(Serialize)]
-struct ConnectionJson<'a> {
+pub struct ConnectionJson<'a> {
     id: u32,
     client: Ep,
     server: Ep,
@@ -295,6 +301,42 @@ impl<'a> From<&'a ConnectionSummary> for ConnectionJson<'a> {
             server_to_client: DirStatsJson::from(&t.server_to_client),
             encrypted: c.encrypted,
             mqtt: c.mqtt.as_ref(),
+        }
+    }
+}
+
+/// The connections the summary does not list, added up.
+#[derive(Serialize)]
+struct UnlistedJson {
+    count: u64,
+    mqtt: u64,
+    encrypted: u64,
+    with_errors: u64,
+    with_warnings: u64,
+    bytes: u64,
+    segments: u64,
+    retransmissions: u64,
+    gap_bytes: u64,
+    closed_fin: u64,
+    closed_rst: u64,
+    still_open: u64,
+}
+
+impl From<&Unlisted> for UnlistedJson {
+    fn from(u: &Unlisted) -> Self {
+        UnlistedJson {
+            count: u.count,
+            mqtt: u.mqtt,
+            encrypted: u.encrypted,
+            with_errors: u.with_errors,
+            with_warnings: u.with_warnings,
+            bytes: u.bytes,
+            segments: u.segments,
+            retransmissions: u.retransmissions,
+            gap_bytes: u.gap_bytes,
+            closed_fin: u.closed_fin,
+            closed_rst: u.closed_rst,
+            still_open: u.still_open,
         }
     }
 }
@@ -606,6 +648,7 @@ struct SummaryJson<'a> {
     schema: &'static str,
     capture: CaptureJson<'a>,
     connections: Vec<ConnectionJson<'a>>,
+    connections_unlisted: UnlistedJson,
     packets: &'a PacketCounts,
     #[serde(flatten)]
     analysis: AnalysisJson<'a>,
@@ -620,6 +663,7 @@ impl Serialize for Summary {
             schema: self.schema,
             capture: CaptureJson::from(&self.capture),
             connections: self.connections.iter().map(ConnectionJson::from).collect(),
+            connections_unlisted: UnlistedJson::from(&self.connections_unlisted),
             packets: &self.packets,
             analysis: AnalysisJson::from(&self.analysis),
             tcp: TcpJson::from(&self.tcp),

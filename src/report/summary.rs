@@ -1,6 +1,7 @@
 //! The end-of-run summary: the `--format json` object of the contract.
 
 use super::Event;
+use super::listing::{Listing, Problems, Unlisted};
 use crate::analysis::AnalysisSummary;
 use crate::base::{Timestamp, Warning};
 use crate::capture::CaptureInfo;
@@ -38,6 +39,8 @@ pub struct ConnectionSummary {
     pub encrypted: bool,
     /// `null` for a TCP connection that carried no MQTT.
     pub mqtt: Option<MqttConnSummary>,
+    /// Findings raised on the connection (decides which are listed).
+    pub problems: Problems,
 }
 
 /// The `mqtt` object of a connection.
@@ -74,7 +77,10 @@ pub struct PacketCounts {
 pub struct Summary {
     pub schema: &'static str,
     pub capture: CaptureSummary,
+    /// The listed connections (the most troubled, at most `--connections`), by id.
     pub connections: Vec<ConnectionSummary>,
+    /// What the connections not listed add up to.
+    pub connections_unlisted: Unlisted,
     pub packets: PacketCounts,
     /// Flows, latency and findings.
     pub analysis: AnalysisSummary,
@@ -86,9 +92,8 @@ pub struct Summary {
 }
 
 /// Folds events into a [`Summary`].
-#[derive(Debug, Default)]
 pub struct SummaryBuilder {
-    connections: Vec<ConnectionSummary>,
+    connections: Listing,
     packets: PacketCounts,
     warnings: Vec<Warning>,
     warnings_dropped: u64,
@@ -128,24 +133,30 @@ impl SummaryBuilder {
         }
     }
 
+    /// A fold that lists at most `listed` connections (the most troubled).
+    pub fn new(listed: usize) -> Self {
+        SummaryBuilder {
+            connections: Listing::new(listed),
+            packets: PacketCounts::default(),
+            warnings: Vec::new(),
+            warnings_dropped: 0,
+        }
+    }
+
     /// A reported connection's final record.
-    pub fn connection(&mut self, tcp: ConnRecord, mqtt: Option<MqttConnSummary>, encrypted: bool) {
-        self.connections.push(ConnectionSummary {
-            tcp,
-            encrypted,
-            mqtt,
-        });
+    pub fn connection(&mut self, c: ConnectionSummary) {
+        self.connections.add(c);
     }
 
     /// The finished summary.
     pub fn finish(
-        mut self,
+        self,
         info: &CaptureInfo,
         net: &NetCounters,
         tcp: TcpCounters,
         analysis: AnalysisSummary,
     ) -> Summary {
-        self.connections.sort_by_key(|c| c.tcp.id);
+        let (connections, connections_unlisted) = self.connections.finish();
         Summary {
             schema: SCHEMA,
             capture: CaptureSummary {
@@ -160,7 +171,8 @@ impl SummaryBuilder {
                 ip_fragments: net.ip_fragments,
                 truncated: info.truncated,
             },
-            connections: self.connections,
+            connections,
+            connections_unlisted,
             packets: self.packets,
             analysis,
             tcp,

@@ -307,7 +307,7 @@ impl<W: Write> TextReport<W> {
             p.bold("connections"),
             p.dim(&format!(
                 "({} MQTT/TCP of {} TCP seen)",
-                s.connections.len(),
+                s.connections.len() as u64 + s.connections_unlisted.count,
                 s.tcp.connections
             ))
         )?;
@@ -386,6 +386,17 @@ impl<W: Write> TextReport<W> {
                 bits.push(format!("{total} packets"));
                 writeln!(self.out, "        {}", bits.join(", "))?;
             }
+        }
+        let u = &s.connections_unlisted;
+        if u.count > 0 {
+            writeln!(
+                self.out,
+                "  {}",
+                p.dim(&format!(
+                    "… and {} more not listed ({} with errors, {} with warnings); --connections all lists every one",
+                    u.count, u.with_errors, u.with_warnings
+                ))
+            )?;
         }
         Ok(())
     }

@@ -421,7 +421,10 @@ impl HalfStream {
                 prev.marks.push(Mark { start, at });
             }
             let after = prev.cost();
-            self.pending_cost = self.pending_cost.saturating_sub(before).saturating_add(after);
+            self.pending_cost = self
+                .pending_cost
+                .saturating_sub(before)
+                .saturating_add(after);
             return;
         }
         let p = Pending {
@@ -748,7 +751,10 @@ mod tests {
         assert_eq!(h.stats.retransmissions, 0);
         assert_eq!(h.stats.late_after_gap, 10);
         // a real retransmission of delivered bytes is still one
-        assert_eq!(seg(&mut h, &mut out, 1001, &[1u8; 500]), Accepted::Retransmission);
+        assert_eq!(
+            seg(&mut h, &mut out, 1001, &[1u8; 500]),
+            Accepted::Retransmission
+        );
     }
 
     #[test]
@@ -759,7 +765,10 @@ mod tests {
         seg(&mut h, &mut out, 1, b"ab");
         let far = 1u32.wrapping_add(1 << 31);
         assert_eq!(seg(&mut h, &mut out, far, b"zz"), Accepted::OutOfWindow);
-        assert_eq!(seg(&mut h, &mut out, far.wrapping_add(7), b"zz"), Accepted::OutOfWindow);
+        assert_eq!(
+            seg(&mut h, &mut out, far.wrapping_add(7), b"zz"),
+            Accepted::OutOfWindow
+        );
         h.on_peer_ack(far, 100);
         assert!(!h.gap_if_acked_past(&mut sink(&mut out)));
         seg(&mut h, &mut out, 3, b"cd");

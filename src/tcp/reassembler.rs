@@ -1,7 +1,7 @@
 //! The connection table: handshakes, who is the client, FIN/RST, port reuse,
 //! idle expiry and the caps that keep memory bounded.
 
-use super::half::{Chunk, DirStats, HalfStream};
+use super::half::{Accepted, Chunk, DirStats, HalfStream};
 use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Segment, Timestamp, Warning};
 use foldhash::HashMap;
 
@@ -120,8 +120,10 @@ pub trait ConnectionFactory {
     /// follows them.
     fn gap(&mut self, c: &mut Self::Consumer, dir: Direction, at: At, len: u64) -> Interest;
     /// The connection ended (FIN both ways, RST, or it was still open when
-    /// the capture, the idle timeout or the table cap ended it).
-    fn end(&mut self, c: &mut Self::Consumer, at: At, how: CloseKind);
+    /// the capture, the idle timeout or the table cap ended it); `record`
+    /// is its TCP record so far (late ACKs may still add segments before
+    /// `retire`).
+    fn end(&mut self, c: &mut Self::Consumer, at: At, how: CloseKind, record: &ConnRecord);
     /// Final statistics of every connection (`c` is `None` for one whose
     /// bytes were ignored); the connection and its owner are forgotten
     /// after this.
@@ -163,6 +165,7 @@ struct Conn<C> {
     fin_seen: bool,
     rst_seen: bool,
     cap_warned: PerDir<bool>,
+    window_warned: PerDir<bool>,
 }
 
 impl<C> Conn<C> {
@@ -187,6 +190,12 @@ impl<C> Conn<C> {
         } else {
             Direction::ServerToClient
         }
+    }
+
+    /// Brings the record's close and counters up to date.
+    fn settle_record(&mut self) {
+        let close = self.close_kind();
+        settle(&mut self.record, &self.halves, close);
     }
 
     fn swap_roles(&mut self) {
@@ -333,6 +342,7 @@ impl<C> Reassembler<C> {
             fin_seen: false,
             rst_seen: false,
             cap_warned: PerDir::default(),
+            window_warned: PerDir::default(),
         }
     }
 
@@ -351,12 +361,11 @@ impl<C> Reassembler<C> {
             let how = c.close_kind();
             if let Some(consumer) = c.consumer.as_mut() {
                 flush_both(&mut c.halves, at, f, consumer);
-                f.end(consumer, at, how);
+                settle(&mut c.record, &c.halves, how);
+                f.end(consumer, at, how, &c.record);
             }
         }
-        c.record.close = c.close_kind();
-        c.record.client_to_server = c.halves.client_to_server.stats;
-        c.record.server_to_client = c.halves.server_to_client.stats;
+        c.settle_record();
         f.retire(c.consumer.take(), &c.record);
     }
 
@@ -478,6 +487,13 @@ fn by_port(seg: &Segment<'_>, cfg: &TcpConfig) -> (Endpoint, Endpoint) {
         _ if seg.src.port < seg.dst.port => (seg.dst, seg.src),
         _ => (seg.src, seg.dst),
     }
+}
+
+/// Brings a record's close and counters up to date.
+fn settle(record: &mut ConnRecord, halves: &PerDir<HalfStream>, close: CloseKind) {
+    record.close = close;
+    record.client_to_server = halves.client_to_server.stats;
+    record.server_to_client = halves.server_to_client.stats;
 }
 
 /// Hands one chunk of a direction to the connection's owner, at the frame
@@ -612,7 +628,20 @@ fn process<F: ConnectionFactory>(
         let back = dir.reverse();
         c.halves[back].gap_if_acked_past(&mut |chunk| emit(back, chunk));
         let (payload, missing, fin) = (seg.payload, seg.missing, seg.flags.fin);
-        c.halves[dir].on_segment(seq, payload, missing, fin, at, &mut |chunk| emit(dir, chunk));
+        let taken = c.halves[dir].on_segment(seq, payload, missing, fin, at, &mut |chunk| {
+            emit(dir, chunk)
+        });
+        if taken == Accepted::OutOfWindow && !c.window_warned[dir] {
+            c.window_warned[dir] = true;
+            warnings.push(Warning::at(
+                seg.frame,
+                format!(
+                    "TCP connection {id} {}: sequence number {} is more than 2^30 bytes from the stream (outside any TCP window): segment ignored, and later ones like it",
+                    dir.as_str(),
+                    seg.seq
+                ),
+            ));
+        }
         c.halves[dir].gap_if_acked_past(&mut |chunk| emit(dir, chunk));
         if c.halves[dir].gap_if_over(cap, &mut |chunk| emit(dir, chunk)) {
             counters.buffer_cap_gaps += 1;
@@ -638,7 +667,8 @@ fn process<F: ConnectionFactory>(
         let how = c.close_kind();
         if let Some(consumer) = c.consumer.as_mut() {
             flush_both(&mut c.halves, at, f, consumer);
-            f.end(consumer, at, how);
+            settle(&mut c.record, &c.halves, how);
+            f.end(consumer, at, how, &c.record);
         }
     }
 }

@@ -68,7 +68,7 @@ impl ConnectionFactory for Rec {
         Interest::Keep
     }
 
-    fn end(&mut self, c: &mut ConnId, _at: At, how: CloseKind) {
+    fn end(&mut self, c: &mut ConnId, _at: At, how: CloseKind, _record: &ConnRecord) {
         self.evs.push(Ev::End { conn: *c, how });
     }
 
