@@ -31,12 +31,12 @@ use crate::base::{At, ConnId, Direction, Endpoint};
 use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent};
 use crate::report::{ConnectionSummary, Event, MqttConnSummary, Problems};
 use crate::tcp::{CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened};
-use detect::{DETECT_PREFIX, Verdict, judge, looks_like_tls};
+use detect::{Held, ProvenServers, Verdict, judge_handshake, judge_midstream, looks_like_tls};
 
 /// What a connection turned out to carry.
 enum Carries {
-    /// Not known yet: waiting for the client's first bytes (content detection).
-    Undecided { prefix: Vec<u8> },
+    /// Not known yet: the first bytes are held until they decide (content detection).
+    Undecided(Held),
     /// MQTT: its decoder and its analysis.
     Mqtt(Box<MqttStack>),
     /// TLS on an MQTT port: encrypted, nothing to decode.
@@ -118,6 +118,8 @@ pub struct Connections<'s> {
     ports: Vec<u16>,
     detect: bool,
     mqtt_cfg: MqttConfig,
+    /// Servers that proved to speak MQTT on some connection.
+    proven: ProvenServers,
     pub analysis: Shared,
     pub out: Output<'s>,
 }
@@ -134,6 +136,7 @@ impl<'s> Connections<'s> {
             ports,
             detect,
             mqtt_cfg,
+            proven: ProvenServers::default(),
             analysis,
             out,
         }
@@ -162,13 +165,46 @@ impl<'s> Connections<'s> {
         }
     }
 
+    /// The MQTT side of a connection whose streams start at a packet
+    /// boundary, or (`midstream`) somewhere inside one.
+    fn mqtt_stack(&self, midstream: bool) -> Carries {
+        let mqtt = if midstream {
+            MqttConnection::new_mid_stream(&self.mqtt_cfg)
+        } else {
+            MqttConnection::new(&self.mqtt_cfg)
+        };
+        Carries::Mqtt(Box::new(MqttStack {
+            mqtt,
+            analysis: None,
+        }))
+    }
+
+    /// Detection decided: the connection is MQTT. Its server is proven, the
+    /// bytes held so far are decoded with the frames they came from, then
+    /// `rest` (data that decided but was not held).
+    fn decided_mqtt(&mut self, c: &mut Connection, rest: Option<(Direction, At, &[u8])>) -> Interest {
+        let stack = self.mqtt_stack(c.midstream);
+        let Carries::Undecided(held) = std::mem::replace(&mut c.carries, stack) else {
+            return Interest::Keep;
+        };
+        self.proven.add(c.server);
+        self.start_mqtt(c);
+        for (dir, at, bytes) in held.into_chunks() {
+            self.feed(c, dir, at, &bytes);
+        }
+        match rest {
+            Some((dir, at, data)) if !data.is_empty() => self.feed(c, dir, at, data),
+            _ => Interest::Keep,
+        }
+    }
+
     /// Feeds decided bytes to the connection's decoder.
     fn feed(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
         let m = match &mut c.carries {
             Carries::Mqtt(m) => m,
             // Still followed (not decoded) so its byte counts stay right.
             Carries::Tls => return Interest::Keep,
-            Carries::Undecided { .. } => return Interest::Ignore,
+            Carries::Undecided(_) => return Interest::Ignore,
         };
         if dir == Direction::ClientToServer
             && c.packets == 0
@@ -237,18 +273,10 @@ impl ConnectionFactory for Connections<'_> {
 
     fn open(&mut self, o: &Opened) -> Option<Connection> {
         let on_port = self.ports.contains(&o.server.port);
-        let carries = if on_port {
-            let mqtt = if o.midstream {
-                MqttConnection::new_mid_stream(&self.mqtt_cfg)
-            } else {
-                MqttConnection::new(&self.mqtt_cfg)
-            };
-            Carries::Mqtt(Box::new(MqttStack {
-                mqtt,
-                analysis: None,
-            }))
+        let carries = if on_port || (self.detect && self.proven.contains(&o.server)) {
+            self.mqtt_stack(o.midstream)
         } else if self.detect {
-            Carries::Undecided { prefix: Vec::new() }
+            Carries::Undecided(Held::default())
         } else {
             return None;
         };
@@ -271,38 +299,50 @@ impl ConnectionFactory for Connections<'_> {
     }
 
     fn data(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
-        let Carries::Undecided { prefix } = &mut c.carries else {
+        let Carries::Undecided(held) = &mut c.carries else {
             return self.feed(c, dir, at, data);
         };
-        let was_empty = prefix.is_empty();
-        let want = DETECT_PREFIX.saturating_sub(prefix.len()).min(data.len());
-        if !(dir == Direction::ServerToClient && was_empty) {
-            prefix.extend_from_slice(data.get(..want).unwrap_or_default());
-        }
-        match judge(dir, was_empty, prefix) {
+        let (verdict, rest) = if self.proven.contains(&c.server) {
+            (Verdict::Mqtt, data)
+        } else {
+            let kept = held.push(dir, at, data);
+            let v = if c.midstream {
+                judge_midstream(held)
+            } else {
+                judge_handshake(held)
+            };
+            let v = match v {
+                Verdict::Undecided if held.is_full() => Verdict::NotMqtt,
+                v => v,
+            };
+            (v, data.get(kept..).unwrap_or_default())
+        };
+        match verdict {
             Verdict::NotMqtt => Interest::Ignore,
             Verdict::Undecided => Interest::Keep,
-            Verdict::Mqtt => {
-                // Bytes of the CONNECT that came in earlier pieces than this one.
-                let buffered = std::mem::take(prefix);
-                let head = buffered
-                    .get(..buffered.len().saturating_sub(want))
-                    .unwrap_or_default()
-                    .to_vec();
-                c.carries = Carries::Mqtt(Box::new(MqttStack {
-                    mqtt: MqttConnection::new(&self.mqtt_cfg),
-                    analysis: None,
-                }));
-                self.start_mqtt(c);
-                self.feed(c, dir, at, &head);
-                self.feed(c, dir, at, data)
-            }
+            Verdict::Mqtt => self.decided_mqtt(c, Some((dir, at, rest))),
         }
     }
 
     fn gap(&mut self, c: &mut Connection, dir: Direction, at: At, len: u64) -> Interest {
         match &mut c.carries {
-            Carries::Undecided { .. } => Interest::Ignore,
+            Carries::Undecided(_) if self.proven.contains(&c.server) => {
+                self.decided_mqtt(c, None);
+                self.gap(c, dir, at, len)
+            }
+            Carries::Undecided(held) => {
+                // What arrived before the gap may be enough to tell.
+                let v = if c.midstream {
+                    judge_midstream(held)
+                } else {
+                    judge_handshake(held)
+                };
+                if v != Verdict::Mqtt {
+                    return Interest::Ignore;
+                }
+                self.decided_mqtt(c, None);
+                self.gap(c, dir, at, len)
+            }
             Carries::Mqtt(m) => {
                 let mut cx = Cx {
                     out: &mut self.out,
