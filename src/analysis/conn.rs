@@ -116,6 +116,8 @@ pub struct ConnAnalysis {
     /// The client's latest packet (keep alive).
     pub last_client: Option<At>,
     pub keepalive_reported: bool,
+    /// `missing_ack` for the CONNACK already reported (live mode).
+    pub connack_missing_reported: bool,
     /// Keep alive no longer applies (a DISCONNECT was sent).
     pub keepalive_off: bool,
     /// Frame of the DISCONNECT each side sent.
@@ -159,6 +161,7 @@ impl ConnAnalysis {
             subs: Subscriptions::new(false),
             last_client: None,
             keepalive_reported: false,
+            connack_missing_reported: false,
             keepalive_off: false,
             disconnect: PerDir::default(),
             unsure: PerDir::default(),

@@ -42,6 +42,17 @@ fn pending_requests(c: &mut ConnAnalysis) -> Vec<(PacketType, u16, Pending)> {
                 .map(|(id, p)| (PacketType::Unsuback, id, p)),
         )
         .collect();
+    if let Some(connect) = c.connect.as_ref().filter(|_| c.connack.is_none()) {
+        all.push((
+            PacketType::Connack,
+            0,
+            Pending {
+                at: connect.at,
+                filters: Vec::new(),
+                reported: c.connack_missing_reported,
+            },
+        ));
+    }
     for ping in c.pings.drain(..) {
         all.push((
             PacketType::Pingresp,
@@ -57,7 +68,7 @@ fn pending_requests(c: &mut ConnAnalysis) -> Vec<(PacketType, u16, Pending)> {
     all
 }
 
-/// `missing_ack` for a SUBSCRIBE / UNSUBSCRIBE / PINGREQ unanswered for `waited`.
+/// `missing_ack` for a CONNECT / SUBSCRIBE / UNSUBSCRIBE / PINGREQ unanswered for `waited`.
 fn missing_answer(
     c: &ConnAnalysis,
     env: &mut Env<'_, '_>,
@@ -69,6 +80,7 @@ fn missing_answer(
     let request = match expected {
         PacketType::Suback => format!("SUBSCRIBE id {id}"),
         PacketType::Unsuback => format!("UNSUBSCRIBE id {id}"),
+        PacketType::Connack => "CONNECT".to_string(),
         _ => "PINGREQ".to_string(),
     };
     env.raise(
@@ -83,7 +95,7 @@ fn missing_answer(
         )
         .cites(rules::ack_duty(expected, c.rules_version()))
         .expected(expected)
-        .packet_id((expected != PacketType::Pingresp).then_some(id)),
+        .packet_id(matches!(expected, PacketType::Suback | PacketType::Unsuback).then_some(id)),
     );
 }
 
@@ -284,6 +296,26 @@ impl Shared {
                     } else {
                         soonest(deadline);
                     }
+                }
+            }
+            if let Some(connect) = c.connect.as_ref().filter(|_| c.connack.is_none())
+                && !c.connack_missing_reported
+            {
+                let deadline = plus(connect.at.ts, timeout);
+                if now >= deadline {
+                    let at = connect.at;
+                    c.connack_missing_reported = true;
+                    late_requests.push((
+                        PacketType::Connack,
+                        0,
+                        Pending {
+                            at,
+                            filters: Vec::new(),
+                            reported: true,
+                        },
+                    ));
+                } else {
+                    soonest(deadline);
                 }
             }
             for ping in c.pings.iter_mut().filter(|p| !p.reported) {

@@ -101,7 +101,9 @@ impl Connection {
         }
         let learnt = self.learnt.clone().unwrap_or_default();
         Some(MqttConnSummary {
-            version: learnt.version.or(m.mqtt.version()).map(|v| v.as_str()),
+            // From the CONNECT, else what the packets proved, else unknown:
+            // never the decoder's default guess.
+            version: m.mqtt.version().map(|v| v.as_str()),
             version_inferred: m.mqtt.version_inferred(),
             client_id: learnt.client_id,
             keepalive_s: learnt.keepalive_s,

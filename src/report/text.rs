@@ -372,10 +372,12 @@ impl<W: Write> TextReport<W> {
                 writeln!(self.out, "        {}", p.dim("TLS: encrypted, not decoded"))?;
             }
             if let Some(m) = &c.mqtt {
-                let mut bits = vec![format!("MQTT {}", m.version.unwrap_or("?"))];
-                if m.version_inferred {
-                    bits.push("(inferred)".into());
-                }
+                let version = match (m.version, m.version_inferred) {
+                    (Some(v), false) => format!("MQTT {v}"),
+                    (Some(v), true) => format!("MQTT {v} (inferred)"),
+                    (None, _) => "MQTT (version unknown: no CONNECT)".to_string(),
+                };
+                let mut bits = vec![version];
                 if let Some(id) = &m.client_id {
                     bits.push(format!("client id {}", p.cyan(&format!("{id:?}"))));
                 }
