@@ -71,9 +71,12 @@ use super::parse::{
 };
 use super::resync::{self, Candidate};
 use crate::base::At;
+use held::Held;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use xxhash_rust::xxh3::Xxh3;
+
+mod held;
 
 /// Why the framer was scanning for a packet boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -193,16 +196,16 @@ struct Stream {
 }
 
 enum State {
-    /// At a packet boundary; `buf` holds the first bytes of a fixed header.
+    /// At a packet boundary; `held` holds the first bytes of a fixed header.
     Boundary,
-    /// Collecting a whole packet into `buf`.
+    /// Collecting a whole packet into `held`.
     Body { header: FixedHeader },
-    /// Collecting a PUBLISH's headers and payload preview into `buf`.
+    /// Collecting a PUBLISH's headers and payload preview into `held`.
     PublishHead {
         header: FixedHeader,
         cands: [Cand; 2],
     },
-    /// Streaming the rest of a PUBLISH payload; `buf` holds the prefix.
+    /// Streaming the rest of a PUBLISH payload; `held` holds the prefix.
     PublishTail {
         header: FixedHeader,
         streams: Vec<Stream>,
@@ -211,7 +214,7 @@ enum State {
     },
     /// Dropping the rest of a packet of known length.
     Skip { remaining: u64, then_resync: bool },
-    /// Looking for a boundary; `buf` is the scan window.
+    /// Looking for a boundary; `held` is the scan window.
     Resync {
         /// Bytes passed over since the last event.
         skipped: u64,
@@ -224,10 +227,6 @@ enum State {
     },
 }
 
-/// Buffers larger than this are released after use, so that one big packet
-/// does not pin memory for the rest of a long connection.
-const KEEP_CAPACITY: usize = 64 * 1024;
-
 /// A resynchronisation that restarts at the byte after a bad first byte.
 const RESCAN: State = State::Resync {
     skipped: 0,
@@ -238,10 +237,9 @@ const RESCAN: State = State::Resync {
 
 pub(crate) struct Framer {
     state: State,
-    /// A partial packet, or the scan window while resynchronising.
-    buf: Vec<u8>,
-    /// The frame each run of `buf` came from: (offset, frame), in order.
-    runs: Vec<(usize, At)>,
+    /// A partial packet, or the scan window while resynchronising, with
+    /// the frame each run of it came in.
+    held: Held,
     /// Bytes a scan set aside after finding a boundary in its window, with
     /// their frames: framed next, before anything newer (a queue rather
     /// than recursion, so that no input can make framing nest deeply).
@@ -254,7 +252,7 @@ pub(crate) struct Framer {
     at: At,
     /// Where the last event was reported: no event is reported earlier.
     last: Cell<At>,
-    /// `buf` holds bytes taken back for a rescan that no scan has looked at.
+    /// `held` holds bytes taken back for a rescan that no scan has looked at.
     unscanned: bool,
     /// A scan took one packet on unconfirmed evidence: after framing it,
     /// go back to scanning (with this cause).
@@ -276,8 +274,7 @@ impl Framer {
         };
         Framer {
             state,
-            buf: Vec::new(),
-            runs: Vec::new(),
+            held: Held::default(),
             replay: VecDeque::new(),
             hint: None,
             cfg,
@@ -291,7 +288,7 @@ impl Framer {
 
     /// Bytes of buffer memory held (partial packet or scan window).
     pub fn buffered(&self) -> usize {
-        self.buf.capacity()
+        self.held.capacity()
     }
 
     pub fn set_hint(&mut self, hint: Option<ProtocolVersion>) {
@@ -322,19 +319,8 @@ impl Framer {
 
     /// Queues `window[from..]` (by the frames of its runs) and then `rest`
     /// (from the current frame) ahead of anything queued before.
-    fn set_aside(&mut self, window: &[u8], runs: &[(usize, At)], from: usize, rest: &[u8]) {
-        let mut items = Vec::with_capacity(runs.len() + 1);
-        for (k, &(start, at)) in runs.iter().enumerate() {
-            let end = runs.get(k + 1).map_or(window.len(), |&(s, _)| s);
-            if let Some(bytes) = window.get(start.max(from)..end).filter(|b| !b.is_empty()) {
-                items.push((bytes.to_vec(), at));
-            }
-        }
-        if runs.is_empty()
-            && let Some(bytes) = window.get(from..).filter(|b| !b.is_empty())
-        {
-            items.push((bytes.to_vec(), self.at));
-        }
+    fn set_aside(&mut self, window: &Held, from: usize, rest: &[u8]) {
+        let mut items = window.pieces_from(from, self.at);
         if !rest.is_empty() {
             items.push((rest.to_vec(), self.at));
         }
@@ -355,7 +341,7 @@ impl Framer {
                     // Clears `unscanned`: the loop ends.
                     self.resync(&[], sink);
                 }
-                State::Body { header } if self.buf.len() >= header.total_len() => {
+                State::Body { header } if self.held.len() >= header.total_len() => {
                     self.fill_body(header, &[], sink);
                 }
                 State::PublishHead { .. } => {
@@ -371,7 +357,7 @@ impl Framer {
 
     fn step<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
         match self.state {
-            State::Boundary if self.buf.is_empty() => self.boundary_direct(data, sink),
+            State::Boundary if self.held.is_empty() => self.boundary_direct(data, sink),
             State::Boundary => self.boundary_partial(data, sink),
             State::Body { header } => self.fill_body(header, data, sink),
             State::PublishHead { .. } => self.publish_head(data, sink),
@@ -395,47 +381,22 @@ impl Framer {
         sink(unit, at)
     }
 
-    /// Appends bytes of the current frame to `buf`.
+    /// Appends bytes of the current frame to `held`.
     fn append(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        if self.runs.last().map(|&(_, at)| at.frame) != Some(self.at.frame) {
-            self.runs.push((self.buf.len(), self.at));
-        }
-        self.buf.extend_from_slice(bytes);
-    }
-
-    /// Removes the first `n` bytes of `buf`.
-    fn drop_front(&mut self, n: usize) {
-        let n = n.min(self.buf.len());
-        self.buf.drain(..n);
-        let mut runs = Vec::with_capacity(self.runs.len());
-        for &(start, at) in &self.runs {
-            let start = start.saturating_sub(n);
-            if start == 0 {
-                runs.clear();
-            }
-            runs.push((start, at));
-        }
-        self.runs = runs;
+        self.held.append(bytes, self.at);
     }
 
     fn release_buffer(&mut self) {
-        self.buf.clear();
-        self.runs.clear();
+        self.held.release();
         self.unscanned = false;
-        if self.buf.capacity() > KEEP_CAPACITY {
-            self.buf = Vec::new();
-        }
     }
 
     /// The buffered packet's length is not to be trusted: scan its bytes
     /// again from the second one.
     fn rescan_buffer(&mut self) {
-        self.drop_front(1);
+        self.held.drop_front(1);
         self.state = RESCAN;
-        self.unscanned = !self.buf.is_empty();
+        self.unscanned = !self.held.is_empty();
     }
 
     fn after(&mut self, verdict: Verdict) {
@@ -523,12 +484,12 @@ impl Framer {
     }
 
     fn boundary_partial<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
-        let have = self.buf.len().min(5);
+        let have = self.held.len().min(5);
         let take = (5 - have).min(data.len());
         let mut tmp = [0u8; 5];
         for (t, b) in tmp
             .iter_mut()
-            .zip(self.buf.iter().take(have).chain(&data[..take]))
+            .zip(self.held.bytes().iter().take(have).chain(&data[..take]))
         {
             *t = *b;
         }
@@ -610,7 +571,7 @@ impl Framer {
                     start_frame: self.start_frame,
                 },
             );
-            let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+            let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
             self.release_buffer();
             self.state = State::Skip {
                 remaining,
@@ -629,11 +590,12 @@ impl Framer {
         sink: &mut Sink<'_>,
     ) -> &'d [u8] {
         let total = header.total_len();
-        let take = total.saturating_sub(self.buf.len()).min(data.len());
+        let take = total.saturating_sub(self.held.len()).min(data.len());
         self.append(&data[..take]);
-        if self.buf.len() >= total {
+        if self.held.len() >= total {
             let body = self
-                .buf
+                .held
+                .bytes()
                 .get(usize::from(header.header_len)..)
                 .unwrap_or_default();
             if resync::suspect(header, body, self.hint) {
@@ -650,13 +612,14 @@ impl Framer {
             let verdict = self.emit(
                 sink,
                 Unit::Packet {
-                    bytes: &self.buf,
+                    bytes: self.held.bytes(),
                     header,
                     start_frame: self.start_frame,
                 },
             );
             let body = self
-                .buf
+                .held
+                .bytes()
                 .get(usize::from(header.header_len)..)
                 .unwrap_or_default();
             if verdict.malformed && !resync::trusted_length(header, body, self.hint) {
@@ -670,11 +633,11 @@ impl Framer {
         &data[take..]
     }
 
-    /// Updates the header readings of a PUBLISH from `buf`; returns how many
+    /// Updates the header readings of a PUBLISH from `held`; returns how many
     /// packet bytes to collect next, or `None` when every reading is settled.
     fn measure(&self, header: FixedHeader, cands: &mut [Cand; 2]) -> Option<usize> {
         let hl = usize::from(header.header_len);
-        let body = self.buf.get(hl..).unwrap_or_default();
+        let body = self.held.bytes().get(hl..).unwrap_or_default();
         let body_len = header.length as usize;
         let mut want: Option<usize> = None;
         for (c, layout) in cands.iter_mut().zip(LAYOUTS) {
@@ -705,7 +668,7 @@ impl Framer {
         };
         loop {
             if cands.contains(&Cand::Pending) {
-                let body = self.buf.get(hl..).unwrap_or_default();
+                let body = self.held.bytes().get(hl..).unwrap_or_default();
                 if !resync::viable(header, body, &params) {
                     self.reject_publish(header, sink);
                     return data;
@@ -724,8 +687,8 @@ impl Framer {
                     }
                 }
             };
-            if self.buf.len() >= target && !cands.contains(&Cand::Pending) {
-                if self.buf.len() >= total {
+            if self.held.len() >= target && !cands.contains(&Cand::Pending) {
+                if self.held.len() >= total {
                     self.state = State::Body { header };
                     return self.fill_body(header, data, sink);
                 }
@@ -740,7 +703,7 @@ impl Framer {
                 self.state = State::PublishHead { header, cands };
                 return data;
             }
-            let take = target.saturating_sub(self.buf.len()).min(data.len());
+            let take = target.saturating_sub(self.held.len()).min(data.len());
             self.append(&data[..take]);
             data = &data[take..];
         }
@@ -751,7 +714,7 @@ impl Framer {
     /// header that is merely larger than the buffer limit.
     fn no_reading(&mut self, header: FixedHeader, cands: [Cand; 2], sink: &mut Sink<'_>) {
         if cands.contains(&Cand::TooBig) {
-            let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+            let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
             self.emit(
                 sink,
                 Unit::Oversized {
@@ -781,7 +744,7 @@ impl Framer {
                 (Layout::NoProperties, Some(v)) if !v.is_v5() => v,
                 (Layout::NoProperties, _) => ProtocolVersion::V311,
             };
-            let head_bytes = self.buf.get(hl..hl + head).unwrap_or_default();
+            let head_bytes = self.held.bytes().get(hl..hl + head).unwrap_or_default();
             decode_streamed_publish(header, head_bytes, version, 0, 0, 0).is_ok()
         })
     }
@@ -794,7 +757,7 @@ impl Framer {
         self.emit(
             sink,
             Unit::StreamedPublish {
-                prefix: &self.buf,
+                prefix: self.held.bytes(),
                 header,
                 digests: &[],
                 missing: 0,
@@ -810,11 +773,11 @@ impl Framer {
         for (c, layout) in cands.iter().zip(LAYOUTS) {
             if let Cand::Known(head) = *c {
                 let mut hasher = Xxh3::new();
-                hasher.update(self.buf.get(hl + head..).unwrap_or_default());
+                hasher.update(self.held.bytes().get(hl + head..).unwrap_or_default());
                 streams.push(Stream { layout, hasher });
             }
         }
-        let received = self.buf.len().saturating_sub(hl) as u64;
+        let received = self.held.len().saturating_sub(hl) as u64;
         self.state = State::PublishTail {
             header,
             streams,
@@ -871,7 +834,7 @@ impl Framer {
         let verdict = self.emit(
             sink,
             Unit::StreamedPublish {
-                prefix: &self.buf,
+                prefix: self.held.bytes(),
                 header,
                 digests: &digests[..streams.len()],
                 missing,
@@ -923,7 +886,7 @@ impl Framer {
             window,
             lenient: lenient && at_start && skipped == 0,
         };
-        if self.buf.is_empty() {
+        if self.held.is_empty() {
             for p in 0..data.len() {
                 match resync::check(&data[p..], &params(p == 0)) {
                     c @ (Candidate::Accept | Candidate::AcceptOne) => {
@@ -942,35 +905,37 @@ impl Framer {
             self.add_skipped(data.len() as u64);
             return &[];
         }
-        // Window mode: `buf` starts at a position that wanted more bytes.
+        // Window mode: `held` starts at a position that wanted more bytes.
         let limit = self.cfg.window + 16;
-        let room = limit.saturating_sub(self.buf.len()).max(1);
+        let room = limit.saturating_sub(self.held.len()).max(1);
         let take = room.min(data.len());
         self.append(&data[..take]);
         let rest = &data[take..];
         let mut p = 0;
-        while p < self.buf.len() {
-            match resync::check(&self.buf[p..], &params(p == 0)) {
+        while p < self.held.len() {
+            match resync::check(
+                self.held.bytes().get(p..).unwrap_or_default(),
+                &params(p == 0),
+            ) {
                 c @ (Candidate::Accept | Candidate::AcceptOne) => {
                     self.add_skipped(p as u64);
-                    let window = std::mem::take(&mut self.buf);
-                    let runs = std::mem::take(&mut self.runs);
-                    let at = run_at(&runs, p, self.at);
+                    let window = self.held.take();
+                    let at = window.frame_at(p, self.at);
                     self.resume(c == Candidate::AcceptOne, at, sink);
                     // The window from the boundary on, then the rest of the
                     // input, are framed next, each byte with its own frame.
-                    self.set_aside(&window, &runs, p, rest);
+                    self.set_aside(&window, p, rest);
                     return &[];
                 }
-                Candidate::NeedMore if self.buf.len() - p < limit => {
+                Candidate::NeedMore if self.held.len() - p < limit => {
                     self.add_skipped(p as u64);
-                    self.drop_front(p);
+                    self.held.drop_front(p);
                     return rest;
                 }
                 _ => p += 1,
             }
         }
-        self.add_skipped(self.buf.len() as u64);
+        self.add_skipped(self.held.len() as u64);
         self.release_buffer();
         rest
     }
@@ -1024,7 +989,11 @@ impl Framer {
         let state = std::mem::replace(&mut self.state, State::Boundary);
         match state {
             State::Boundary => {
-                let lost = self.buf.first().and_then(|b| PacketType::from_code(b >> 4));
+                let lost = self
+                    .held
+                    .bytes()
+                    .first()
+                    .and_then(|b| PacketType::from_code(b >> 4));
                 self.release_buffer();
                 self.emit(
                     sink,
@@ -1042,7 +1011,7 @@ impl Framer {
                 };
             }
             State::Body { header } => {
-                let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+                let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
                 self.release_buffer();
                 self.lose(header.packet_type, remaining, missing, sink);
             }
@@ -1052,13 +1021,13 @@ impl Framer {
                 match head {
                     // Only the preview was incomplete: the gap falls in the payload.
                     Some(head)
-                        if settled && self.buf.len() >= usize::from(header.header_len) + head =>
+                        if settled && self.held.len() >= usize::from(header.header_len) + head =>
                     {
                         self.start_tail(header, cands);
                         self.tail_gap(missing, sink);
                     }
                     _ => {
-                        let remaining = header.total_len().saturating_sub(self.buf.len()) as u64;
+                        let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
                         self.release_buffer();
                         self.lose(PacketType::Publish, remaining, missing, sink);
                     }
@@ -1112,7 +1081,7 @@ impl Framer {
                 }
             }
             State::Resync { skipped, .. } => {
-                let skipped = skipped.saturating_add(self.buf.len() as u64);
+                let skipped = skipped.saturating_add(self.held.len() as u64);
                 self.release_buffer();
                 self.emit(
                     sink,
@@ -1215,17 +1184,16 @@ impl Framer {
         while let State::Resync {
             skipped, lenient, ..
         } = self.state
-            && !self.buf.is_empty()
+            && !self.held.is_empty()
         {
-            let window = std::mem::take(&mut self.buf);
-            let runs = std::mem::take(&mut self.runs);
+            let window = self.held.take();
             let found = (0..window.len()).find_map(|p| {
                 let params = resync::Params {
                     hint: self.hint,
                     window: self.cfg.window,
                     lenient: lenient && p == 0 && skipped == 0,
                 };
-                match resync::check(&window[p..], &params) {
+                match resync::check(window.bytes().get(p..).unwrap_or_default(), &params) {
                     Candidate::Accept => Some((p, false)),
                     Candidate::AcceptOne => Some((p, true)),
                     _ => None,
@@ -1234,8 +1202,8 @@ impl Framer {
             match found {
                 Some((p, one)) => {
                     self.add_skipped(p as u64);
-                    self.resume(one, run_at(&runs, p, self.at), sink);
-                    self.set_aside(&window, &runs, p, &[]);
+                    self.resume(one, window.frame_at(p, self.at), sink);
+                    self.set_aside(&window, p, &[]);
                     self.drain_replay(sink);
                     self.at = at;
                 }
@@ -1252,16 +1220,20 @@ impl Framer {
         let state = std::mem::replace(&mut self.state, State::Boundary);
         let start_frame = self.start_frame;
         let unit = match state {
-            State::Boundary if !self.buf.is_empty() => Some(Unit::Truncated {
-                packet_type: self.buf.first().and_then(|b| PacketType::from_code(b >> 4)),
+            State::Boundary if !self.held.is_empty() => Some(Unit::Truncated {
+                packet_type: self
+                    .held
+                    .bytes()
+                    .first()
+                    .and_then(|b| PacketType::from_code(b >> 4)),
                 length: None,
-                received: self.buf.len() as u64,
+                received: self.held.len() as u64,
                 start_frame,
             }),
             State::Body { header } | State::PublishHead { header, .. } => Some(Unit::Truncated {
                 packet_type: Some(header.packet_type),
                 length: Some(header.length),
-                received: self.buf.len() as u64,
+                received: self.held.len() as u64,
                 start_frame,
             }),
             State::PublishTail {
@@ -1273,7 +1245,7 @@ impl Framer {
                 start_frame,
             }),
             State::Resync { skipped, cause, .. } => {
-                let skipped = skipped.saturating_add(self.buf.len() as u64);
+                let skipped = skipped.saturating_add(self.held.len() as u64);
                 (skipped > 0).then_some(Unit::Resync {
                     skipped,
                     cause,
@@ -1287,13 +1259,4 @@ impl Framer {
         }
         self.release_buffer();
     }
-}
-
-/// The frame of the byte at offset `p` of a buffer with these runs
-/// (`default` when it has none).
-fn run_at(runs: &[(usize, At)], p: usize, default: At) -> At {
-    runs.iter()
-        .take_while(|&&(start, _)| start <= p)
-        .last()
-        .map_or(default, |&(_, at)| at)
 }
