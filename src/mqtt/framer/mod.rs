@@ -66,17 +66,19 @@
 
 use super::error::Malformed;
 use super::header::{FixedHeader, PacketType, ProtocolVersion};
-use super::parse::{
-    HeadLen, Layout, ParseError, decode_streamed_publish, parse_fixed_header, publish_head_len,
-};
+use super::parse::{ParseError, parse_fixed_header};
 use super::resync::{self, Candidate};
 use crate::base::At;
 use held::Held;
+pub(crate) use publish::Digest;
+use publish::{Head, Tail};
 use std::cell::Cell;
 use std::collections::VecDeque;
-use xxhash_rust::xxh3::Xxh3;
 
 mod held;
+mod publish;
+#[cfg(test)]
+mod test_support;
 
 /// Why the framer was scanning for a packet boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -88,13 +90,6 @@ pub enum ResyncCause {
     Malformed,
     /// The capture started in the middle of the connection.
     MidStream,
-}
-
-/// The payload hash of a streamed PUBLISH under one reading of its header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Digest {
-    pub layout: Layout,
-    pub hash: u64,
 }
 
 /// What the framer hands to its consumer.
@@ -167,51 +162,15 @@ pub(crate) struct FramerConfig {
     pub window: usize,
 }
 
-/// One reading (3.x / 5.0) of a PUBLISH variable header being measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cand {
-    Unused,
-    Pending,
-    Known(usize),
-    Invalid,
-    TooBig,
-}
-
-/// The longest PUBLISH header length one of the readings has settled on.
-fn longest_known(cands: &[Cand]) -> Option<usize> {
-    cands
-        .iter()
-        .filter_map(|c| match c {
-            Cand::Known(n) => Some(*n),
-            _ => None,
-        })
-        .max()
-}
-
-const LAYOUTS: [Layout; 2] = [Layout::NoProperties, Layout::WithProperties];
-
-struct Stream {
-    layout: Layout,
-    hasher: Xxh3,
-}
-
 enum State {
     /// At a packet boundary; `held` holds the first bytes of a fixed header.
     Boundary,
     /// Collecting a whole packet into `held`.
     Body { header: FixedHeader },
     /// Collecting a PUBLISH's headers and payload preview into `held`.
-    PublishHead {
-        header: FixedHeader,
-        cands: [Cand; 2],
-    },
+    PublishHead(Head),
     /// Streaming the rest of a PUBLISH payload; `held` holds the prefix.
-    PublishTail {
-        header: FixedHeader,
-        streams: Vec<Stream>,
-        received: u64,
-        missing: u64,
-    },
+    PublishTail(Tail),
     /// Dropping the rest of a packet of known length.
     Skip { remaining: u64, then_resync: bool },
     /// Looking for a boundary; `held` is the scan window.
@@ -344,9 +303,9 @@ impl Framer {
                 State::Body { header } if self.held.len() >= header.total_len() => {
                     self.fill_body(header, &[], sink);
                 }
-                State::PublishHead { .. } => {
+                State::PublishHead(_) => {
                     self.publish_head(&[], sink);
-                    if matches!(self.state, State::PublishHead { .. }) {
+                    if matches!(self.state, State::PublishHead(_)) {
                         return;
                     }
                 }
@@ -360,8 +319,8 @@ impl Framer {
             State::Boundary if self.held.is_empty() => self.boundary_direct(data, sink),
             State::Boundary => self.boundary_partial(data, sink),
             State::Body { header } => self.fill_body(header, data, sink),
-            State::PublishHead { .. } => self.publish_head(data, sink),
-            State::PublishTail { .. } => self.publish_tail(data, sink),
+            State::PublishHead(_) => self.publish_head(data, sink),
+            State::PublishTail(_) => self.publish_tail(data, sink),
             State::Skip { .. } => self.skip(data),
             State::Resync { .. } => self.resync(data, sink),
         }
@@ -556,13 +515,7 @@ impl Framer {
             return false;
         }
         if header.packet_type == PacketType::Publish {
-            let mut cands = [Cand::Unused; 2];
-            for (c, layout) in cands.iter_mut().zip(LAYOUTS) {
-                if self.hint.is_none_or(|v| Layout::of(v) == layout) {
-                    *c = Cand::Pending;
-                }
-            }
-            self.state = State::PublishHead { header, cands };
+            self.begin_publish(header);
         } else if header.total_len() > self.cfg.max_buffer {
             self.emit(
                 sink,
@@ -631,218 +584,6 @@ impl Framer {
             }
         }
         &data[take..]
-    }
-
-    /// Updates the header readings of a PUBLISH from `held`; returns how many
-    /// packet bytes to collect next, or `None` when every reading is settled.
-    fn measure(&self, header: FixedHeader, cands: &mut [Cand; 2]) -> Option<usize> {
-        let hl = usize::from(header.header_len);
-        let body = self.held.bytes().get(hl..).unwrap_or_default();
-        let body_len = header.length as usize;
-        let mut want: Option<usize> = None;
-        for (c, layout) in cands.iter_mut().zip(LAYOUTS) {
-            if *c != Cand::Pending {
-                continue;
-            }
-            match publish_head_len(body, header.flags, layout, body_len) {
-                HeadLen::Need(n) if n > self.cfg.max_buffer => *c = Cand::TooBig,
-                HeadLen::Need(n) => want = Some(want.map_or(hl + n, |w: usize| w.min(hl + n))),
-                HeadLen::Known(n) if n > self.cfg.max_buffer => *c = Cand::TooBig,
-                HeadLen::Known(n) => *c = Cand::Known(n),
-                HeadLen::Invalid => *c = Cand::Invalid,
-            }
-        }
-        want
-    }
-
-    fn publish_head<'d>(&mut self, mut data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
-        let State::PublishHead { header, mut cands } = self.state else {
-            return data;
-        };
-        let hl = usize::from(header.header_len);
-        let total = header.total_len();
-        let params = resync::Params {
-            hint: self.hint,
-            window: self.cfg.max_buffer,
-            lenient: true,
-        };
-        loop {
-            if cands.contains(&Cand::Pending) {
-                let body = self.held.bytes().get(hl..).unwrap_or_default();
-                if !resync::viable(header, body, &params) {
-                    self.reject_publish(header, sink);
-                    return data;
-                }
-            }
-            let target = match self.measure(header, &mut cands) {
-                Some(want) => want,
-                None => {
-                    let known = longest_known(&cands);
-                    match known {
-                        Some(head) => total.min(hl + head + self.cfg.preview),
-                        None => {
-                            self.no_reading(header, cands, sink);
-                            return data;
-                        }
-                    }
-                }
-            };
-            if self.held.len() >= target && !cands.contains(&Cand::Pending) {
-                if self.held.len() >= total {
-                    self.state = State::Body { header };
-                    return self.fill_body(header, data, sink);
-                }
-                if !self.head_decodes(header, cands) {
-                    self.reject_publish(header, sink);
-                    return data;
-                }
-                self.start_tail(header, cands);
-                return data;
-            }
-            if data.is_empty() {
-                self.state = State::PublishHead { header, cands };
-                return data;
-            }
-            let take = target.saturating_sub(self.held.len()).min(data.len());
-            self.append(&data[..take]);
-            data = &data[take..];
-        }
-    }
-
-    /// No reading of a PUBLISH header fits in its remaining length: report
-    /// it now (its length is not to be trusted) and resynchronise; skip a
-    /// header that is merely larger than the buffer limit.
-    fn no_reading(&mut self, header: FixedHeader, cands: [Cand; 2], sink: &mut Sink<'_>) {
-        if cands.contains(&Cand::TooBig) {
-            let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
-            self.emit(
-                sink,
-                Unit::Oversized {
-                    header,
-                    start_frame: self.start_frame,
-                },
-            );
-            self.release_buffer();
-            self.state = State::Skip {
-                remaining,
-                then_resync: false,
-            };
-            return;
-        }
-        self.reject_publish(header, sink);
-    }
-
-    /// Whether some reading of the buffered PUBLISH header decodes.
-    fn head_decodes(&self, header: FixedHeader, cands: [Cand; 2]) -> bool {
-        let hl = usize::from(header.header_len);
-        cands.iter().zip(LAYOUTS).any(|(c, layout)| {
-            let Cand::Known(head) = *c else {
-                return false;
-            };
-            let version = match (layout, self.hint) {
-                (Layout::WithProperties, _) => ProtocolVersion::V5,
-                (Layout::NoProperties, Some(v)) if !v.is_v5() => v,
-                (Layout::NoProperties, _) => ProtocolVersion::V311,
-            };
-            let head_bytes = self.held.bytes().get(hl..hl + head).unwrap_or_default();
-            decode_streamed_publish(header, head_bytes, version, 0, 0, 0).is_ok()
-        })
-    }
-
-    /// A PUBLISH header that does not decode, found before the end of the
-    /// packet: the consumer reports it (from the prefix), and scanning
-    /// resumes at the byte after its first byte, since its length cannot
-    /// be trusted.
-    fn reject_publish(&mut self, header: FixedHeader, sink: &mut Sink<'_>) {
-        self.emit(
-            sink,
-            Unit::StreamedPublish {
-                prefix: self.held.bytes(),
-                header,
-                digests: &[],
-                missing: 0,
-                start_frame: self.start_frame,
-            },
-        );
-        self.rescan_buffer();
-    }
-
-    fn start_tail(&mut self, header: FixedHeader, cands: [Cand; 2]) {
-        let hl = usize::from(header.header_len);
-        let mut streams = Vec::with_capacity(2);
-        for (c, layout) in cands.iter().zip(LAYOUTS) {
-            if let Cand::Known(head) = *c {
-                let mut hasher = Xxh3::new();
-                hasher.update(self.held.bytes().get(hl + head..).unwrap_or_default());
-                streams.push(Stream { layout, hasher });
-            }
-        }
-        let received = self.held.len().saturating_sub(hl) as u64;
-        self.state = State::PublishTail {
-            header,
-            streams,
-            received,
-            missing: 0,
-        };
-    }
-
-    fn publish_tail<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
-        let State::PublishTail {
-            header,
-            streams,
-            received,
-            ..
-        } = &mut self.state
-        else {
-            return data;
-        };
-        let remaining = u64::from(header.length).saturating_sub(*received);
-        let take = usize::try_from(remaining)
-            .unwrap_or(usize::MAX)
-            .min(data.len());
-        for s in streams.iter_mut() {
-            s.hasher.update(&data[..take]);
-        }
-        *received += take as u64;
-        if *received >= u64::from(header.length) {
-            self.finish_tail(sink);
-        }
-        &data[take..]
-    }
-
-    /// Hands out the streamed PUBLISH and returns to a boundary.
-    fn finish_tail(&mut self, sink: &mut Sink<'_>) {
-        let State::PublishTail {
-            header,
-            streams,
-            missing,
-            ..
-        } = std::mem::replace(&mut self.state, State::Boundary)
-        else {
-            return;
-        };
-        let mut digests = [Digest {
-            layout: Layout::NoProperties,
-            hash: 0,
-        }; 2];
-        for (d, s) in digests.iter_mut().zip(&streams) {
-            *d = Digest {
-                layout: s.layout,
-                hash: s.hasher.digest(),
-            };
-        }
-        let verdict = self.emit(
-            sink,
-            Unit::StreamedPublish {
-                prefix: self.held.bytes(),
-                header,
-                digests: &digests[..streams.len()],
-                missing,
-                start_frame: self.start_frame,
-            },
-        );
-        self.release_buffer();
-        self.after(verdict);
     }
 
     fn skip<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
@@ -1015,25 +756,15 @@ impl Framer {
                 self.release_buffer();
                 self.lose(header.packet_type, remaining, missing, sink);
             }
-            State::PublishHead { header, cands } => {
-                let settled = !cands.contains(&Cand::Pending);
-                let head = longest_known(&cands);
-                match head {
-                    // Only the preview was incomplete: the gap falls in the payload.
-                    Some(head)
-                        if settled && self.held.len() >= usize::from(header.header_len) + head =>
-                    {
-                        self.start_tail(header, cands);
-                        self.tail_gap(missing, sink);
-                    }
-                    _ => {
-                        let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
-                        self.release_buffer();
-                        self.lose(PacketType::Publish, remaining, missing, sink);
-                    }
+            State::PublishHead(head) => {
+                if !self.publish_head_gap(head, missing, sink) {
+                    let header = head.header;
+                    let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
+                    self.release_buffer();
+                    self.lose(PacketType::Publish, remaining, missing, sink);
                 }
             }
-            tail @ State::PublishTail { .. } => {
+            tail @ State::PublishTail(_) => {
                 self.state = tail;
                 self.tail_gap(missing, sink);
             }
@@ -1139,42 +870,6 @@ impl Framer {
         }
     }
 
-    fn tail_gap(&mut self, gap: u64, sink: &mut Sink<'_>) {
-        let State::PublishTail {
-            header,
-            received,
-            missing,
-            ..
-        } = &mut self.state
-        else {
-            return;
-        };
-        let remaining = u64::from(header.length).saturating_sub(*received);
-        let absorbed = gap.min(remaining);
-        *received += absorbed;
-        *missing += absorbed;
-        let beyond = gap > remaining;
-        self.emit(
-            sink,
-            Unit::Gap {
-                missing: gap,
-                lost: None,
-                resync: beyond,
-            },
-        );
-        if absorbed == remaining {
-            self.finish_tail(sink);
-        }
-        if beyond {
-            self.state = State::Resync {
-                skipped: 0,
-                cause: ResyncCause::Gap,
-                lenient: false,
-                announced: false,
-            };
-        }
-    }
-
     /// No byte will follow the scan window contiguously (the stream ended,
     /// or bytes are missing): a candidate that waited for more is rejected,
     /// and the packets after the first accepted one decode, each at the
@@ -1230,18 +925,18 @@ impl Framer {
                 received: self.held.len() as u64,
                 start_frame,
             }),
-            State::Body { header } | State::PublishHead { header, .. } => Some(Unit::Truncated {
-                packet_type: Some(header.packet_type),
-                length: Some(header.length),
-                received: self.held.len() as u64,
-                start_frame,
-            }),
-            State::PublishTail {
-                header, received, ..
-            } => Some(Unit::Truncated {
-                packet_type: Some(header.packet_type),
-                length: Some(header.length),
-                received: u64::from(header.header_len) + received,
+            State::Body { header } | State::PublishHead(Head { header, .. }) => {
+                Some(Unit::Truncated {
+                    packet_type: Some(header.packet_type),
+                    length: Some(header.length),
+                    received: self.held.len() as u64,
+                    start_frame,
+                })
+            }
+            State::PublishTail(tail) => Some(Unit::Truncated {
+                packet_type: Some(tail.header.packet_type),
+                length: Some(tail.header.length),
+                received: u64::from(tail.header.header_len) + tail.received(),
                 start_frame,
             }),
             State::Resync { skipped, cause, .. } => {
