@@ -67,30 +67,20 @@
 use super::error::Malformed;
 use super::header::{FixedHeader, PacketType, ProtocolVersion};
 use super::parse::{ParseError, parse_fixed_header};
-use super::resync::{self, Candidate};
+use super::resync;
 use crate::base::At;
 use held::Held;
 pub(crate) use publish::Digest;
 use publish::{Head, Tail};
+pub use scan::ResyncCause;
+use scan::{Replay, Scan};
 use std::cell::Cell;
-use std::collections::VecDeque;
 
 mod held;
 mod publish;
+mod scan;
 #[cfg(test)]
 mod test_support;
-
-/// Why the framer was scanning for a packet boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResyncCause {
-    /// Bytes were missing from the capture.
-    Gap,
-    /// A packet did not decode.
-    Malformed,
-    /// The capture started in the middle of the connection.
-    MidStream,
-}
 
 /// What the framer hands to its consumer.
 #[derive(Debug)]
@@ -174,25 +164,11 @@ enum State {
     /// Dropping the rest of a packet of known length.
     Skip { remaining: u64, then_resync: bool },
     /// Looking for a boundary; `held` is the scan window.
-    Resync {
-        /// Bytes passed over since the last event.
-        skipped: u64,
-        cause: ResyncCause,
-        /// The first position may carry violations (a malformed packet of
-        /// trusted length ended there).
-        lenient: bool,
-        /// A resync event was already emitted for this scan.
-        announced: bool,
-    },
+    Resync(Scan),
 }
 
 /// A resynchronisation that restarts at the byte after a bad first byte.
-const RESCAN: State = State::Resync {
-    skipped: 0,
-    cause: ResyncCause::Malformed,
-    lenient: false,
-    announced: false,
-};
+const RESCAN: State = State::Resync(Scan::new(ResyncCause::Malformed));
 
 pub(crate) struct Framer {
     state: State,
@@ -202,7 +178,7 @@ pub(crate) struct Framer {
     /// Bytes a scan set aside after finding a boundary in its window, with
     /// their frames: framed next, before anything newer (a queue rather
     /// than recursion, so that no input can make framing nest deeply).
-    replay: VecDeque<(Vec<u8>, At)>,
+    replay: Replay,
     hint: Option<ProtocolVersion>,
     cfg: FramerConfig,
     /// The frame of the first byte of the packet being collected.
@@ -222,19 +198,14 @@ impl Framer {
     /// A framer at a packet boundary, or (`mid_stream`) one that first looks for one.
     pub fn new(cfg: FramerConfig, mid_stream: bool) -> Self {
         let state = if mid_stream {
-            State::Resync {
-                skipped: 0,
-                cause: ResyncCause::MidStream,
-                lenient: false,
-                announced: false,
-            }
+            State::Resync(Scan::new(ResyncCause::MidStream))
         } else {
             State::Boundary
         };
         Framer {
             state,
             held: Held::default(),
-            replay: VecDeque::new(),
+            replay: Replay::default(),
             hint: None,
             cfg,
             start_frame: 0,
@@ -265,29 +236,6 @@ impl Framer {
         self.drain_replay(sink);
     }
 
-    fn drain_replay(&mut self, sink: &mut Sink<'_>) {
-        while let Some((bytes, at)) = self.replay.pop_front() {
-            self.at = at;
-            let mut rest: &[u8] = &bytes;
-            while !rest.is_empty() {
-                rest = self.step(rest, sink);
-            }
-            self.settle(sink);
-        }
-    }
-
-    /// Queues `window[from..]` (by the frames of its runs) and then `rest`
-    /// (from the current frame) ahead of anything queued before.
-    fn set_aside(&mut self, window: &Held, from: usize, rest: &[u8]) {
-        let mut items = window.pieces_from(from, self.at);
-        if !rest.is_empty() {
-            items.push((rest.to_vec(), self.at));
-        }
-        for item in items.into_iter().rev() {
-            self.replay.push_front(item);
-        }
-    }
-
     /// Finishes what needs no further byte: a packet whose last byte arrived
     /// together with the end of its header, a PUBLISH header that is now
     /// measured, bytes taken back for a rescan. Without this such a packet
@@ -296,7 +244,7 @@ impl Framer {
     fn settle(&mut self, sink: &mut Sink<'_>) {
         loop {
             match self.state {
-                State::Resync { .. } if self.unscanned => {
+                State::Resync(_) if self.unscanned => {
                     // Clears `unscanned`: the loop ends.
                     self.resync(&[], sink);
                 }
@@ -322,7 +270,7 @@ impl Framer {
             State::PublishHead(_) => self.publish_head(data, sink),
             State::PublishTail(_) => self.publish_tail(data, sink),
             State::Skip { .. } => self.skip(data),
-            State::Resync { .. } => self.resync(data, sink),
+            State::Resync(_) => self.resync(data, sink),
         }
     }
 
@@ -362,19 +310,9 @@ impl Framer {
         self.hint = verdict.hint;
         let probation = self.probation.take();
         self.state = if verdict.malformed {
-            State::Resync {
-                skipped: 0,
-                cause: ResyncCause::Malformed,
-                lenient: true,
-                announced: false,
-            }
+            State::Resync(Scan::at_trusted_end())
         } else if let Some(cause) = probation {
-            State::Resync {
-                skipped: 0,
-                cause,
-                lenient: false,
-                announced: true,
-            }
+            State::Resync(Scan::on_probation(cause))
         } else {
             State::Boundary
         };
@@ -600,123 +538,12 @@ impl Framer {
         *remaining -= take as u64;
         if *remaining == 0 {
             self.state = if *then_resync {
-                State::Resync {
-                    skipped: 0,
-                    cause: ResyncCause::Malformed,
-                    lenient: true,
-                    announced: false,
-                }
+                State::Resync(Scan::at_trusted_end())
             } else {
                 State::Boundary
             };
         }
         &data[take..]
-    }
-
-    fn resync<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
-        let State::Resync {
-            skipped, lenient, ..
-        } = self.state
-        else {
-            return data;
-        };
-        self.unscanned = false;
-        let (hint, window) = (self.hint, self.cfg.window);
-        let params = |at_start: bool| resync::Params {
-            hint,
-            window,
-            lenient: lenient && at_start && skipped == 0,
-        };
-        if self.held.is_empty() {
-            for p in 0..data.len() {
-                match resync::check(&data[p..], &params(p == 0)) {
-                    c @ (Candidate::Accept | Candidate::AcceptOne) => {
-                        self.add_skipped(p as u64);
-                        self.resume(c == Candidate::AcceptOne, self.at, sink);
-                        return &data[p..];
-                    }
-                    Candidate::NeedMore => {
-                        self.add_skipped(p as u64);
-                        self.append(&data[p..]);
-                        return &[];
-                    }
-                    Candidate::Reject => {}
-                }
-            }
-            self.add_skipped(data.len() as u64);
-            return &[];
-        }
-        // Window mode: `held` starts at a position that wanted more bytes.
-        let limit = self.cfg.window + 16;
-        let room = limit.saturating_sub(self.held.len()).max(1);
-        let take = room.min(data.len());
-        self.append(&data[..take]);
-        let rest = &data[take..];
-        let mut p = 0;
-        while p < self.held.len() {
-            match resync::check(
-                self.held.bytes().get(p..).unwrap_or_default(),
-                &params(p == 0),
-            ) {
-                c @ (Candidate::Accept | Candidate::AcceptOne) => {
-                    self.add_skipped(p as u64);
-                    let window = self.held.take();
-                    let at = window.frame_at(p, self.at);
-                    self.resume(c == Candidate::AcceptOne, at, sink);
-                    // The window from the boundary on, then the rest of the
-                    // input, are framed next, each byte with its own frame.
-                    self.set_aside(&window, p, rest);
-                    return &[];
-                }
-                Candidate::NeedMore if self.held.len() - p < limit => {
-                    self.add_skipped(p as u64);
-                    self.held.drop_front(p);
-                    return rest;
-                }
-                _ => p += 1,
-            }
-        }
-        self.add_skipped(self.held.len() as u64);
-        self.release_buffer();
-        rest
-    }
-
-    fn add_skipped(&mut self, n: u64) {
-        if let State::Resync { skipped, .. } = &mut self.state {
-            *skipped = skipped.saturating_add(n);
-        }
-    }
-
-    /// Leaves the scan at a boundary that came in frame `at`: reports the
-    /// bytes passed over (and, once per scan, that decoding resumed after a
-    /// gap) at that frame, where decoding resumes, rather than at the frame
-    /// that concluded the scan, which may be later than the packets it
-    /// precedes; with `one`, only the next packet is framed before scanning
-    /// again.
-    fn resume(&mut self, one: bool, at: At, sink: &mut Sink<'_>) {
-        if let State::Resync {
-            skipped,
-            cause,
-            announced,
-            ..
-        } = self.state
-            && (skipped > 0 || (cause == ResyncCause::Gap && !announced))
-        {
-            self.emit_at(
-                sink,
-                Unit::Resync {
-                    skipped,
-                    cause,
-                    resumed: true,
-                },
-                at,
-            );
-        }
-        self.probation = match self.state {
-            State::Resync { cause, .. } if one => Some(cause),
-            _ => None,
-        };
-        self.state = State::Boundary;
     }
 
     /// `missing` bytes of the stream were not captured (noticed at `at`).
@@ -744,12 +571,7 @@ impl Framer {
                         resync: true,
                     },
                 );
-                self.state = State::Resync {
-                    skipped: 0,
-                    cause: ResyncCause::Gap,
-                    lenient: false,
-                    announced: false,
-                };
+                self.state = State::Resync(Scan::new(ResyncCause::Gap));
             }
             State::Body { header } => {
                 let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
@@ -803,16 +625,11 @@ impl Framer {
                             resync: true,
                         },
                     );
-                    self.state = State::Resync {
-                        skipped: 0,
-                        cause: ResyncCause::Gap,
-                        lenient: false,
-                        announced: false,
-                    };
+                    self.state = State::Resync(Scan::new(ResyncCause::Gap));
                 }
             }
-            State::Resync { skipped, .. } => {
-                let skipped = skipped.saturating_add(self.held.len() as u64);
+            State::Resync(scan) => {
+                let skipped = scan.skipped().saturating_add(self.held.len() as u64);
                 self.release_buffer();
                 self.emit(
                     sink,
@@ -822,12 +639,7 @@ impl Framer {
                         resync: true,
                     },
                 );
-                self.state = State::Resync {
-                    skipped,
-                    cause: ResyncCause::Gap,
-                    lenient: false,
-                    announced: false,
-                };
+                self.state = State::Resync(Scan::after_gap(skipped));
             }
         }
     }
@@ -861,49 +673,7 @@ impl Framer {
                     resync: true,
                 },
             );
-            self.state = State::Resync {
-                skipped: 0,
-                cause: ResyncCause::Gap,
-                lenient: false,
-                announced: false,
-            };
-        }
-    }
-
-    /// No byte will follow the scan window contiguously (the stream ended,
-    /// or bytes are missing): a candidate that waited for more is rejected,
-    /// and the packets after the first accepted one decode, each at the
-    /// frame its bytes came in.
-    fn conclude_window(&mut self, sink: &mut Sink<'_>) {
-        let at = self.at;
-        while let State::Resync {
-            skipped, lenient, ..
-        } = self.state
-            && !self.held.is_empty()
-        {
-            let window = self.held.take();
-            let found = (0..window.len()).find_map(|p| {
-                let params = resync::Params {
-                    hint: self.hint,
-                    window: self.cfg.window,
-                    lenient: lenient && p == 0 && skipped == 0,
-                };
-                match resync::check(window.bytes().get(p..).unwrap_or_default(), &params) {
-                    Candidate::Accept => Some((p, false)),
-                    Candidate::AcceptOne => Some((p, true)),
-                    _ => None,
-                }
-            });
-            match found {
-                Some((p, one)) => {
-                    self.add_skipped(p as u64);
-                    self.resume(one, window.frame_at(p, self.at), sink);
-                    self.set_aside(&window, p, &[]);
-                    self.drain_replay(sink);
-                    self.at = at;
-                }
-                None => self.add_skipped(window.len() as u64),
-            }
+            self.state = State::Resync(Scan::new(ResyncCause::Gap));
         }
     }
 
@@ -939,14 +709,7 @@ impl Framer {
                 received: u64::from(tail.header.header_len) + tail.received(),
                 start_frame,
             }),
-            State::Resync { skipped, cause, .. } => {
-                let skipped = skipped.saturating_add(self.held.len() as u64);
-                (skipped > 0).then_some(Unit::Resync {
-                    skipped,
-                    cause,
-                    resumed: false,
-                })
-            }
+            State::Resync(scan) => scan.ended(self.held.len()),
             State::Boundary | State::Skip { .. } => None,
         };
         if let Some(unit) = unit {

@@ -13,6 +13,7 @@
 //! digest is kept per reading and the consumer picks the one of the
 //! version it decodes the packet as.
 
+use super::scan::Scan;
 use super::{Framer, FramerConfig, ResyncCause, Sink, State, Unit};
 use crate::mqtt::header::{FixedHeader, ProtocolVersion};
 use crate::mqtt::parse::{HeadLen, Layout, decode_streamed_publish, publish_head_len};
@@ -409,12 +410,7 @@ impl Framer {
             self.finish_tail(sink);
         }
         if beyond {
-            self.state = State::Resync {
-                skipped: 0,
-                cause: ResyncCause::Gap,
-                lenient: false,
-                announced: false,
-            };
+            self.state = State::Resync(Scan::new(ResyncCause::Gap));
         }
     }
 

@@ -180,6 +180,18 @@ impl Rig {
         }
     }
 
+    /// Each slice one frame (1, 2, ...), then the close.
+    pub fn frames(cfg: FramerConfig, mid_stream: bool, slices: &[&[u8]]) -> Vec<(Out, u64)> {
+        let mut rig = Rig::new(cfg, mid_stream);
+        let mut frame = 0;
+        for s in slices {
+            frame += 1;
+            rig.data(frame, s);
+        }
+        rig.close(frame + 1);
+        rig.seen
+    }
+
     fn run(&mut self, f: impl FnOnce(&mut Framer, &mut super::Sink<'_>)) {
         let (seen, last, version) = (&mut self.seen, &mut self.last, self.version);
         self.framer.set_hint(version);
