@@ -13,8 +13,9 @@
 //! digest is kept per reading and the consumer picks the one of the
 //! version it decodes the packet as.
 
+use super::boundary::{Framer, State};
 use super::scan::Scan;
-use super::{Framer, FramerConfig, ResyncCause, Sink, State, Unit};
+use super::{FramerConfig, ResyncCause, Sink, Unit};
 use crate::mqtt::header::{FixedHeader, ProtocolVersion};
 use crate::mqtt::parse::{HeadLen, Layout, decode_streamed_publish, publish_head_len};
 use crate::mqtt::resync;

@@ -25,8 +25,9 @@
 //! The end of a scan is reported (`Unit::Resync`) at the frame of the
 //! boundary where decoding resumed (rule 3 in [`super::boundary`]).
 
+use super::boundary::{Framer, State};
 use super::held::Held;
-use super::{Framer, Sink, State, Unit};
+use super::{Sink, Unit};
 use crate::base::At;
 use crate::mqtt::header::ProtocolVersion;
 use crate::mqtt::resync::{self, Candidate};
