@@ -623,3 +623,500 @@ impl Framer {
         self.release_buffer();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{Out, PINGREQ, Rig, at, packet, pkt, publish311};
+    use super::*;
+    use proptest::prelude::*;
+
+    const PUBACK: [u8; 4] = [0x40, 0x02, 0x00, 0x01];
+    const DISCONNECT: [u8; 2] = [0xe0, 0x00];
+
+    fn cfg(max_buffer: usize) -> FramerConfig {
+        FramerConfig {
+            preview: 64,
+            max_buffer,
+            window: max_buffer,
+        }
+    }
+
+    /// A 3.1.1 CONNECT whose client id is `id_len` bytes.
+    fn connect(id_len: usize) -> Vec<u8> {
+        let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60];
+        body.extend_from_slice(&(id_len as u16).to_be_bytes());
+        body.extend(std::iter::repeat_n(b'c', id_len));
+        pkt(0x10, &body)
+    }
+
+    /// A 3.1.1 SUBSCRIBE of "a/b" at QoS 1.
+    fn subscribe() -> Vec<u8> {
+        pkt(0x82, &[0, 1, 0, 3, b'a', b'/', b'b', 1])
+    }
+
+    fn gap(missing: u64, lost: Option<PacketType>, resync: bool) -> Out {
+        Out::Gap {
+            missing,
+            lost,
+            resync,
+        }
+    }
+
+    /// What framing `packets`, cut before each offset in `cuts` (one frame
+    /// per piece, from 1), must give: each packet at the frame of its last
+    /// byte, started at the frame of its first.
+    fn expected(packets: &[&[u8]], cuts: &[usize]) -> Vec<(Out, u64)> {
+        let frame_of = |offset: usize| 1 + cuts.iter().filter(|&&c| c <= offset).count() as u64;
+        let mut offset = 0;
+        let mut out = Vec::new();
+        for p in packets {
+            out.push((packet(p, frame_of(offset)), frame_of(offset + p.len() - 1)));
+            offset += p.len();
+        }
+        out
+    }
+
+    fn cut_at<'a>(stream: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        for &c in cuts {
+            pieces.push(&stream[from..c]);
+            from = c;
+        }
+        pieces.push(&stream[from..]);
+        pieces
+    }
+
+    #[test]
+    fn whole_packets_are_borrowed_from_the_slice() {
+        let data = [connect(1), publish311("a", b"hi"), PINGREQ.to_vec()].concat();
+        let range = data.as_ptr_range();
+        let mut framer = Framer::new(cfg(1 << 20), false);
+        let mut seen = Vec::new();
+        framer.push(&data, at(7), &mut |unit, a| {
+            if let Unit::Packet { bytes, .. } = unit {
+                let inside =
+                    range.contains(&bytes.as_ptr()) && bytes.as_ptr_range().end <= range.end;
+                seen.push((bytes.len(), inside, a));
+            }
+            Verdict::default()
+        });
+        assert_eq!(
+            seen,
+            [(15, true, at(7)), (7, true, at(7)), (2, true, at(7))]
+        );
+        assert_eq!(framer.buffered(), 0, "nothing was copied");
+    }
+
+    #[test]
+    fn a_stream_cut_anywhere_gives_the_same_packets_at_the_frames_that_completed_them() {
+        // The CONNECT's remaining length takes two bytes, so some cuts fall
+        // inside it.
+        let connect = connect(150);
+        let publish = publish311("t", b"hi");
+        let subscribe = subscribe();
+        let packets: [&[u8]; 6] = [
+            &connect,
+            &PUBACK,
+            &subscribe,
+            &PINGREQ,
+            &publish,
+            &DISCONNECT,
+        ];
+        let stream = packets.concat();
+        for p in 1..stream.len() {
+            assert_eq!(
+                Rig::frames(cfg(1 << 20), false, &cut_at(&stream, &[p])),
+                expected(&packets, &[p]),
+                "cut at {p}"
+            );
+        }
+        // Every pair of cuts, over the packets after the CONNECT.
+        let short = &packets[1..];
+        let stream = short.concat();
+        for p in 1..stream.len() {
+            for q in p + 1..stream.len() {
+                assert_eq!(
+                    Rig::frames(cfg(1 << 20), false, &cut_at(&stream, &[p, q])),
+                    expected(short, &[p, q]),
+                    "cuts at {p} and {q}"
+                );
+            }
+        }
+        // One byte per frame.
+        let cuts: Vec<usize> = (1..stream.len()).collect();
+        assert_eq!(
+            Rig::frames(cfg(1 << 20), false, &cut_at(&stream, &cuts)),
+            expected(short, &cuts)
+        );
+    }
+
+    #[test]
+    fn a_packet_over_the_limit_is_skipped_by_its_length() {
+        let big = connect(40);
+        // Reported at the frame that completed its fixed header.
+        for (cuts, header_frame) in [([2, 20], 1), ([1, 2], 2), ([2, big.len()], 1)] {
+            let stream = [&big[..], &PINGREQ].concat();
+            let seen = Rig::frames(cfg(32), false, &cut_at(&stream, &cuts));
+            assert_eq!(
+                seen,
+                [
+                    (
+                        Out::Oversized {
+                            packet_type: PacketType::Connect,
+                            length: 52,
+                            start: 1
+                        },
+                        header_frame
+                    ),
+                    (packet(&PINGREQ, 3), 3),
+                ],
+                "cuts at {cuts:?}"
+            );
+        }
+        // Within one slice no buffer is needed: the packet is handed out.
+        let seen = Rig::frames(cfg(32), false, &[&big]);
+        assert_eq!(seen, [(packet(&big, 1), 1)]);
+    }
+
+    #[test]
+    fn a_gap_inside_a_packet_loses_it_and_framing_goes_on_at_its_end() {
+        let mut rig = Rig::new(cfg(1 << 20), false);
+        rig.data(1, &PUBACK[..3]);
+        rig.gap(2, 1);
+        rig.data(3, &PINGREQ);
+        assert_eq!(
+            rig.seen,
+            [
+                (gap(1, Some(PacketType::Puback), false), 2),
+                (packet(&PINGREQ, 3), 3)
+            ]
+        );
+        // Short of its end: the rest is skipped.
+        let mut rig = Rig::new(cfg(1 << 20), false);
+        rig.data(1, &subscribe()[..3]);
+        rig.gap(2, 2);
+        rig.data(3, &[&subscribe()[5..], &PINGREQ[..]].concat());
+        assert_eq!(
+            rig.seen,
+            [
+                (gap(2, Some(PacketType::Subscribe), false), 2),
+                (packet(&PINGREQ, 3), 3)
+            ]
+        );
+        // Past its end: where the next packet starts is unknown.
+        let mut rig = Rig::new(cfg(1 << 20), false);
+        rig.data(1, &PUBACK[..3]);
+        rig.gap(2, 3);
+        rig.data(3, &[&[0x01][..], &PINGREQ].concat());
+        assert_eq!(
+            rig.seen,
+            [
+                (gap(3, Some(PacketType::Puback), true), 2),
+                (
+                    Out::Resync {
+                        skipped: 1,
+                        cause: ResyncCause::Gap,
+                        resumed: true
+                    },
+                    3
+                ),
+                (packet(&PINGREQ, 3), 3)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_gap_at_a_boundary_or_in_a_fixed_header_resyncs() {
+        let mut rig = Rig::new(cfg(1 << 20), false);
+        rig.data(1, &PINGREQ);
+        rig.gap(2, 10);
+        rig.data(3, &[0x30]);
+        rig.gap(4, 10);
+        rig.close(5);
+        assert_eq!(
+            rig.seen,
+            [
+                (packet(&PINGREQ, 1), 1),
+                (gap(10, None, true), 2),
+                // The PUBLISH's first byte waited for its length: counted
+                // as passed over when the gap rejects it.
+                (gap(10, None, true), 4),
+                (
+                    Out::Resync {
+                        skipped: 1,
+                        cause: ResyncCause::Gap,
+                        resumed: false
+                    },
+                    5
+                ),
+            ]
+        );
+        let mut rig = Rig::new(cfg(1 << 20), false);
+        rig.data(1, &[0x30]);
+        rig.gap(2, 10);
+        assert_eq!(rig.seen, [(gap(10, Some(PacketType::Publish), true), 2)]);
+    }
+
+    #[test]
+    fn a_gap_inside_a_skipped_packet() {
+        let big = connect(40);
+        let run = |missing: u64| {
+            let mut rig = Rig::new(cfg(32), false);
+            rig.data(1, &big[..10]);
+            rig.gap(2, missing);
+            rig.data(3, &PINGREQ);
+            rig.seen
+        };
+        let left = (big.len() - 10) as u64;
+        let oversized = (
+            Out::Oversized {
+                packet_type: PacketType::Connect,
+                length: 52,
+                start: 1,
+            },
+            1,
+        );
+        // Inside, or up to its end: the next boundary stays known.
+        assert_eq!(
+            run(left - 2)[..2],
+            [oversized.clone(), (gap(left - 2, None, false), 2)]
+        );
+        assert_eq!(
+            run(left),
+            [
+                oversized.clone(),
+                (gap(left, None, false), 2),
+                (packet(&PINGREQ, 3), 3)
+            ]
+        );
+        assert_eq!(
+            run(left + 1)[..2],
+            [oversized, (gap(left + 1, None, true), 2)]
+        );
+    }
+
+    #[test]
+    fn a_bad_fixed_header_names_the_frame_it_started_in() {
+        // Type 0 does not exist.
+        let seen = Rig::frames(cfg(1 << 20), false, &[&[0x00], &PINGREQ]);
+        assert_eq!(
+            seen,
+            [
+                (Out::HeaderMalformed { start: 1 }, 1),
+                (packet(&PINGREQ, 2), 2)
+            ]
+        );
+        // A remaining length of five bytes, cut between two frames.
+        let seen = Rig::frames(
+            cfg(1 << 20),
+            false,
+            &[&[0x30, 0xff], &[0xff, 0xff, 0xff, 0x01], &PINGREQ],
+        );
+        assert_eq!(seen.first(), Some(&(Out::HeaderMalformed { start: 1 }, 2)));
+        assert_eq!(seen.last(), Some(&(packet(&PINGREQ, 3), 3)));
+    }
+
+    #[test]
+    fn a_complete_packet_with_wrong_flags_and_length_is_scanned_again() {
+        // PUBACK with flags 1 and a length no PUBACK has: not decoded, its
+        // bytes scanned again from the second.
+        let suspect = [0x41, 0x05, 0x00, 0x01, 0x50, 0x00, 0x00];
+        let seen = Rig::frames(cfg(1 << 20), false, &[&[&suspect[..], &PINGREQ].concat()]);
+        assert_eq!(
+            seen,
+            [
+                (Out::HeaderMalformed { start: 1 }, 1),
+                (
+                    Out::Resync {
+                        skipped: 6,
+                        cause: ResyncCause::Malformed,
+                        resumed: true
+                    },
+                    1
+                ),
+                (packet(&PINGREQ, 1), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_malformed_packet_of_trusted_length_resumes_at_its_end() {
+        // PUBLISH whose topic is not UTF-8, whole in its slice: the consumer
+        // finds it malformed, its header was right, so the next packet
+        // follows it without a resync.
+        let bad = pkt(0x30, &[0x00, 0x02, 0xc3, 0x28, b'p']);
+        let stream = [&bad[..], &PUBACK].concat();
+        for p in bad.len()..stream.len() {
+            let seen = Rig::frames(cfg(1 << 20), false, &cut_at(&stream, &[p]));
+            assert_eq!(seen, expected(&[&bad, &PUBACK], &[p]), "cut at {p}");
+        }
+    }
+
+    #[test]
+    fn a_split_packet_must_look_plausible_before_its_length_is_trusted() {
+        // The same PUBLISH cut before its end: its length is trusted only
+        // once the bytes at hand decode as far as they go. They do not, so
+        // it is reported where that shows — as a bad header when the bytes
+        // with the fixed header show it, else as a PUBLISH whose header did
+        // not decode (its prefix handed out, no digest) — and its bytes are
+        // scanned again from the second: the PUBACK after it is found.
+        let bad = pkt(0x30, &[0x00, 0x02, 0xc3, 0x28, b'p']);
+        let stream = [&bad[..], &PUBACK].concat();
+        let rejected = Out::Streamed {
+            prefix: bad.clone(),
+            digests: vec![],
+            missing: 0,
+            start: 1,
+        };
+        for p in 1..bad.len() {
+            let first = match p {
+                // The fixed header completed by frame 2, with the topic.
+                1 => (Out::HeaderMalformed { start: 1 }, 2),
+                // The whole topic in frame 1.
+                6 => (Out::HeaderMalformed { start: 1 }, 1),
+                _ => (rejected.clone(), 2),
+            };
+            let seen = Rig::frames(cfg(1 << 20), false, &cut_at(&stream, &[p]));
+            assert_eq!(
+                seen,
+                [
+                    first,
+                    (
+                        Out::Resync {
+                            skipped: 6,
+                            cause: ResyncCause::Malformed,
+                            resumed: true
+                        },
+                        2
+                    ),
+                    (packet(&PUBACK, 2), 2),
+                ],
+                "cut at {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_the_close_cuts_short_is_reported_at_the_closing_frame() {
+        let truncated = |packet_type, length, received, start| Out::Truncated {
+            packet_type: Some(packet_type),
+            length,
+            received,
+            start,
+        };
+        let big = publish311("a", &[7; 300]);
+        let cases: [(&[u8], Out); 4] = [
+            // A fixed header cut short.
+            (&[0x30, 0x80], truncated(PacketType::Publish, None, 2, 2)),
+            (&PUBACK[..3], truncated(PacketType::Puback, Some(2), 3, 2)),
+            // A PUBLISH collecting its header, then one streaming its payload.
+            (&big[..4], truncated(PacketType::Publish, Some(303), 4, 2)),
+            (
+                &big[..100],
+                truncated(PacketType::Publish, Some(303), 100, 2),
+            ),
+        ];
+        for (bytes, unit) in cases {
+            let mut rig = Rig::new(cfg(64), false);
+            rig.data(1, &PINGREQ);
+            rig.data(2, bytes);
+            rig.close(3);
+            assert_eq!(rig.seen, [(packet(&PINGREQ, 1), 1), (unit, 3)], "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn no_event_is_reported_before_the_last_one() {
+        let framer = Framer::new(cfg(64), false);
+        let mut seen = Vec::new();
+        let mut sink = |_: Unit<'_>, a: At| {
+            seen.push(a);
+            Verdict::default()
+        };
+        let unit = || Unit::Gap {
+            missing: 1,
+            lost: None,
+            resync: false,
+        };
+        framer.emit_at(&mut sink, unit(), at(5));
+        framer.emit_at(&mut sink, unit(), at(3));
+        framer.emit_at(&mut sink, unit(), at(6));
+        // Moved forward with its timestamp, never back.
+        assert_eq!(seen, [at(5), at(5), at(6)]);
+    }
+
+    /// Pieces of MQTT-looking streams: real packets, some of them large,
+    /// and bytes of anything.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(PINGREQ.to_vec()),
+            Just(DISCONNECT.to_vec()),
+            Just(PUBACK.to_vec()),
+            Just(subscribe()),
+            (0usize..200).prop_map(connect),
+            (0usize..400, any::<u8>()).prop_map(|(n, b)| publish311("a/b", &vec![b; n])),
+            prop::collection::vec(any::<u8>(), 0..16),
+        ]
+    }
+
+    /// A stream, where to cut it, which cut pieces are lost (gaps of their
+    /// length, or of another), and the framer's settings.
+    fn scenario() -> impl Strategy<Value = (Vec<u8>, Vec<(u8, u8)>, usize, usize, bool)> {
+        (
+            prop::collection::vec(piece(), 1..10),
+            prop::collection::vec((any::<u8>(), any::<u8>()), 1..16),
+            0usize..40,
+            0u32..8,
+            any::<bool>(),
+        )
+            .prop_map(|(pieces, cuts, preview, cap, mid)| {
+                (pieces.concat(), cuts, preview, 16 << cap, mid)
+            })
+    }
+
+    proptest! {
+        /// The frame rules hold whatever the bytes and however they are cut
+        /// or lost (the `mqtt_framer` fuzz target's checks): `Rig` checks on
+        /// every unit that its timestamp is its frame's and that frames
+        /// never go back; here, that no unit names a frame not yet seen, a
+        /// packet starts no later than it is reported, and the memory held
+        /// stays within the limits.
+        #[test]
+        fn the_frame_rules_hold_however_the_stream_is_cut(
+            (stream, cuts, preview, max_buffer, mid) in scenario()
+        ) {
+            let config = FramerConfig { preview, max_buffer, window: max_buffer };
+            let bound = 2 * (max_buffer + preview + 32);
+            let mut rig = Rig::new(config, mid);
+            let mut rest = &stream[..];
+            let mut frame = 0;
+            for (len, kind) in cuts {
+                frame += 1;
+                let (piece, r) = rest.split_at(usize::from(len).min(rest.len()));
+                rest = r;
+                match kind % 8 {
+                    0 => rig.gap(frame, piece.len() as u64),
+                    1 => rig.gap(frame, u64::from(kind)),
+                    _ => rig.data(frame, piece),
+                }
+                prop_assert!(rig.framer.buffered() <= bound, "{} > {bound}", rig.framer.buffered());
+            }
+            frame += 1;
+            rig.data(frame, rest);
+            rig.close(frame + 1);
+            for (out, at) in &rig.seen {
+                prop_assert!(*at <= frame + 1);
+                let start = match out {
+                    Out::Packet { start, .. }
+                    | Out::Streamed { start, .. }
+                    | Out::HeaderMalformed { start }
+                    | Out::Oversized { start, .. }
+                    | Out::Truncated { start, .. } => *start,
+                    Out::Gap { .. } | Out::Resync { .. } => *at,
+                };
+                prop_assert!(start <= *at, "{out:?} at {at}");
+            }
+        }
+    }
+}
