@@ -34,8 +34,7 @@ use crate::mqtt::resync::{self, Candidate};
 use std::collections::VecDeque;
 
 /// Why the framer was scanning for a packet boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResyncCause {
     /// Bytes were missing from the capture.
     Gap,
