@@ -52,7 +52,7 @@ if [ -n "$new" ]; then
     new_bin=$(binary_for "$new" new)
 else
     cargo build --release --quiet
-    new_bin=$repo/target/release/mqtt-inspect
+    new_bin=${CARGO_TARGET_DIR:-$repo/target}/release/mqtt-inspect
 fi
 
 mapfile -t captures < <(

@@ -84,7 +84,7 @@ pub struct CommonArgs {
     #[arg(long)]
     pub show_secrets: bool,
     /// Bytes of each PUBLISH / will payload shown in the preview.
-    #[arg(long, default_value_t = 64, value_name = "N")]
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = preview_size)]
     pub payload_bytes: usize,
     /// Connections the summary lists, the most troubled first (`all`: every
     /// one — memory then grows with the connections seen); the rest are
@@ -121,6 +121,18 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// The largest payload preview (a preview is kept per message being decoded).
+const MAX_PREVIEW: usize = 16 << 20;
+
+/// A payload preview size, at most [`MAX_PREVIEW`].
+fn preview_size(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n <= MAX_PREVIEW => Ok(n),
+        Ok(_) => Err(format!("at most {MAX_PREVIEW} bytes")),
+        Err(_) => Err(format!("'{s}' is not a number")),
+    }
 }
 
 /// A count, or `all` for no limit.

@@ -67,7 +67,9 @@ pub fn judge_handshake(held: &Held) -> Verdict {
         return Verdict::NotMqtt;
     }
     let (client, _) = held.stream(Direction::ClientToServer);
-    let prefix = client.get(..DETECT_PREFIX.min(client.len())).unwrap_or_default();
+    let prefix = client
+        .get(..DETECT_PREFIX.min(client.len()))
+        .unwrap_or_default();
     judge(Direction::ClientToServer, false, prefix)
 }
 
@@ -173,13 +175,28 @@ mod tests {
 
     #[test]
     fn handshake_connections_need_a_connect_from_the_client() {
-        let connect = [0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'c'];
-        assert_eq!(judge_handshake(&held(&[(C2S, &connect[..5])])), Verdict::Undecided);
+        let connect = [
+            0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'c',
+        ];
+        assert_eq!(
+            judge_handshake(&held(&[(C2S, &connect[..5])])),
+            Verdict::Undecided
+        );
         // the server's bytes never mix into the client's prefix
-        let split = held(&[(C2S, &connect[..5]), (S2C, &[0x20, 2, 0, 0]), (C2S, &connect[5..])]);
+        let split = held(&[
+            (C2S, &connect[..5]),
+            (S2C, &[0x20, 2, 0, 0]),
+            (C2S, &connect[5..]),
+        ]);
         assert_eq!(judge_handshake(&split), Verdict::Mqtt);
-        assert_eq!(judge_handshake(&held(&[(S2C, b"220 smtp ready")])), Verdict::NotMqtt);
-        assert_eq!(judge_handshake(&held(&[(C2S, b"GET / HTTP/1.1\r\n")])), Verdict::NotMqtt);
+        assert_eq!(
+            judge_handshake(&held(&[(S2C, b"220 smtp ready")])),
+            Verdict::NotMqtt
+        );
+        assert_eq!(
+            judge_handshake(&held(&[(C2S, b"GET / HTTP/1.1\r\n")])),
+            Verdict::NotMqtt
+        );
     }
 
     #[test]
@@ -188,8 +205,14 @@ mod tests {
         let pingresp: &[u8] = &[0xd0, 0];
         let h = held(&[(C2S, publish), (S2C, pingresp), (C2S, publish)]);
         assert_eq!(judge_midstream(&h), Verdict::Mqtt);
-        assert_eq!(judge_midstream(&held(&[(C2S, publish)])), Verdict::Undecided);
-        let tls = held(&[(C2S, &[0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0]), (S2C, b"\x15\x03")]);
+        assert_eq!(
+            judge_midstream(&held(&[(C2S, publish)])),
+            Verdict::Undecided
+        );
+        let tls = held(&[
+            (C2S, &[0x16, 3, 1, 0, 5, 1, 0, 0, 1, 0]),
+            (S2C, b"\x15\x03"),
+        ]);
         assert_eq!(judge_midstream(&tls), Verdict::NotMqtt);
     }
 

@@ -184,7 +184,11 @@ impl<'s> Connections<'s> {
     /// Detection decided: the connection is MQTT. Its server is proven, the
     /// bytes held so far are decoded with the frames they came from, then
     /// `rest` (data that decided but was not held).
-    fn decided_mqtt(&mut self, c: &mut Connection, rest: Option<(Direction, At, &[u8])>) -> Interest {
+    fn decided_mqtt(
+        &mut self,
+        c: &mut Connection,
+        rest: Option<(Direction, At, &[u8])>,
+    ) -> Interest {
         let stack = self.mqtt_stack(c.midstream);
         let Carries::Undecided(held) = std::mem::replace(&mut c.carries, stack) else {
             return Interest::Keep;

@@ -126,7 +126,7 @@ impl Head {
         let target = match self.measure(body, cfg.max_buffer) {
             Some(want) => want,
             None => match self.longest_known() {
-                Some(head) => total.min(hl + head + cfg.preview),
+                Some(head) => total.min(hl.saturating_add(head).saturating_add(cfg.preview)),
                 None if self.readings.contains(&Reading::TooBig) => return HeadStep::Oversized,
                 None => return HeadStep::Reject,
             },

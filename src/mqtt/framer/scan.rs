@@ -232,7 +232,7 @@ impl Framer {
             };
         }
         // Window mode: `held` starts at a position that wanted more bytes.
-        let limit = window + 16;
+        let limit = window.saturating_add(16);
         let room = limit.saturating_sub(self.held.len()).max(1);
         let (now, rest) = data.split_at(room.min(data.len()));
         self.append(now);
