@@ -119,7 +119,19 @@ impl Shared {
     ) -> Option<ConnectionMqtt> {
         let At { frame, ts } = end;
         let (store, mut env) = self.split(out);
-        check_keepalive(&mut c, &mut env, end, "until the connection ended");
+        if how == CloseKind::Open {
+            // Still open when the capture (or the idle timeout, or the
+            // table cap) stopped following it: the silence is proven up to
+            // then, and the frame cited is the connection's own last one.
+            let own = At {
+                frame: c.last_at.map_or(frame, |a| a.frame),
+                ts,
+            };
+            let until = "until the capture stopped following the still-open connection";
+            check_keepalive(&mut c, &mut env, own, until);
+        } else {
+            check_keepalive(&mut c, &mut env, end, "until the connection ended");
+        }
         let summary = c.has_mqtt().then(|| c.mqtt_summary());
         let client = c.client_id().map(str::to_string);
         let version = c.version;

@@ -32,6 +32,27 @@ fn reason_suffix(out: &mut String, rc: ReasonCode, packet: PacketType, version: 
     }
 }
 
+/// Characters of a string shown in a one-line summary; a longer one (an
+/// 8 KB topic) is cut and its length said.
+const SHOWN_CHARS: usize = 120;
+
+/// A string quoted and escaped for a one-line summary, cut at [`SHOWN_CHARS`].
+struct Shown<'a>(&'a str);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(SHOWN_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => {
+                let head = self.0.get(..cut).unwrap_or_default();
+                let quoted = format!("{head:?}");
+                let open = quoted.strip_suffix('"').unwrap_or(&quoted);
+                write!(f, "{open}…\" ({} bytes)", self.0.len())
+            }
+        }
+    }
+}
+
 impl Packet<'_> {
     /// A one-line description for text output, e.g. `PUBLISH q1 id=7 "a/b" 12B`.
     /// Strings are quoted and escaped so that hostile topics cannot inject
@@ -51,15 +72,15 @@ impl Packet<'_> {
                         }
                     },
                 );
-                let _ = write!(s, " {version} {:?} ka={}", c.client_id, c.keepalive);
+                let _ = write!(s, " {version} {} ka={}", Shown(c.client_id), c.keepalive);
                 if c.clean_start {
                     s.push_str(" clean");
                 }
                 if let Some(w) = &c.will {
-                    let _ = write!(s, " will={:?} q{}", w.topic, w.qos);
+                    let _ = write!(s, " will={} q{}", Shown(w.topic), w.qos);
                 }
                 if let Some(u) = c.username {
-                    let _ = write!(s, " user={u:?}");
+                    let _ = write!(s, " user={}", Shown(u));
                 }
             }
             Packet::Connack(c) => {
@@ -80,7 +101,7 @@ impl Packet<'_> {
                 if let Some(id) = p.packet_id {
                     let _ = write!(s, " id={id}");
                 }
-                let _ = write!(s, " {:?}", p.topic_name());
+                let _ = write!(s, " {}", Shown(p.topic_name()));
                 if let Some(alias) = p.properties.topic_alias {
                     let _ = write!(s, " (alias {alias})");
                 }
@@ -105,7 +126,7 @@ impl Packet<'_> {
                 let _ = write!(s, " id={} [", sub.packet_id);
                 for (n, t) in sub.topics.iter().enumerate() {
                     let sep = if n > 0 { ", " } else { "" };
-                    let _ = write!(s, "{sep}{:?} q{}", t.filter, t.qos);
+                    let _ = write!(s, "{sep}{} q{}", Shown(t.filter), t.qos);
                 }
                 s.push(']');
             }
@@ -114,7 +135,12 @@ impl Packet<'_> {
                 code_list(&mut s, a.reason_codes);
             }
             Packet::Unsubscribe(u) => {
-                let _ = write!(s, " id={} {:?}", u.packet_id, u.topics);
+                let _ = write!(s, " id={} [", u.packet_id);
+                for (n, t) in u.topics.iter().enumerate() {
+                    let sep = if n > 0 { ", " } else { "" };
+                    let _ = write!(s, "{sep}{}", Shown(t));
+                }
+                s.push(']');
             }
             Packet::Unsuback(u) => {
                 let _ = write!(s, " id={}", u.packet_id);
@@ -132,5 +158,20 @@ impl Packet<'_> {
             Packet::Auth(a) => reason_suffix(&mut s, a.reason_code, PacketType::Auth, v5),
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    #[test]
+    fn long_strings_are_cut_and_measured() {
+        assert_eq!(Shown("a/b").to_string(), "\"a/b\"");
+        let long = "x".repeat(8192);
+        let shown = Shown(&long).to_string();
+        assert!(shown.len() < 200, "{shown}");
+        assert!(shown.ends_with("…\" (8192 bytes)"), "{shown}");
+        assert_eq!(Shown("a\u{1b}[31m").to_string(), "\"a\\u{1b}[31m\"");
     }
 }

@@ -132,7 +132,18 @@ impl<W: Write> TextReport<W> {
             Severity::Warning => paint.yellow(&format!("! {}", f.kind)),
             Severity::Info => paint.dim(&format!("· {}", f.kind)),
         };
-        writeln!(self.out, "{:>24} {mark}: {}", "", f.message)?;
+        // The finding's own frame and connection: it may be about another
+        // connection than the packet above it (a capture that ended, a
+        // session resumed elsewhere).
+        let frame = f.frames.last().copied().unwrap_or_default();
+        writeln!(
+            self.out,
+            "{frame:>7} {} {:>4} {} {mark}: {}",
+            paint.dim(&self.rel(&f.ts)),
+            format!("#{}", f.connection),
+            arrow(f.direction),
+            f.message
+        )?;
         self.traced = true;
         Ok(())
     }
@@ -244,17 +255,35 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-/// `850 µs`, `12.3 ms`, `4.02 s`, `3 min 20 s`.
+/// `850 µs`, `12.3 ms`, `4.02 s`, `3 min 20 s`, `5 h 02 min`, `12 d 3 h`,
+/// `3.9 years`; a negative span (files out of time order) says so.
 pub fn human_duration_ms(ms: f64) -> String {
+    if ms.is_nan() {
+        return "?".into();
+    }
+    if ms < 0.0 {
+        return format!("-{} (timestamps go backwards)", human_duration_ms(-ms));
+    }
+    const MIN: f64 = 60_000.0;
+    const HOUR: f64 = 60.0 * MIN;
+    const DAY: f64 = 24.0 * HOUR;
     if ms < 1.0 {
         format!("{:.0} µs", ms * 1000.0)
     } else if ms < 1000.0 {
         format!("{ms:.1} ms")
-    } else if ms < 120_000.0 {
+    } else if ms < 2.0 * MIN {
         format!("{:.2} s", ms / 1000.0)
-    } else {
+    } else if ms < HOUR {
         let s = (ms / 1000.0).round() as u64;
         format!("{} min {} s", s / 60, s % 60)
+    } else if ms < DAY {
+        let m = (ms / MIN).round() as u64;
+        format!("{} h {:02} min", m / 60, m % 60)
+    } else if ms < 365.0 * DAY {
+        let h = (ms / HOUR).round() as u64;
+        format!("{} d {} h", h / 24, h % 24)
+    } else {
+        format!("{:.1} years", ms / (365.25 * DAY))
     }
 }
 
@@ -267,7 +296,7 @@ impl<W: Write> TextReport<W> {
         let p = self.paint;
         let c = &s.capture;
         writeln!(self.out, "{} {}", p.bold("capture"), c.sources.join(", "))?;
-        let mut line = format!("  {} frames, {}", c.frames, human_bytes(c.bytes));
+        let mut line = format!("  {}, {}", plural(c.frames, "frame"), human_bytes(c.bytes));
         if let (Some(first), Some(dur)) = (&c.first_ts, span(&c.first_ts, &c.last_ts)) {
             line.push_str(&format!(
                 ", from {} UTC, {}",
