@@ -399,10 +399,9 @@ impl ConnectionFactory for Connections<'_> {
     }
 
     fn retire(&mut self, c: Option<Connection>, record: &ConnRecord) {
-        if let Some(c) = c
-            && c.reported()
-        {
-            self.out.builder.connection(c.summary(record));
+        match c {
+            Some(c) if c.reported() => self.out.builder.connection(c.summary(record)),
+            _ => self.out.builder.other_connection(record),
         }
     }
 }

@@ -11,6 +11,7 @@ mod json;
 mod listing;
 mod packet_json;
 mod schema;
+mod servers;
 mod summary;
 mod text;
 
@@ -19,6 +20,7 @@ pub use json::{JsonLines, JsonReport};
 pub use listing::{Problems, Unlisted};
 pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
 pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};
+pub use servers::{OtherTcp, SilentServer};
 pub use summary::{
     CaptureSummary, ConnectionSummary, MqttConnSummary, SCHEMA, Summary, SummaryBuilder,
 };

@@ -8,6 +8,7 @@
 //! [`SCHEMA`](super::SCHEMA): the views are the one place to look.
 
 use super::listing::Unlisted;
+use super::servers::{OtherTcp, SilentServer};
 use super::summary::{CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, Summary};
 use crate::analysis::topk::BreakdownReport;
 use crate::analysis::{
@@ -341,6 +342,52 @@ impl From<&Unlisted> for UnlistedJson {
     }
 }
 
+/// A server that never answered: `{"server": {..}, "connections", "client_bytes"}`.
+#[derive(Serialize)]
+struct SilentJson {
+    server: Ep,
+    connections: u64,
+    client_bytes: u64,
+}
+
+impl From<&SilentServer> for SilentJson {
+    fn from(s: &SilentServer) -> Self {
+        SilentJson {
+            server: Ep(s.server),
+            connections: s.connections,
+            client_bytes: s.client_bytes,
+        }
+    }
+}
+
+/// `{"connections", "by_port": [{"port", "connections"}], "other_ports"}`.
+#[derive(Serialize)]
+struct OtherTcpJson {
+    connections: u64,
+    by_port: Vec<PortJson>,
+    other_ports: u64,
+}
+
+#[derive(Serialize)]
+struct PortJson {
+    port: u16,
+    connections: u64,
+}
+
+impl From<&OtherTcp> for OtherTcpJson {
+    fn from(o: &OtherTcp) -> Self {
+        OtherTcpJson {
+            connections: o.connections,
+            by_port: o
+                .by_port
+                .iter()
+                .map(|&(port, connections)| PortJson { port, connections })
+                .collect(),
+            other_ports: o.other_ports,
+        }
+    }
+}
+
 /// Reassembly's own counters (the `tcp` object).
 #[derive(Serialize)]
 struct TcpJson {
@@ -649,6 +696,8 @@ struct SummaryJson<'a> {
     capture: CaptureJson<'a>,
     connections: Vec<ConnectionJson<'a>>,
     connections_unlisted: UnlistedJson,
+    silent_servers: Vec<SilentJson>,
+    other_tcp: OtherTcpJson,
     packets: &'a PacketCounts,
     #[serde(flatten)]
     analysis: AnalysisJson<'a>,
@@ -664,6 +713,8 @@ impl Serialize for Summary {
             capture: CaptureJson::from(&self.capture),
             connections: self.connections.iter().map(ConnectionJson::from).collect(),
             connections_unlisted: UnlistedJson::from(&self.connections_unlisted),
+            silent_servers: self.silent_servers.iter().map(SilentJson::from).collect(),
+            other_tcp: OtherTcpJson::from(&self.other_tcp),
             packets: &self.packets,
             analysis: AnalysisJson::from(&self.analysis),
             tcp: TcpJson::from(&self.tcp),

@@ -2,6 +2,7 @@
 
 use super::Event;
 use super::listing::{Listing, Problems, Unlisted};
+use super::servers::{OtherTcp, ServerFold, SilentServer};
 use crate::analysis::AnalysisSummary;
 use crate::base::{Timestamp, Warning};
 use crate::capture::CaptureInfo;
@@ -81,6 +82,10 @@ pub struct Summary {
     pub connections: Vec<ConnectionSummary>,
     /// What the connections not listed add up to.
     pub connections_unlisted: Unlisted,
+    /// MQTT servers that never sent a byte on any of their connections.
+    pub silent_servers: Vec<SilentServer>,
+    /// TCP connections that carried no MQTT.
+    pub other_tcp: OtherTcp,
     pub packets: PacketCounts,
     /// Flows, latency and findings.
     pub analysis: AnalysisSummary,
@@ -94,6 +99,7 @@ pub struct Summary {
 /// Folds events into a [`Summary`].
 pub struct SummaryBuilder {
     connections: Listing,
+    servers: ServerFold,
     packets: PacketCounts,
     warnings: Vec<Warning>,
     warnings_dropped: u64,
@@ -137,6 +143,7 @@ impl SummaryBuilder {
     pub fn new(listed: usize) -> Self {
         SummaryBuilder {
             connections: Listing::new(listed),
+            servers: ServerFold::default(),
             packets: PacketCounts::default(),
             warnings: Vec::new(),
             warnings_dropped: 0,
@@ -145,7 +152,13 @@ impl SummaryBuilder {
 
     /// A reported connection's final record.
     pub fn connection(&mut self, c: ConnectionSummary) {
+        self.servers.mqtt(&c);
         self.connections.add(c);
+    }
+
+    /// A TCP connection that carried no MQTT.
+    pub fn other_connection(&mut self, record: &ConnRecord) {
+        self.servers.other(record);
     }
 
     /// The finished summary.
@@ -157,6 +170,7 @@ impl SummaryBuilder {
         analysis: AnalysisSummary,
     ) -> Summary {
         let (connections, connections_unlisted) = self.connections.finish();
+        let (silent_servers, other_tcp) = self.servers.finish();
         Summary {
             schema: SCHEMA,
             capture: CaptureSummary {
@@ -173,6 +187,8 @@ impl SummaryBuilder {
             },
             connections,
             connections_unlisted,
+            silent_servers,
+            other_tcp,
             packets: self.packets,
             analysis,
             tcp,

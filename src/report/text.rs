@@ -239,6 +239,11 @@ fn arrow(dir: Direction) -> &'static str {
     }
 }
 
+/// Whether the run found no MQTT at all.
+fn no_mqtt(s: &Summary) -> bool {
+    s.packets.total == 0
+}
+
 /// `1.2 KB`, `3.4 MB` — decimal units like tshark's capinfos.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
@@ -323,6 +328,55 @@ impl<W: Write> TextReport<W> {
         }
         if !notes.is_empty() {
             writeln!(self.out, "  {}", notes.join(", "))?;
+        }
+        Ok(())
+    }
+
+    /// What matters before any table: no MQTT at all, brokers that never answered.
+    fn headlines(&mut self, s: &Summary) -> io::Result<()> {
+        let p = self.paint;
+        if no_mqtt(s) {
+            let o = &s.other_tcp;
+            let mut ports: Vec<String> = o
+                .by_port
+                .iter()
+                .take(6)
+                .map(|(port, n)| format!("{port} ×{n}"))
+                .collect();
+            if o.by_port.len() > 6 || o.other_ports > 0 {
+                ports.push("…".into());
+            }
+            let on = if ports.is_empty() {
+                String::new()
+            } else {
+                format!(" (server ports {})", ports.join(", "))
+            };
+            let hint = match o.by_port.first() {
+                Some((port, _)) => {
+                    format!("; if MQTT runs on another port, name it: --port {port}")
+                }
+                None => String::new(),
+            };
+            writeln!(
+                self.out,
+                "\n{}",
+                p.yellow(&format!(
+                    "no MQTT found in {}{on}{hint}",
+                    plural(o.connections, "TCP connection")
+                ))
+            )?;
+        }
+        for silent in &s.silent_servers {
+            writeln!(
+                self.out,
+                "\n{}",
+                p.red(&format!(
+                    "broker {} never sent a byte on any of its {} (its clients sent {})",
+                    silent.server,
+                    plural(silent.connections, "connection"),
+                    human_bytes(silent.client_bytes)
+                ))
+            )?;
         }
         Ok(())
     }
@@ -541,6 +595,15 @@ impl<W: Write> TextReport<W> {
         writeln!(self.out)?;
         let count = |sev| a.findings_by_severity.get(&sev).copied().unwrap_or(0);
         let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+        if a.findings_by_kind.is_empty() && no_mqtt(s) {
+            writeln!(
+                self.out,
+                "{} {}",
+                p.bold("findings"),
+                p.dim("none: no MQTT was analysed")
+            )?;
+            return Ok(());
+        }
         if a.findings_by_kind.is_empty() {
             let flows = a.flows.qos1.completed + a.flows.qos2.completed;
             writeln!(
@@ -671,6 +734,7 @@ impl<W: Write> Sink for TextReport<W> {
             writeln!(self.out)?;
         }
         self.capture(summary)?;
+        self.headlines(summary)?;
         self.connections(summary)?;
         self.flows(summary)?;
         self.latency(summary)?;
