@@ -207,7 +207,10 @@ fn check_all(dir: &Path, at_least: usize) {
 
 #[test]
 fn packets_agree_with_tshark_on_the_corpus() {
-    check_all(&corpus_dir(), 2);
+    let Some(dir) = corpus_dir() else {
+        return;
+    };
+    check_all(&dir, 2);
 }
 
 #[test]

@@ -186,7 +186,10 @@ fn check_capture(cap: &Path) -> Vec<String> {
 
 #[test]
 fn connections_agree_with_tshark_on_the_corpus() {
-    let caps = captures_with_truth(&corpus_dir());
+    let Some(dir) = corpus_dir() else {
+        return;
+    };
+    let caps = captures_with_truth(&dir);
     assert!(
         caps.len() >= 2,
         "expected the corpus captures, found {caps:?}"
