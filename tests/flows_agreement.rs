@@ -49,9 +49,14 @@ enum Proof {
     /// connection: nothing can have answered it.
     NeverAnswered(&'static [u8]),
     /// The CONNECT at `connect` has this keep alive, the client sends no
-    /// payload between the finding's two frames, and they are more than 1.5 ×
-    /// the keep alive apart (MQTT-3.1.2-24).
-    Silent { connect: u64, keepalive: u16 },
+    /// payload after the finding's frame (its last packet) up to `until`
+    /// (the capture's last frame: the connection was still open), and the
+    /// two are more than 1.5 × the keep alive apart (MQTT-3.1.2-24).
+    Silent {
+        connect: u64,
+        keepalive: u16,
+        until: u64,
+    },
 }
 
 /// A finding the bytes of a capture call for.
@@ -185,6 +190,60 @@ const EXPECTED_FINDINGS: &[Expected] = &[
         capture: SYNTHETIC,
         kind: "missing_ack",
         direction: C2S,
+        frames: &[4],
+        why: "conn 0: CONNECT, never answered by a CONNACK (the server sends no payload at all; \
+              the connection stays up longer than the ack timeout)",
+        proof: Proof::NeverAnswered(&[0x10]),
+    },
+    Expected {
+        capture: SYNTHETIC,
+        kind: "missing_ack",
+        direction: C2S,
+        frames: &[15],
+        why: "conn 1: CONNECT, never answered by a CONNACK (the server sends no payload at all; \
+              the connection stays up longer than the ack timeout)",
+        proof: Proof::NeverAnswered(&[0x10]),
+    },
+    Expected {
+        capture: SYNTHETIC,
+        kind: "missing_ack",
+        direction: C2S,
+        frames: &[22],
+        why: "conn 2: CONNECT, never answered by a CONNACK (the server sends no payload at all; \
+              the connection stays up longer than the ack timeout)",
+        proof: Proof::NeverAnswered(&[0x10]),
+    },
+    Expected {
+        capture: SYNTHETIC,
+        kind: "missing_ack",
+        direction: C2S,
+        frames: &[31],
+        why: "conn 3: CONNECT, never answered by a CONNACK (the server sends no payload at all; \
+              the connection stays up longer than the ack timeout)",
+        proof: Proof::NeverAnswered(&[0x10]),
+    },
+    Expected {
+        capture: SYNTHETIC,
+        kind: "missing_ack",
+        direction: C2S,
+        frames: &[42],
+        why: "conn 4: CONNECT, never answered by a CONNACK (the server sends no payload at all; \
+              the connection stays up longer than the ack timeout)",
+        proof: Proof::NeverAnswered(&[0x10]),
+    },
+    Expected {
+        capture: SYNTHETIC,
+        kind: "missing_ack",
+        direction: C2S,
+        frames: &[51],
+        why: "conn 5: CONNECT, never answered by a CONNACK (the server sends no payload at all; \
+              the connection stays up longer than the ack timeout)",
+        proof: Proof::NeverAnswered(&[0x10]),
+    },
+    Expected {
+        capture: SYNTHETIC,
+        kind: "missing_ack",
+        direction: C2S,
         frames: &[6],
         why: "conn 0: SUBSCRIBE id 1, never answered (the server sends no payload at all)",
         proof: Proof::NeverAnswered(&[0x82]),
@@ -201,12 +260,14 @@ const EXPECTED_FINDINGS: &[Expected] = &[
         capture: SYNTHETIC,
         kind: "keepalive_exceeded",
         direction: C2S,
-        frames: &[10, 63],
+        frames: &[10],
         why: "conn 0: keep alive 60 s (CONNECT, frame 4); the client's last packet is frame 10 at +4.25 s \
-              and the capture goes on to frame 63 at +100.4 s: 96.15 s > 90 s",
+              and the capture goes on to frame 63 (another connection's) at +100.4 s with this one \
+              still open: 96.15 s > 90 s. The finding cites the connection's own frame only",
         proof: Proof::Silent {
             connect: 4,
             keepalive: 60,
+            until: 63,
         },
     },
     Expected {
@@ -614,7 +675,11 @@ fn expected_findings_are_what_the_bytes_say() {
                     None
                 }
             }
-            Proof::Silent { connect, keepalive } => {
+            Proof::Silent {
+                connect,
+                keepalive,
+                until,
+            } => {
                 let c = segment(&segs, *connect);
                 let p = &c.payload;
                 // fixed header: type byte + remaining length varint; then the protocol
@@ -623,7 +688,7 @@ fn expected_findings_are_what_the_bytes_say() {
                 let name_len = usize::from(u16::from_be_bytes([p[1 + rl], p[2 + rl]]));
                 let at = 1 + rl + 2 + name_len + 2;
                 let ka = u16::from_be_bytes([p[at], p[at + 1]]);
-                let (a, b) = (e.frames[0], e.frames[1]);
+                let (a, b) = (e.frames[0], *until);
                 let (ta, tb) = (segment(&segs, a).ts, segment(&segs, b).ts);
                 let spoke = segs.iter().any(|s| {
                     s.frame > a

@@ -367,6 +367,16 @@ impl ConnectionFactory for Connections<'_> {
         }
     }
 
+    fn unseen(&mut self, c: &mut Connection, dir: Direction, at: At) {
+        if let Carries::Mqtt(m) = &mut c.carries
+            && let Some(a) = m.analysis.as_mut()
+        {
+            // Not a gap yet (the bytes may still come, reordered), but what
+            // the peer sends now may answer bytes the capture lost.
+            a.undecoded(dir, at.ts);
+        }
+    }
+
     fn end(&mut self, c: &mut Connection, at: At, how: CloseKind, record: &ConnRecord) {
         if !c.reported() {
             return;

@@ -88,7 +88,8 @@ impl Malformed {
 impl fmt::Display for Malformed {
     /// `topic length 300 runs past the packet end (at offset 4 of 40)`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.total_len() {
+        // A reserved type has no extent to speak of, whatever its length byte says.
+        match self.total_len().filter(|_| self.packet_type.is_some()) {
             Some(total) => write!(
                 f,
                 "{} (at offset {} of {})",

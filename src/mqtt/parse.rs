@@ -48,41 +48,54 @@ pub fn parse_fixed_header(input: &[u8]) -> Result<FixedHeader, ParseError> {
     };
     let flags = first & 0x0f;
     let Some(packet_type) = PacketType::from_code(first >> 4) else {
+        // Malformed at once, whatever follows; the remaining length is
+        // reported when its bytes are there (tshark shows it too).
+        let known = remaining_length(input).ok();
         return Err(ParseError::Malformed(Malformed {
             packet_type: None,
             flags: Some(flags),
-            length: None,
-            header_len: None,
+            length: known.map(|(length, _)| length),
+            header_len: known.map(|(_, hl)| hl),
             offset: 0,
             reason: Reason::ReservedPacketType,
         }));
     };
+    match remaining_length(input) {
+        Ok((length, header_len)) => Ok(FixedHeader {
+            packet_type,
+            flags,
+            length,
+            header_len,
+        }),
+        Err(Some(needed)) => Err(ParseError::Incomplete { needed }),
+        Err(None) => Err(ParseError::Malformed(Malformed {
+            packet_type: Some(packet_type),
+            flags: Some(flags),
+            length: None,
+            header_len: None,
+            offset: 1,
+            reason: Reason::RemainingLengthTooLong,
+        })),
+    }
+}
+
+/// The remaining length after the first byte, and the fixed header's size;
+/// `Err(Some(needed))` when its bytes are not all there, `Err(None)` when it
+/// runs past 4 bytes.
+fn remaining_length(input: &[u8]) -> Result<(u32, u8), Option<usize>> {
     let mut length = 0u32;
     for k in 0..4u8 {
         let Some(&b) = input.get(usize::from(k) + 1) else {
-            return Err(ParseError::Incomplete {
-                needed: usize::from(k) + 2,
-            });
+            return Err(Some(usize::from(k) + 2));
         };
         length |= u32::from(b & 0x7f) << (7 * k);
         if b & 0x80 == 0 {
-            return Ok(FixedHeader {
-                packet_type,
-                flags,
-                length,
-                header_len: k + 2,
-            });
+            return Ok((length, k + 2));
         }
     }
-    Err(ParseError::Malformed(Malformed {
-        packet_type: Some(packet_type),
-        flags: Some(flags),
-        length: None,
-        header_len: None,
-        offset: 1,
-        reason: Reason::RemainingLengthTooLong,
-    }))
+    Err(None)
 }
+
 
 /// Decodes the packet at the start of `input` as `version` (CONNECT decodes
 /// as its own level). Returns the packet and the bytes it took.

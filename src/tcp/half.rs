@@ -137,6 +137,9 @@ pub struct HalfStream {
     peer_window: Option<u16>,
     /// The latest gaps, `[start, end)`, to recognise late data.
     recent_gaps: VecDeque<(i64, i64)>,
+    /// How far acknowledged-but-unseen bytes were already reported (see
+    /// [`HalfStream::newly_acked_unseen`]).
+    unseen_reported: i64,
     pub stats: DirStats,
 }
 
@@ -232,6 +235,7 @@ impl HalfStream {
             }
         }
         let result = if wire_len == 0 {
+            self.pure_ack_past_hole(off, at, emit);
             Accepted::Empty
         } else {
             self.place(off, payload, missing as u64, at, emit)
@@ -284,6 +288,33 @@ impl HalfStream {
         self.deliver(payload, missing, skip, at, emit);
         self.drain(emit);
         Accepted::InOrder { overlapped }
+    }
+
+    /// A segment without data whose sequence number is past the next
+    /// expected byte, the peer having acknowledged up to it: the sender sent
+    /// bytes the capture never had (a lost DISCONNECT, a lost CONNECT) —
+    /// a gap, shown by this segment.
+    fn pure_ack_past_hole(&mut self, off: i64, at: At, emit: &mut dyn FnMut(Chunk<'_>)) {
+        if off > self.next_off
+            && self.pending.is_empty()
+            && self.peer_acked.is_some_and(|a| a >= off)
+        {
+            self.skip_gap((off - self.next_off) as u64, at, emit);
+        }
+    }
+
+    /// Whether the peer has acknowledged bytes of this direction the
+    /// capture has not shown (yet), further than last reported: the peer's
+    /// data from now on may answer bytes that were lost. Reported once per
+    /// advance of the acknowledgement.
+    pub fn newly_acked_unseen(&mut self) -> bool {
+        match self.peer_acked {
+            Some(acked) if acked > self.next_off && acked > self.unseen_reported => {
+                self.unseen_reported = acked;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether `[off, end)` lies wholly in bytes declared a gap.
@@ -778,6 +809,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pure_ack_past_an_acknowledged_hole_shows_the_gap() {
+        let mut h = HalfStream::default();
+        let mut out = Out::default();
+        h.on_syn(0);
+        // not acknowledged: maybe reordering, no gap yet
+        h.on_segment(17, b"", 0, false, at(16), &mut sink(&mut out));
+        assert!(out.gaps().is_empty());
+        h.on_peer_ack(17, 100);
+        assert!(h.newly_acked_unseen());
+        assert!(!h.newly_acked_unseen(), "once per advance");
+        h.on_segment(17, b"", 0, false, at(17), &mut sink(&mut out));
+        assert_eq!(out.gaps(), vec![16]);
+        assert_eq!(out.1, vec![17]);
+        seg(&mut h, &mut out, 17, b"x");
+        assert_eq!(out.bytes(), b"x");
+    }
+
+    #[test]
     fn a_fin_behind_a_hole_the_peer_acknowledged_is_a_gap_at_once() {
         let mut h = HalfStream::default();
         let mut out = Out::default();
@@ -785,8 +834,8 @@ mod tests {
         seg(&mut h, &mut out, 1, b"abcd");
         h.on_peer_ack(9, 100); // the peer got 4 bytes we never saw
         h.on_segment(9, b"", 0, true, at(11), &mut sink(&mut out));
-        assert!(h.gap_if_acked_past(&mut sink(&mut out)));
-        assert_eq!(out.gaps(), vec![4]);
+        assert_eq!(out.gaps(), vec![4], "declared with the FIN that shows it");
+        assert!(!h.gap_if_acked_past(&mut sink(&mut out)));
         assert_eq!(out.1.last(), Some(&11));
         assert!(h.fin_done());
     }

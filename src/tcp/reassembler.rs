@@ -119,6 +119,9 @@ pub trait ConnectionFactory {
     /// `len` bytes of one direction were never captured; the next `data`
     /// follows them.
     fn gap(&mut self, c: &mut Self::Consumer, dir: Direction, at: At, len: u64) -> Interest;
+    /// The peer acknowledged bytes of `dir` the capture has not shown (yet),
+    /// and is about to send: what it sends may answer bytes that are lost.
+    fn unseen(&mut self, _c: &mut Self::Consumer, _dir: Direction, _at: At) {}
     /// The connection ended (FIN both ways, RST, or it was still open when
     /// the capture, the idle timeout or the table cap ended it); `record`
     /// is its TCP record so far (late ACKs may still add segments before
@@ -617,16 +620,23 @@ fn process<F: ConnectionFactory>(
         };
         // An owner may lose interest in the middle of the data (not MQTT after all).
         let mut ignore = false;
+        // This segment's ACK first: what it proves the peer received was
+        // sent before this segment, so it goes to the owner before this
+        // segment's own bytes.
+        let back = dir.reverse();
+        c.halves[back].gap_if_acked_past(&mut |chunk| {
+            if !ignore {
+                ignore = deliver(f, consumer, back, chunk) == Interest::Ignore;
+            }
+        });
+        if seg.wire_len() > 0 && c.halves[back].newly_acked_unseen() {
+            f.unseen(consumer, back, at);
+        }
         let mut emit = |d: Direction, chunk: Chunk<'_>| {
             if !ignore {
                 ignore = deliver(f, consumer, d, chunk) == Interest::Ignore;
             }
         };
-        // This segment's ACK first: what it proves the peer received was
-        // sent before this segment, so it goes to the owner before this
-        // segment's own bytes.
-        let back = dir.reverse();
-        c.halves[back].gap_if_acked_past(&mut |chunk| emit(back, chunk));
         let (payload, missing, fin) = (seg.payload, seg.missing, seg.flags.fin);
         let taken = c.halves[dir].on_segment(seq, payload, missing, fin, at, &mut |chunk| {
             emit(dir, chunk)
