@@ -77,6 +77,11 @@ pub struct CommonArgs {
     /// Exit 1 when a finding of this severity (or worse) exists.
     #[arg(long, value_enum, default_value_t = FailOn::Never)]
     pub fail_on: FailOn,
+    /// Exit 1 when the capture itself is not what a gate expects:
+    /// `no-mqtt` (not one MQTT packet found), `truncated` (a capture file
+    /// cut short or damaged). Comma-separated; combines with --fail-on.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CONDITION[,..]")]
+    pub fail_if: Vec<FailIf>,
     /// Colour in text output (NO_COLOR is honoured by `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -114,6 +119,15 @@ pub enum FailOn {
     Error,
     Warning,
     Never,
+}
+
+/// A property of the capture that fails a CI gate (`--fail-if`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailIf {
+    /// Not one MQTT packet was found.
+    NoMqtt,
+    /// A capture file was cut short or damaged.
+    Truncated,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

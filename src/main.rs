@@ -4,7 +4,9 @@ use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
 use mqtt_inspect::capture::{FrameSource, open_captures};
-use mqtt_inspect::cli::{AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailOn, Format};
+use mqtt_inspect::cli::{
+    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format,
+};
 use mqtt_inspect::mqtt::MqttConfig;
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::{
@@ -45,7 +47,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     // From a pipe (e.g. tcpdump -U -w -), show each line as soon as it is known.
     let streaming = args.captures.iter().any(|c| c == "-");
     match run(&args.common, &mut reader, streaming) {
-        Ok(summary) => exit_for(&summary, args.common.fail_on),
+        Ok(summary) => exit_for(&summary, args.common.fail_on, &args.common.fail_if),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mqtt-inspect: {e:#}");
@@ -54,16 +56,26 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     }
 }
 
-/// Exit 1 when a finding at or above the `--fail-on` severity exists (for CI pipelines).
-fn exit_for(summary: &Summary, fail_on: FailOn) -> ExitCode {
+/// Exit 1 when a finding at or above the `--fail-on` severity exists, or
+/// a `--fail-if` condition holds (for CI pipelines).
+fn exit_for(summary: &Summary, fail_on: FailOn, fail_if: &[FailIf]) -> ExitCode {
+    let condition = fail_if.iter().any(|c| match c {
+        FailIf::NoMqtt => summary.packets.total == 0,
+        FailIf::Truncated => summary.capture.truncated,
+    });
     let threshold = match fail_on {
-        FailOn::Never => return ExitCode::SUCCESS,
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
+        FailOn::Never => None,
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
     };
-    match summary.analysis.worst() {
-        Some(worst) if worst.at_least(threshold) => ExitCode::from(EXIT_FINDINGS),
-        _ => ExitCode::SUCCESS,
+    let findings = match (threshold, summary.analysis.worst()) {
+        (Some(t), Some(worst)) => worst.at_least(t),
+        _ => false,
+    };
+    if condition || findings {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
