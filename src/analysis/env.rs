@@ -79,8 +79,8 @@ pub(super) fn record(
     reason_code: Option<u8>,
 ) -> FlowRecord {
     let expected = (!complete && outcome != Some(Outcome::WrongAck)).then(|| flow.stage.expected());
-    let connections = if flow.connections.len() > 1 {
-        flow.connections.clone()
+    let connections = if !flow.later.is_empty() {
+        flow.connections()
     } else {
         Vec::new()
     };

@@ -61,8 +61,11 @@ pub struct Flow {
     pub stage: Stage,
     /// The PUBLISH's direction.
     pub dir: Direction,
-    /// Connections the flow was seen on, first the one of its PUBLISH.
-    pub connections: Vec<ConnId>,
+    /// The connection of its PUBLISH.
+    pub origin: ConnId,
+    /// Later connections of the session it continued on (none for most
+    /// flows, so no allocation).
+    pub later: Vec<ConnId>,
     pub frames: Vec<u64>,
     /// The first PUBLISH.
     pub publish_ts: Timestamp,
@@ -105,8 +108,14 @@ impl Flow {
             qos: stage.qos(),
             stage,
             dir,
-            connections: vec![conn],
-            frames: vec![frame],
+            origin: conn,
+            later: Vec::new(),
+            frames: {
+                // Most flows see 2 to 4 packets: one allocation, no regrowth.
+                let mut f = Vec::with_capacity(4);
+                f.push(frame);
+                f
+            },
             publish_ts: ts,
             stage_at: at,
             last_ts: ts,
@@ -132,13 +141,21 @@ impl Flow {
 
     /// The connection the flow started on.
     pub fn origin(&self) -> ConnId {
-        self.connections.first().copied().unwrap_or_default()
+        self.origin
+    }
+
+    /// Every connection the flow was seen on, first the one of its PUBLISH.
+    pub fn connections(&self) -> Vec<ConnId> {
+        std::iter::once(self.origin)
+            .chain(self.later.iter().copied())
+            .collect()
     }
 
     /// The flow continues on connection `conn` (after a reconnect).
     pub fn resume_on(&mut self, conn: ConnId) {
-        if self.connections.last() != Some(&conn) && self.connections.len() < MAX_FLOW_FRAMES {
-            self.connections.push(conn);
+        let last = self.later.last().copied().unwrap_or(self.origin);
+        if last != conn && self.later.len() < MAX_FLOW_FRAMES {
+            self.later.push(conn);
         }
         self.redelivered = true;
     }

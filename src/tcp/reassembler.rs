@@ -213,7 +213,9 @@ impl<C> Conn<C> {
 /// is known about it is one value.
 pub struct Reassembler<C> {
     cfg: TcpConfig,
-    conns: HashMap<ConnKey, Conn<C>>,
+    /// Boxed: a table slot is then a key and a pointer, so the table's
+    /// spare capacity costs little per connection.
+    conns: HashMap<ConnKey, Box<Conn<C>>>,
     next_id: ConnId,
     last_sweep: Option<Timestamp>,
     now: Timestamp,
@@ -287,7 +289,7 @@ impl<C> Reassembler<C> {
             }
             self.make_room(seg, f);
             let conn = self.new_conn(seg);
-            self.conns.insert(key, conn);
+            self.conns.insert(key, Box::new(conn));
         }
         let cap = self.cfg.max_pending_bytes;
         let hello = self.cfg.client_hello;
@@ -307,7 +309,7 @@ impl<C> Reassembler<C> {
 
     /// End of input: every connection still tracked ends (as far as the capture shows) and is retired.
     pub fn finish<F: ConnectionFactory<Consumer = C>>(&mut self, f: &mut F) {
-        let mut all: Vec<Conn<C>> = self.conns.drain().map(|(_, c)| c).collect();
+        let mut all: Vec<Box<Conn<C>>> = self.conns.drain().map(|(_, c)| c).collect();
         all.sort_by_key(|c| c.record.id);
         let (frame, ts) = (self.last_frame, self.now);
         for c in all {
@@ -352,7 +354,7 @@ impl<C> Reassembler<C> {
     /// Ends (if needed) and forgets a connection.
     fn retire<F: ConnectionFactory<Consumer = C>>(
         &mut self,
-        mut c: Conn<C>,
+        mut c: Box<Conn<C>>,
         frame: u64,
         ts: Timestamp,
         f: &mut F,
@@ -393,7 +395,7 @@ impl<C> Reassembler<C> {
             })
             .map(|(k, _)| *k)
             .collect();
-        let mut stale_conns: Vec<Conn<C>> =
+        let mut stale_conns: Vec<Box<Conn<C>>> =
             stale.iter().filter_map(|k| self.conns.remove(k)).collect();
         stale_conns.sort_by_key(|c| c.record.id);
         for c in stale_conns {
