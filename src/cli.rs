@@ -21,9 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Analyze saved captures (pcap, pcapng, gzip'd or not; `-` reads stdin).
     Analyze(AnalyzeArgs),
-    /// Capture live from an interface (not available yet: pipe tcpdump into `analyze -`).
+    /// Capture live from an interface (cargo feature `live`, libpcap).
     Live(LiveArgs),
-    /// List the interfaces live capture can use (not available yet).
+    /// List the interfaces live capture can use (cargo feature `live`).
     Interfaces,
 }
 
@@ -41,12 +41,30 @@ pub struct LiveArgs {
     /// Interface to capture on (see `mqtt-inspect interfaces`).
     #[arg(short = 'i', long = "interface", value_name = "IFACE")]
     pub interface: String,
-    /// BPF capture filter (default: the MQTT ports).
-    #[arg(long, value_name = "BPF")]
+    /// Kernel (BPF) capture filter, replacing the default built from --port
+    /// (`tcp port 1883 or tcp port 8883`). The default passes only those
+    /// ports, so MQTT that content detection would find on other ports is
+    /// not seen: give e.g. `--filter tcp` to look at all TCP.
+    #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
-    /// Stop after this long (e.g. 30s, 5m); default: until Ctrl-C.
+    /// Bytes captured of each packet.
+    #[arg(long, default_value_t = 262_144, value_name = "BYTES")]
+    pub snaplen: u32,
+    /// Put the interface in promiscuous mode (see traffic not addressed to this host).
+    #[arg(long)]
+    pub promisc: bool,
+    /// The kernel's capture buffer in bytes (raise it when packets are dropped).
+    #[arg(long, value_name = "BYTES")]
+    pub buffer_size: Option<u32>,
+    /// Stop after this long (e.g. 30s, 5m, 24h); default: until Ctrl-C or SIGTERM.
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub duration: Option<Duration>,
+    /// Stop after this many frames.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Also save what is captured as pcapng (frame numbers in the report match it).
+    #[arg(long, value_name = "FILE.pcapng")]
+    pub write: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -77,6 +95,13 @@ pub struct CommonArgs {
     /// Exit 1 when a finding of this severity (or worse) exists.
     #[arg(long, value_enum, default_value_t = FailOn::Never)]
     pub fail_on: FailOn,
+    /// Emit the figures of each interval (messages, flows, findings,
+    /// latency percentiles of that interval): a jsonl `stats` event, a text line.
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub stats_interval: Option<Duration>,
+    /// Serve Prometheus metrics on ADDR (`127.0.0.1:9464`, `:9464`) at /metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
     /// Exit 1 when the capture itself is not what a gate expects:
     /// `no-mqtt` (not one MQTT packet found), `truncated` (a capture file
     /// cut short or damaged). Comma-separated; combines with --fail-on.

@@ -5,9 +5,10 @@ use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
 use mqtt_inspect::capture::{FrameSource, open_captures};
 use mqtt_inspect::cli::{
-    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format,
+    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs,
 };
 use mqtt_inspect::mqtt::MqttConfig;
+use mqtt_inspect::observe::{Interval, MetricsEndpoint, StatusLine, Watch};
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::{
     JsonLines, JsonReport, RenderOptions, Sink, Summary, TextOptions, TextReport,
@@ -15,6 +16,8 @@ use mqtt_inspect::report::{
 use mqtt_inspect::tcp::TcpConfig;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exit code when `--fail-on` is reached.
 const EXIT_FINDINGS: u8 = 1;
@@ -25,15 +28,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze(args) => analyze(args),
-        Command::Live(_) | Command::Interfaces => {
-            // Live capture (libpcap) is not part of this release; saved captures
-            // and stdin cover it meanwhile.
-            eprintln!(
-                "mqtt-inspect: live capture is not available yet; capture with tcpdump and pipe it: tcpdump -i IFACE -U -w - port 1883 | mqtt-inspect analyze -"
-            );
-            ExitCode::from(EXIT_UNREADABLE)
-        }
+        Command::Live(args) => live(args),
+        Command::Interfaces => interfaces(),
     }
+}
+
+/// Ctrl-C and SIGTERM end the run cleanly (the summary is still written);
+/// a second one ends the process at once.
+fn stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let installed = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = installed {
+        eprintln!("mqtt-inspect: Ctrl-C will not stop cleanly: {e}");
+    }
+    stop
 }
 
 fn analyze(args: AnalyzeArgs) -> ExitCode {
@@ -46,8 +59,103 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     };
     // From a pipe (e.g. tcpdump -U -w -), show each line as soon as it is known.
     let streaming = args.captures.iter().any(|c| c == "-");
-    match run(&args.common, &mut reader, streaming) {
-        Ok(summary) => exit_for(&summary, args.common.fail_on, &args.common.fail_if),
+    let stop = stop_flag();
+    let run = Run {
+        common: &args.common,
+        streaming,
+        live: false,
+    };
+    finish(run.go(&mut reader, &stop), &args.common)
+}
+
+fn live(args: LiveArgs) -> ExitCode {
+    #[cfg(feature = "live")]
+    {
+        use mqtt_inspect::live::{LiveOptions, LiveSource, port_filter};
+        let opts = LiveOptions {
+            interface: args.interface.clone(),
+            filter: args
+                .filter
+                .clone()
+                .unwrap_or_else(|| port_filter(&args.common.port)),
+            snaplen: args.snaplen,
+            promisc: args.promisc,
+            buffer_size: args.buffer_size,
+            duration: args.duration,
+            count: args.count,
+            write: args.write.clone(),
+        };
+        let stop = stop_flag();
+        let mut source = match LiveSource::open(&opts, Arc::clone(&stop)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("mqtt-inspect: {e}");
+                return ExitCode::from(EXIT_UNREADABLE);
+            }
+        };
+        let run = Run {
+            common: &args.common,
+            streaming: true,
+            live: true,
+        };
+        finish(run.go(&mut source, &stop), &args.common)
+    }
+    #[cfg(not(feature = "live"))]
+    {
+        let _ = args;
+        eprintln!("mqtt-inspect: {}", mqtt_inspect::live::NOT_BUILT);
+        ExitCode::from(EXIT_UNREADABLE)
+    }
+}
+
+fn interfaces() -> ExitCode {
+    #[cfg(feature = "live")]
+    {
+        match mqtt_inspect::live::interfaces() {
+            Ok(list) => {
+                let mut out = io::stdout().lock();
+                for i in list {
+                    let mut flags = Vec::new();
+                    if i.up {
+                        flags.push("up");
+                    }
+                    if i.running {
+                        flags.push("running");
+                    }
+                    if i.loopback {
+                        flags.push("loopback");
+                    }
+                    let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+                    let _ = writeln!(
+                        out,
+                        "{:<16} {:<24} {}{}",
+                        i.name,
+                        flags.join(","),
+                        addrs.join(" "),
+                        i.description
+                            .map(|d| format!("  ({d})"))
+                            .unwrap_or_default()
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("mqtt-inspect: {e}");
+                ExitCode::from(EXIT_UNREADABLE)
+            }
+        }
+    }
+    #[cfg(not(feature = "live"))]
+    {
+        eprintln!("mqtt-inspect: {}", mqtt_inspect::live::NOT_BUILT);
+        ExitCode::from(EXIT_UNREADABLE)
+    }
+}
+
+/// The exit code of a finished run.
+fn finish(result: anyhow::Result<Summary>, c: &CommonArgs) -> ExitCode {
+    match result {
+        Ok(summary) => exit_for(&summary, c.fail_on, &c.fail_if),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mqtt-inspect: {e:#}");
@@ -85,13 +193,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 /// Options for the stages, from the command line.
-fn pipeline_options(c: &CommonArgs) -> PipelineOptions {
+fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
     PipelineOptions {
         listed_connections: c.listed_connections,
         ports: c.port.clone(),
         detect: !c.no_detect,
         analysis: AnalysisConfig {
             ack_timeout: c.ack_timeout,
+            live,
             ..AnalysisConfig::default()
         },
         mqtt: MqttConfig {
@@ -119,31 +228,52 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn run(c: &CommonArgs, source: &mut dyn FrameSource, streaming: bool) -> anyhow::Result<Summary> {
-    let render = RenderOptions {
-        payload_bytes: c.payload_bytes,
-        show_secrets: c.show_secrets,
-    };
-    let stdout = io::stdout();
-    let out: Box<dyn Write> = if streaming {
-        Box::new(io::LineWriter::new(stdout.lock()))
-    } else {
-        Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
-    };
-    let mut sink: Box<dyn Sink> = match c.format {
-        Format::Text => Box::new(TextReport::new(
-            out,
-            TextOptions {
-                color: use_color(c.color),
-                packets: c.packets,
+/// One run from the command line.
+struct Run<'a> {
+    common: &'a CommonArgs,
+    /// Output line by line as it is known (a pipe, live capture).
+    streaming: bool,
+    /// Live capture: timeouts on the wall clock, findings printed as they come.
+    live: bool,
+}
+
+impl Run<'_> {
+    fn go(&self, source: &mut dyn FrameSource, stop: &AtomicBool) -> anyhow::Result<Summary> {
+        let c = self.common;
+        let render = RenderOptions {
+            payload_bytes: c.payload_bytes,
+            show_secrets: c.show_secrets,
+        };
+        let stdout = io::stdout();
+        let out: Box<dyn Write> = if self.streaming {
+            Box::new(io::LineWriter::new(stdout.lock()))
+        } else {
+            Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+        };
+        let mut sink: Box<dyn Sink> = match c.format {
+            Format::Text => Box::new(TextReport::new(
+                out,
+                TextOptions {
+                    color: use_color(c.color),
+                    packets: c.packets,
+                    stream: self.live,
+                },
+            )),
+            Format::Json => Box::new(JsonReport::new(out)),
+            Format::Jsonl => Box::new(JsonLines::new(out, render)),
+        };
+        let mut watch = Watch {
+            status: (self.streaming && io::stderr().is_terminal()).then(StatusLine::new),
+            interval: c.stats_interval.map(Interval::new),
+            metrics: match &c.metrics {
+                Some(addr) => Some(MetricsEndpoint::start(addr).map_err(anyhow::Error::msg)?),
+                None => None,
             },
-        )),
-        Format::Json => Box::new(JsonReport::new(out)),
-        Format::Jsonl => Box::new(JsonLines::new(out, render)),
-    };
-    let summary = Pipeline::new(pipeline_options(c))
-        .run(source, sink.as_mut())
-        .context("writing the report")?;
-    io::stdout().flush().ok();
-    Ok(summary)
+        };
+        let summary = Pipeline::new(pipeline_options(c, self.live))
+            .run_with(source, sink.as_mut(), &mut watch, Some(stop))
+            .context("writing the report")?;
+        io::stdout().flush().ok();
+        Ok(summary)
+    }
 }

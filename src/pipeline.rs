@@ -14,13 +14,14 @@
 
 use crate::analysis::{AnalysisConfig, Shared};
 use crate::base::Timestamp;
-use crate::capture::{FrameSource, Next};
+use crate::capture::{CaptureInfo, Drops, FrameSource, Next};
 use crate::connection::{Connection, Connections, Output};
 use crate::mqtt::{MqttConfig, looks_like_connect};
 use crate::netdecode::{self, Decoded, NetCounters};
-use crate::report::{Event, Sink, Summary};
-use crate::tcp::{Reassembler, TcpConfig};
+use crate::report::{Event, PacketCounts, Sink, Summary};
+use crate::tcp::{Reassembler, TcpConfig, TcpCounters};
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Everything the stages need to know from the command line.
 #[derive(Debug, Clone)]
@@ -58,6 +59,76 @@ pub struct Pipeline {
     opts: PipelineOptions,
 }
 
+/// Watches a run between the source's steps: a status line, periodic
+/// statistics, a metrics endpoint. Called after every step (a frame or an
+/// idle turn), so it must be cheap when it has nothing to do.
+pub trait Observer {
+    fn turn(&mut self, now: Timestamp, run: &mut RunState<'_, '_>);
+    /// The run is over (the summary is about to be written).
+    fn finish(&mut self, _run: &mut RunState<'_, '_>) {}
+}
+
+/// The observer that does nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn turn(&mut self, _now: Timestamp, _run: &mut RunState<'_, '_>) {}
+}
+
+/// What an [`Observer`] may look at, and emit, between steps.
+pub struct RunState<'a, 's> {
+    source: &'a dyn FrameSource,
+    tcp: &'a mut Reassembler<Connection>,
+    conns: &'a mut Connections<'s>,
+}
+
+impl RunState<'_, '_> {
+    /// Frames read so far, and what the source knows.
+    pub fn capture(&self) -> &CaptureInfo {
+        self.source.info()
+    }
+
+    /// What the capture itself lost (live capture).
+    pub fn drops(&self) -> Option<Drops> {
+        self.source.drops()
+    }
+
+    /// TCP connections being followed now.
+    pub fn open_connections(&self) -> usize {
+        self.tcp.open_connections()
+    }
+
+    /// Reassembly's counters so far.
+    pub fn tcp(&self) -> TcpCounters {
+        self.tcp.counters()
+    }
+
+    /// QoS 1/2 flows waiting for an ack now (walks every connection).
+    pub fn open_flows(&mut self) -> u64 {
+        self.tcp
+            .consumers_mut()
+            .into_iter()
+            .filter_map(|c| c.analysis_mut())
+            .map(|a| a.open_flows() as u64)
+            .sum()
+    }
+
+    /// The analysis' shared state (tallies so far).
+    pub fn analysis(&mut self) -> &mut Shared {
+        &mut self.conns.analysis
+    }
+
+    /// The MQTT packets counted so far.
+    pub fn packets(&self) -> &PacketCounts {
+        self.conns.out.builder.packets()
+    }
+
+    /// Reports an event (periodic statistics) to the sink.
+    pub fn emit(&mut self, ev: Event<'_>) {
+        self.conns.out.emit(ev);
+    }
+}
+
 impl Pipeline {
     pub fn new(opts: PipelineOptions) -> Self {
         Pipeline { opts }
@@ -65,6 +136,18 @@ impl Pipeline {
 
     /// Reads the whole source, writing events to `sink` as they happen and the summary at the end.
     pub fn run(&self, source: &mut dyn FrameSource, sink: &mut dyn Sink) -> io::Result<Summary> {
+        self.run_with(source, sink, &mut Quiet, None)
+    }
+
+    /// [`run`](Self::run), with an observer between steps, stopping early
+    /// (and concluding as at the end of the capture) once `stop` is set.
+    pub fn run_with(
+        &self,
+        source: &mut dyn FrameSource,
+        sink: &mut dyn Sink,
+        observer: &mut dyn Observer,
+        stop: Option<&AtomicBool>,
+    ) -> io::Result<Summary> {
         let mut tcp_cfg = self.opts.tcp.clone();
         tcp_cfg.server_ports = self.opts.ports.clone();
         tcp_cfg.client_hello = looks_like_connect;
@@ -79,6 +162,9 @@ impl Pipeline {
         );
         let mut started = false;
         loop {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                break;
+            }
             let now = match source.next() {
                 Next::Frame(frame) => {
                     if !started {
@@ -92,13 +178,25 @@ impl Pipeline {
                     }
                     frame.ts
                 }
-                Next::Idle(now) => now,
+                Next::Idle(now) => {
+                    // No traffic: the TCP idle timeout runs on the wall clock too.
+                    tcp.advance(now, &mut conns);
+                    now
+                }
                 Next::End => break,
             };
             tick(&mut tcp, &mut conns, now);
             conns.out.warnings(source.take_warnings());
             conns.analysis_warnings();
             conns.out.warnings(tcp.take_warnings());
+            observer.turn(
+                now,
+                &mut RunState {
+                    source: &*source,
+                    tcp: &mut tcp,
+                    conns: &mut conns,
+                },
+            );
             conns.out.check()?;
         }
         conns.out.warnings(source.take_warnings());
@@ -106,6 +204,11 @@ impl Pipeline {
         tcp.finish(&mut conns);
         conns.out.warnings(tcp.take_warnings());
         conns.analysis_warnings();
+        observer.finish(&mut RunState {
+            source: &*source,
+            tcp: &mut tcp,
+            conns: &mut conns,
+        });
         let Connections {
             mut analysis,
             mut out,
@@ -115,7 +218,8 @@ impl Pipeline {
         out.warnings(analysis.take_warnings());
         out.check()?;
         let (builder, sink) = out.into_parts();
-        let summary = builder.finish(source.info(), &net, tcp.counters(), summary);
+        let mut summary = builder.finish(source.info(), &net, tcp.counters(), summary);
+        summary.capture.drops = source.drops();
         sink.finish(&summary)?;
         Ok(summary)
     }

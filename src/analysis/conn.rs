@@ -305,6 +305,11 @@ impl ConnAnalysis {
         }
     }
 
+    /// QoS 1/2 flows waiting for an ack on this connection.
+    pub fn open_flows(&self) -> usize {
+        self.flows.values().map(|t| t.len()).sum()
+    }
+
     /// Whether any MQTT packet was seen.
     pub fn has_mqtt(&self) -> bool {
         self.packets.iter().any(|&n| n > 0)

@@ -174,6 +174,22 @@ impl LatencyStats {
         self.sum_ns
     }
 
+    /// Samples at most `ns` (a cumulative histogram bucket), within the
+    /// histogram's precision; exact when `ns` is below the minimum or at
+    /// least the maximum.
+    pub fn count_at_most(&self, ns: u64) -> u64 {
+        if self.count == 0 || ns < self.min_ns {
+            return 0;
+        }
+        if ns >= self.max_ns {
+            return self.count;
+        }
+        match &self.hist {
+            Some(h) => h.count_between(0, ns).min(self.count),
+            None => 0,
+        }
+    }
+
     /// The value at `q` (0..=1), within the histogram's precision and
     /// clamped to the exact `[min, max]`.
     pub fn quantile_ns(&self, q: f64) -> Option<u64> {
@@ -273,6 +289,18 @@ impl LatencySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cumulative_counts_for_histogram_buckets() {
+        let mut s = LatencyStats::new(Precision::Fine);
+        for us in [100u64, 200, 300, 5_000] {
+            s.record(us * 1000);
+        }
+        assert_eq!(s.count_at_most(50_000), 0);
+        assert_eq!(s.count_at_most(250_000), 2);
+        assert_eq!(s.count_at_most(1_000_000), 3);
+        assert_eq!(s.count_at_most(10_000_000), 4);
+    }
 
     #[test]
     fn min_max_mean_are_exact() {

@@ -101,6 +101,6 @@ pub use flow::{FlowLatency, FlowRecord, Outcome};
 pub use latency::{LatencyKey, LatencySet, LatencyStats, LatencySummary, Precision};
 pub use shared::{AnalysisConfig, AnalysisEvent, Shared};
 pub use summary::{
-    AnalysisCounters, AnalysisSummary, ClientLatency, FlowCounts, FlowsByQos, Qos0Counts,
-    TopicLatency,
+    AnalysisCounters, AnalysisSummary, ClientLatency, FlowCounts, FlowsByQos, IntervalStats,
+    Qos0Counts, TopicLatency,
 };

@@ -36,7 +36,7 @@ use super::flow::FlowRecord;
 use super::latency::LatencyKey;
 use super::rules;
 use super::store::SessionStore;
-use super::summary::{AnalysisSummary, Tally};
+use super::summary::{AnalysisSummary, IntervalStats, Tally};
 use crate::base::{At, ConnId, Endpoint, Timestamp, Warning};
 use crate::mqtt::{GapEvent, MalformedEvent, MqttEvent, PacketEvent};
 use crate::tcp::Handshake;
@@ -282,6 +282,16 @@ impl Shared {
                 give_up(&mut env, f, Some(&s.client_id), s.version, why, ts);
             }
         }
+    }
+
+    /// What happened since the previous call (`--stats-interval`), up to `now`.
+    pub fn take_interval(&mut self, now: Timestamp) -> IntervalStats {
+        self.tally.take_interval(now)
+    }
+
+    /// Findings raised so far.
+    pub fn summary_counts(&self) -> u64 {
+        self.tally.findings_total()
     }
 
     /// The summary so far (without ending anything).

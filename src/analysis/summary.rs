@@ -44,7 +44,7 @@ use super::finding::Finding;
 use super::flow::{FlowRecord, Outcome};
 use super::latency::{LatencyKey, LatencySet, Precision};
 use super::topk::{Breakdown, BreakdownReport};
-use crate::base::{Direction, PerDir};
+use crate::base::{Direction, PerDir, Timestamp};
 use std::collections::BTreeMap;
 
 /// Flows of one QoS (and direction). `completed + incomplete` is every
@@ -223,6 +223,32 @@ pub struct ClientLatency(pub BreakdownReport);
 #[derive(Debug, Clone)]
 pub struct TopicLatency(pub BreakdownReport);
 
+/// What happened in one interval of a long run (`--stats-interval`): the
+/// jsonl `stats` event and the Prometheus view's recent figures.
+#[derive(Debug, Clone)]
+pub struct IntervalStats {
+    /// When the interval began (the previous report, or the first packet).
+    pub from: Option<Timestamp>,
+    /// PUBLISH packets, all QoS, both directions.
+    pub messages: u64,
+    pub flows: FlowsByQos,
+    pub findings_by_kind: BTreeMap<FindingKind, u64>,
+    /// Latencies measured in the interval (2 significant digits).
+    pub latency: LatencySet,
+}
+
+impl IntervalStats {
+    fn new(from: Option<Timestamp>) -> Self {
+        IntervalStats {
+            from,
+            messages: 0,
+            flows: FlowsByQos::default(),
+            findings_by_kind: BTreeMap::new(),
+            latency: LatencySet::new(Precision::Coarse),
+        }
+    }
+}
+
 /// Topics / clients followed one by one, per reported entry.
 const TRACKED_PER_REPORTED: usize = 4;
 /// At least this many are followed, whatever `top_n`.
@@ -244,9 +270,16 @@ pub struct Tally {
     by_severity: BTreeMap<Severity, u64>,
     findings_dropped: u64,
     pub counters: AnalysisCounters,
+    /// The figures of the current interval (see [`Tally::take_interval`]).
+    interval: IntervalStats,
 }
 
 impl Tally {
+    /// The current interval's figures, `to` ending it; the next starts now.
+    pub fn take_interval(&mut self, to: Timestamp) -> IntervalStats {
+        std::mem::replace(&mut self.interval, IntervalStats::new(Some(to)))
+    }
+
     pub fn new(max_findings: usize, top_n: usize) -> Self {
         let tracked = top_n.saturating_mul(TRACKED_PER_REPORTED).max(MIN_TRACKED);
         Tally {
@@ -266,6 +299,7 @@ impl Tally {
             by_severity: BTreeMap::new(),
             findings_dropped: 0,
             counters: AnalysisCounters::default(),
+            interval: IntervalStats::new(None),
         }
     }
 
@@ -273,6 +307,7 @@ impl Tally {
     pub fn finding(&mut self, f: &Finding) {
         *self.by_kind.entry(f.kind).or_default() += 1;
         *self.by_severity.entry(f.severity).or_default() += 1;
+        *self.interval.findings_by_kind.entry(f.kind).or_default() += 1;
         if self.findings.len() < self.max_findings {
             self.findings.push(f.clone());
         } else {
@@ -280,11 +315,17 @@ impl Tally {
         }
     }
 
+    /// Findings raised so far, all kinds.
+    pub fn findings_total(&self) -> u64 {
+        self.by_kind.values().sum()
+    }
+
     /// Counts a concluded flow.
     pub fn flow(&mut self, r: &FlowRecord) {
         self.flows[r.direction]
             .slot(r.qos)
             .count(r.complete, r.outcome);
+        self.interval.flows.slot(r.qos).count(r.complete, r.outcome);
     }
 
     pub fn qos0(&mut self, dir: Direction) {
@@ -304,6 +345,7 @@ impl Tally {
 
     /// A PUBLISH on `topic` (for the per-topic volume).
     pub fn topic_message(&mut self, topic: &str) {
+        self.interval.messages += 1;
         self.topics.add_volume(topic, 1);
     }
 
@@ -317,6 +359,7 @@ impl Tally {
         ns: u64,
     ) {
         self.latency.record(key, ns);
+        self.interval.latency.record(key, ns);
         if let Some(d) = dir {
             self.latency_by_dir[d].record(key, ns);
         }

@@ -64,4 +64,4 @@ mod resolution;
 mod source;
 
 pub use reader::{CaptureReader, open_captures};
-pub use source::{FrameSource, Next};
+pub use source::{Drops, FrameSource, Next};

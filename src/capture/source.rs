@@ -16,6 +16,21 @@ pub enum Next<'a> {
     End,
 }
 
+/// Packets the capture itself lost (libpcap's counters for a live capture).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drops {
+    /// No room in the kernel's buffer: the capture did not read fast enough.
+    pub kernel: u64,
+    /// Dropped by the interface or its driver.
+    pub interface: u64,
+}
+
+impl Drops {
+    pub fn any(&self) -> bool {
+        self.kernel > 0 || self.interface > 0
+    }
+}
+
 /// A stream of frames with idle turns.
 pub trait FrameSource {
     /// The next frame, an idle turn, or the end.
@@ -24,6 +39,10 @@ pub trait FrameSource {
     fn info(&self) -> &CaptureInfo;
     /// Warnings since the last call.
     fn take_warnings(&mut self) -> Vec<Warning>;
+    /// What the capture itself lost, when the source can know (live capture).
+    fn drops(&self) -> Option<Drops> {
+        None
+    }
 }
 
 /// Files have no idle turns: their clock is the frames' own time.

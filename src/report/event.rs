@@ -1,7 +1,7 @@
 //! What the pipeline tells its sinks as the capture is read.
 
 use super::summary::ConnectionSummary;
-use crate::analysis::{Finding, FlowRecord};
+use crate::analysis::{Finding, FlowRecord, IntervalStats};
 use crate::base::{ConnId, Direction, Endpoint, Timestamp, Warning};
 use crate::mqtt::{Malformed, Packet, ProtocolVersion, Violation};
 use crate::tcp::CloseKind;
@@ -44,6 +44,11 @@ pub enum Event<'a> {
     Finding(&'a Finding),
     /// Something the analysis had to work around.
     Warning(&'a Warning),
+    /// The figures of one `--stats-interval`, ending at `to`.
+    Stats {
+        to: Timestamp,
+        stats: &'a IntervalStats,
+    },
 }
 
 /// A decoded packet with where and when it was seen.

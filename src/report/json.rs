@@ -1,7 +1,9 @@
 //! `--format json` (one object at the end) and `--format jsonl` (one object per event).
 
 use super::packet_json::{MalformedJson, PacketJson, RenderOptions};
-use super::schema::{Close, ConnectionJson, Dir, Ep, FindingJson, FlowJson, Ts, ViolationJson};
+use super::schema::{
+    Close, ConnectionJson, Dir, Ep, FindingJson, FlowJson, StatsJson, Ts, ViolationJson,
+};
 use super::{Event, PacketInfo, Sink, Summary};
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::Malformed;
@@ -194,6 +196,10 @@ impl<W: Write> Sink for JsonLines<W> {
                 ts,
                 error,
             } => self.malformed(*conn, *dir, *frame, *ts, error),
+            Event::Stats { to, stats } => self.line(&Tagged {
+                kind: "stats",
+                inner: StatsJson::new(*to, stats),
+            }),
             Event::Start { .. } => Ok(()),
         }
     }

@@ -10,6 +10,7 @@ mod event;
 mod json;
 mod listing;
 mod packet_json;
+pub mod prometheus;
 mod schema;
 mod servers;
 mod summary;
@@ -22,7 +23,8 @@ pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
 pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};
 pub use servers::{OtherTcp, SilentServer};
 pub use summary::{
-    CaptureSummary, ConnectionSummary, MqttConnSummary, SCHEMA, Summary, SummaryBuilder,
+    CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, SCHEMA, Summary,
+    SummaryBuilder,
 };
 pub use text::{TextOptions, TextReport};
 

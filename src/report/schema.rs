@@ -421,6 +421,16 @@ struct CaptureJson<'a> {
     undecodable_frames: u64,
     ip_fragments: u64,
     truncated: bool,
+    /// Live capture only: what libpcap says the capture lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drops: Option<DropsJson>,
+}
+
+/// `{"kernel": 0, "interface": 0}`.
+#[derive(Serialize)]
+struct DropsJson {
+    kernel: u64,
+    interface: u64,
 }
 
 impl<'a> From<&'a CaptureSummary> for CaptureJson<'a> {
@@ -436,6 +446,10 @@ impl<'a> From<&'a CaptureSummary> for CaptureJson<'a> {
             undecodable_frames: c.undecodable_frames,
             ip_fragments: c.ip_fragments,
             truncated: c.truncated,
+            drops: c.drops.map(|d| DropsJson {
+                kernel: d.kernel,
+                interface: d.interface,
+            }),
         }
     }
 }
@@ -638,6 +652,35 @@ impl From<&AnalysisCounters> for CountersJson {
             sessions_discarded: c.sessions_discarded,
             sessions_evicted: c.sessions_evicted,
             negative_latencies: c.negative_latencies,
+        }
+    }
+}
+
+/// The jsonl `stats` event: one `--stats-interval` of a long run.
+#[derive(Serialize)]
+pub struct StatsJson<'a> {
+    /// The interval's start (`null` for the first, which starts with the capture).
+    from: Option<Ts>,
+    to: Ts,
+    messages: u64,
+    flows: FlowsJson,
+    findings_by_kind: BTreeMap<&'static str, u64>,
+    latency: LatencyJson<'a>,
+}
+
+impl<'a> StatsJson<'a> {
+    pub fn new(to: Timestamp, s: &'a crate::analysis::IntervalStats) -> Self {
+        StatsJson {
+            from: s.from.map(Ts),
+            to: Ts(to),
+            messages: s.messages,
+            flows: FlowsJson::from(&s.flows),
+            findings_by_kind: s
+                .findings_by_kind
+                .iter()
+                .map(|(k, n)| (k.as_str(), *n))
+                .collect(),
+            latency: LatencyJson(&s.latency),
         }
     }
 }

@@ -5,7 +5,7 @@ use super::listing::{Listing, Problems, Unlisted};
 use super::servers::{OtherTcp, ServerFold, SilentServer};
 use crate::analysis::AnalysisSummary;
 use crate::base::{Timestamp, Warning};
-use crate::capture::CaptureInfo;
+use crate::capture::{CaptureInfo, Drops};
 use crate::netdecode::NetCounters;
 use crate::tcp::{ConnRecord, TcpCounters};
 use serde::Serialize;
@@ -30,6 +30,8 @@ pub struct CaptureSummary {
     pub undecodable_frames: u64,
     pub ip_fragments: u64,
     pub truncated: bool,
+    /// What a live capture lost (libpcap's counters); `None` for files.
+    pub drops: Option<Drops>,
 }
 
 /// One entry of `connections`.
@@ -135,8 +137,14 @@ impl SummaryBuilder {
             | Event::ConnectionOpen { .. }
             | Event::ConnectionClose { .. }
             | Event::Flow(_)
-            | Event::Finding(_) => {}
+            | Event::Finding(_)
+            | Event::Stats { .. } => {}
         }
+    }
+
+    /// The MQTT packets counted so far.
+    pub fn packets(&self) -> &PacketCounts {
+        &self.packets
     }
 
     /// A fold that lists at most `listed` connections (the most troubled).
@@ -184,6 +192,7 @@ impl SummaryBuilder {
                 undecodable_frames: net.undecodable_frames,
                 ip_fragments: net.ip_fragments,
                 truncated: info.truncated,
+                drops: None,
             },
             connections,
             connections_unlisted,

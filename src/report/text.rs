@@ -16,6 +16,9 @@ pub struct TextOptions {
     pub color: bool,
     /// One line per MQTT packet as it is decoded (`--packets`).
     pub packets: bool,
+    /// A long run (live capture): findings and `--stats-interval` figures
+    /// are printed as they come, not only in the summary.
+    pub stream: bool,
 }
 
 /// Conditional colouring: every painted piece goes through here so `--color never`
@@ -73,6 +76,7 @@ pub struct TextReport<W: Write> {
     out: W,
     paint: Paint,
     packets: bool,
+    stream: bool,
     /// First frame's time: `--packets` shows times relative to it, like Wireshark.
     start: Option<Timestamp>,
     /// A blank line separates the packet trace from the summary.
@@ -85,9 +89,45 @@ impl<W: Write> TextReport<W> {
             out,
             paint: Paint(opts.color),
             packets: opts.packets,
+            stream: opts.stream,
             start: None,
             traced: false,
         }
+    }
+
+    /// One `--stats-interval` line: what happened since the last one.
+    fn trace_stats(
+        &mut self,
+        to: &Timestamp,
+        s: &crate::analysis::IntervalStats,
+    ) -> io::Result<()> {
+        let p = self.paint;
+        let flows = s.flows.qos1.completed + s.flows.qos2.completed;
+        let open = s.flows.qos1.incomplete + s.flows.qos2.incomplete;
+        let findings: u64 = s.findings_by_kind.values().sum();
+        let mut line = format!(
+            "{} {}: {}, {} completed{}, {}",
+            p.bold("stats"),
+            format_utc(to, 0),
+            plural(s.messages, "message"),
+            plural(flows, "flow"),
+            if open > 0 {
+                format!(" ({open} incomplete)")
+            } else {
+                String::new()
+            },
+            plural(findings, "finding"),
+        );
+        if let Some(l) = s.latency.get(LatencyKey::Puback).and_then(|l| l.summary()) {
+            line.push_str(&format!(
+                ", PUBACK p50 {} ms p99 {} ms",
+                ms(l.p50_ms),
+                ms(l.p99_ms)
+            ));
+        }
+        writeln!(self.out, "{line}")?;
+        self.traced = true;
+        Ok(())
     }
 
     fn rel(&self, ts: &Timestamp) -> String {
@@ -717,7 +757,8 @@ impl<W: Write> Sink for TextReport<W> {
                 Ok(())
             }
             Event::Packet(p) if self.packets => self.trace_packet(p),
-            Event::Finding(f) if self.packets => self.trace_finding(f),
+            Event::Finding(f) if self.packets || self.stream => self.trace_finding(f),
+            Event::Stats { to, stats } => self.trace_stats(to, stats),
             Event::Malformed {
                 conn,
                 dir,

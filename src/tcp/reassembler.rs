@@ -307,6 +307,15 @@ impl<C> Reassembler<C> {
         );
     }
 
+    /// Time passes without a segment (live capture's idle turn): idle
+    /// connections are retired as they would be at a segment.
+    pub fn advance<F: ConnectionFactory<Consumer = C>>(&mut self, now: Timestamp, f: &mut F) {
+        if now > self.now {
+            self.now = now;
+        }
+        self.sweep(f);
+    }
+
     /// End of input: every connection still tracked ends (as far as the capture shows) and is retired.
     pub fn finish<F: ConnectionFactory<Consumer = C>>(&mut self, f: &mut F) {
         let mut all: Vec<Box<Conn<C>>> = self.conns.drain().map(|(_, c)| c).collect();

@@ -1,0 +1,249 @@
+//! Frames from a network interface, through libpcap (cargo feature `live`).
+//!
+//! The capture handle reads with a short timeout, so the source turns idle
+//! when nothing arrives and the pipeline's timers still run on the wall
+//! clock. Timestamps are asked for in nanoseconds (libpcap falls back to
+//! microseconds where it cannot). `--write` saves every frame as pcapng
+//! before it is analysed, so frame N of the file is frame N of the report.
+
+use super::PcapngWriter;
+use super::{LiveError, LiveOptions};
+use crate::base::{Frame, LinkType, Timestamp, Warning};
+use crate::capture::{CaptureInfo, Drops, FrameSource, Next};
+use pcap::{Active, Capture, Device, Precision};
+use std::fs::File;
+use std::io::BufWriter;
+use std::os::unix::io::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long the source waits for a packet before it turns idle.
+const READ_TIMEOUT_MS: i32 = 200;
+
+/// Waits until the capture's descriptor is readable or `ms` passed; the
+/// handle is non-blocking, so this is what bounds a wait (libpcap's own
+/// timeout does not apply in immediate mode on every platform).
+fn wait_readable(fd: std::os::unix::io::RawFd, ms: i32) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, its length 1; poll only writes `revents`.
+    unsafe {
+        libc::poll(&mut pfd, 1, ms);
+    }
+}
+
+/// A live capture on one interface.
+pub struct LiveSource {
+    cap: Capture<Active>,
+    link: LinkType,
+    digits: u8,
+    info: CaptureInfo,
+    warnings: Vec<Warning>,
+    write: Option<PcapngWriter<BufWriter<File>>>,
+    stop: Arc<AtomicBool>,
+    deadline: Option<Instant>,
+    count: Option<u64>,
+    drops: Drops,
+    stats_at: Instant,
+    /// The last read found nothing waiting.
+    drained: bool,
+}
+
+/// The time now, as a capture timestamp.
+pub fn wall_clock(digits: u8) -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::new(
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        u64::from(d.subsec_nanos()),
+        digits,
+    )
+}
+
+impl LiveSource {
+    /// Opens `opts.interface` with its filter; `stop` ends the capture when set.
+    pub fn open(opts: &LiveOptions, stop: Arc<AtomicBool>) -> Result<LiveSource, LiveError> {
+        let devices = Device::list().map_err(|e| LiveError::Devices(e.to_string()))?;
+        let Some(device) = devices.iter().find(|d| d.name == opts.interface).cloned() else {
+            let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
+            return Err(LiveError::UnknownInterface {
+                name: opts.interface.clone(),
+                known: names,
+            });
+        };
+        let inactive = Capture::from_device(device)
+            .map_err(|e| LiveError::Open(opts.interface.clone(), e.to_string()))?
+            .promisc(opts.promisc)
+            .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
+            .timeout(READ_TIMEOUT_MS)
+            .immediate_mode(true)
+            .precision(Precision::Nano);
+        let inactive = match opts.buffer_size {
+            Some(b) => inactive.buffer_size(i32::try_from(b).unwrap_or(i32::MAX)),
+            None => inactive,
+        };
+        let mut cap = inactive
+            .open()
+            .map_err(|e| LiveError::from_open(&opts.interface, &e.to_string()))?
+            .setnonblock()
+            .map_err(|e| LiveError::Open(opts.interface.clone(), e.to_string()))?;
+        cap.filter(&opts.filter, true)
+            .map_err(|e| LiveError::Filter(opts.filter.clone(), e.to_string()))?;
+        let link = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+        let write = match &opts.write {
+            Some(path) => {
+                let f = File::create(path)
+                    .map_err(|e| LiveError::Write(path.display().to_string(), e.to_string()))?;
+                let w = PcapngWriter::new(BufWriter::new(f), link, opts.snaplen, &opts.interface)
+                    .map_err(|e| LiveError::Write(path.display().to_string(), e.to_string()))?;
+                Some(w)
+            }
+            None => None,
+        };
+        let info = CaptureInfo {
+            sources: vec![format!("live:{}", opts.interface)],
+            link_types: vec![link],
+            ..CaptureInfo::default()
+        };
+        Ok(LiveSource {
+            cap,
+            link,
+            digits: 9,
+            info,
+            warnings: Vec::new(),
+            write,
+            stop,
+            deadline: opts.duration.map(|d| Instant::now() + d),
+            count: opts.count,
+            drops: Drops::default(),
+            stats_at: Instant::now(),
+            drained: false,
+        })
+    }
+
+    /// Whether the capture should end now (Ctrl-C, `--duration`, `--count`).
+    fn done(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+            || self.count.is_some_and(|n| self.info.frames >= n)
+    }
+
+    /// libpcap's drop counters, read at most once a second.
+    fn refresh_drops(&mut self, force: bool) {
+        if !force && self.stats_at.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.stats_at = Instant::now();
+        if let Ok(s) = self.cap.stats() {
+            self.drops = Drops {
+                kernel: u64::from(s.dropped),
+                interface: u64::from(s.if_dropped),
+            };
+        }
+    }
+
+    fn finish_write(&mut self) {
+        flush_write(&mut self.write, &mut self.warnings);
+    }
+}
+
+/// Flushes `--write`'s file, a warning if that fails.
+fn flush_write(write: &mut Option<PcapngWriter<BufWriter<File>>>, warnings: &mut Vec<Warning>) {
+    if let Some(w) = write.as_mut()
+        && let Err(e) = w.flush()
+    {
+        warnings.push(Warning::general(format!(
+            "--write: could not write the capture: {e}"
+        )));
+    }
+}
+
+impl FrameSource for LiveSource {
+    fn next(&mut self) -> Next<'_> {
+        if self.done() {
+            self.refresh_drops(true);
+            self.finish_write();
+            return Next::End;
+        }
+        self.refresh_drops(false);
+        let LiveSource {
+            cap,
+            link,
+            digits,
+            info,
+            warnings,
+            write,
+            drained,
+            ..
+        } = self;
+        if *drained {
+            // Nothing was waiting last time: wait for the descriptor, so an
+            // idle capture turns every READ_TIMEOUT_MS instead of spinning.
+            wait_readable(cap.as_raw_fd(), READ_TIMEOUT_MS);
+        }
+        let (header, data) = match cap.next_packet() {
+            Ok(p) => {
+                *drained = false;
+                (*p.header, p.data)
+            }
+            Err(pcap::Error::TimeoutExpired) => {
+                *drained = true;
+                return Next::Idle(wall_clock(*digits));
+            }
+            Err(e) => {
+                if !matches!(e, pcap::Error::NoMorePackets) {
+                    warnings.push(Warning::general(format!("live capture stopped: {e}")));
+                }
+                flush_write(write, warnings);
+                return Next::End;
+            }
+        };
+        // With nanosecond precision libpcap puts nanoseconds in tv_usec.
+        // (`time_t` is not i64 on every platform, hence the conversion.)
+        #[allow(clippy::useless_conversion)]
+        let ts = Timestamp::new(
+            i64::from(header.ts.tv_sec),
+            u64::try_from(header.ts.tv_usec).unwrap_or(0),
+            *digits,
+        );
+        info.frames += 1;
+        info.bytes += data.len() as u64;
+        if info.first_ts.is_none() {
+            info.first_ts = Some(ts);
+        }
+        info.last_ts = Some(ts);
+        if let Some(w) = write.as_mut()
+            && let Err(e) = w.frame(ts, data, header.len)
+        {
+            warnings.push(Warning::at(
+                info.frames,
+                format!("--write: could not write the capture, stopped writing: {e}"),
+            ));
+            *write = None;
+        }
+        Next::Frame(Frame {
+            index: info.frames,
+            ts,
+            link: *link,
+            data,
+            orig_len: header.len,
+        })
+    }
+
+    fn info(&self) -> &CaptureInfo {
+        &self.info
+    }
+
+    fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    fn drops(&self) -> Option<Drops> {
+        Some(self.drops)
+    }
+}
