@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
-use mqtt_inspect::capture::{FrameSource, open_captures};
+use mqtt_inspect::capture::{FrameSource, Prefetch, open_captures};
 use mqtt_inspect::cli::{
     AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs,
 };
@@ -57,7 +57,9 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_UNREADABLE);
         }
     };
-    // From a pipe (e.g. tcpdump -U -w -), show each line as soon as it is known.
+    // From a pipe (e.g. tcpdump -U -w -), show each line as soon as it is
+    // known, and read on a thread of its own so a silent pipe does not
+    // block Ctrl-C, timers and statistics.
     let streaming = args.captures.iter().any(|c| c == "-");
     let stop = stop_flag();
     let run = Run {
@@ -65,7 +67,18 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         streaming,
         live: false,
     };
-    finish(run.go(&mut reader, &stop), &args.common)
+    if streaming {
+        let mut source = match Prefetch::spawn(reader) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("mqtt-inspect: cannot start reading: {e}");
+                return ExitCode::from(EXIT_UNREADABLE);
+            }
+        };
+        finish(run.go(&mut source, &stop), &args.common)
+    } else {
+        finish(run.go(&mut reader, &stop), &args.common)
+    }
 }
 
 fn live(args: LiveArgs) -> ExitCode {

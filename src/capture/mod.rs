@@ -58,10 +58,12 @@ mod input;
 mod open;
 mod pcap;
 mod pcapng;
+mod prefetch;
 mod reader;
 mod record;
 mod resolution;
 mod source;
 
+pub use prefetch::Prefetch;
 pub use reader::{CaptureReader, open_captures};
 pub use source::{Drops, FrameSource, Next};
