@@ -474,7 +474,7 @@ fn publish(v: ProtocolVersion, empty_topic: bool) -> BoxedStrategy<Gen> {
                     properties,
                     payload_len: payload.len() as u32,
                     payload_preview: &payload[..payload.len().min(64)],
-                    payload_hash: xxh3_64(payload),
+                    hash: PayloadHash::Known(xxh3_64(payload)),
                     payload_missing: 0,
                     resolved_topic: None,
                 };
@@ -906,7 +906,7 @@ proptest! {
             n += 1;
             conn.on_data(Direction::ClientToServer, n as u64 + 1, Timestamp::default(), chunk, &mut |e| {
                 if let MqttEvent::Packet(p) = e && let Packet::Publish(pb) = p.packet {
-                    seen.push((p.frame, pb.payload_len, pb.payload_hash, pb.payload_preview.to_vec(), pb.payload_missing));
+                    seen.push((p.frame, pb.payload_len, pb.payload_hash(), pb.payload_preview.to_vec(), pb.payload_missing));
                 }
             });
             max_buffered = max_buffered.max(conn.buffered_bytes());

@@ -296,7 +296,7 @@ fn start(
         }
         return;
     }
-    let flow = Flow::new(c.id, dir, id, stage, at, topic, p.payload_hash);
+    let flow = Flow::new(c.id, dir, id, stage, at, topic, p.payload_hash());
     c.flows[dir].insert(id, flow);
     check_receive_maximum(c, env, dir, id, at);
 }
@@ -369,7 +369,7 @@ fn resume(
     let Some(mut flow) = take_resumable(c, store, dir, id) else {
         return false;
     };
-    let same = flow.payload_hash == p.payload_hash
+    let same = flow.payload_hash == p.payload_hash()
         && *flow.topic == *super::flow::clip(p.topic_name(), super::flow::MAX_TOPIC_LEN);
     if !p.dup && !same {
         // A different message under the identifier of an unacknowledged one.

@@ -14,7 +14,8 @@ use super::flow::Flow;
 use super::subscriptions::Subscriptions;
 use crate::base::{At, ConnId, Direction};
 use crate::mqtt::ProtocolVersion;
-use std::collections::{HashMap, VecDeque};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::VecDeque;
 
 /// The flows and subscriptions a closed connection left in its session.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@
 //! samples are in `other`. Overall statistics are never affected.
 
 use super::latency::{LatencyKey, LatencySet, Precision};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 const SKETCH_DEPTH: usize = 4;
@@ -43,10 +43,15 @@ impl CountMin {
         estimate.saturating_sub(self.total.saturating_mul(3) / SKETCH_WIDTH as u64)
     }
 
-    fn slots(key: &str) -> impl Iterator<Item = usize> + '_ {
+    /// One slot per row, from one 64-bit hash of the key (two 32-bit
+    /// halves combined per row, Kirsch–Mitzenmacher): one hash per key
+    /// instead of one per row.
+    fn slots(key: &str) -> impl Iterator<Item = usize> {
+        let h = xxh3_64_with_seed(key.as_bytes(), 1);
+        let (a, b) = (h & 0xffff_ffff, (h >> 32) | 1);
         (0..SKETCH_DEPTH).map(move |row| {
-            let h = xxh3_64_with_seed(key.as_bytes(), row as u64 + 1);
-            row * SKETCH_WIDTH + (h % SKETCH_WIDTH as u64) as usize
+            let mixed = a.wrapping_add((row as u64).wrapping_mul(b));
+            row * SKETCH_WIDTH + (mixed % SKETCH_WIDTH as u64) as usize
         })
     }
 

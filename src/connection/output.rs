@@ -43,7 +43,11 @@ impl<'s> Output<'s> {
         }
     }
 
-    pub fn warnings(&mut self, ws: impl IntoIterator<Item = Warning>) {
+    pub fn warnings(&mut self, ws: Vec<Warning>) {
+        // Called after every frame, almost always with nothing.
+        if ws.is_empty() {
+            return;
+        }
         for w in ws {
             self.emit(Event::Warning(&w));
         }

@@ -36,7 +36,7 @@ use super::parse::{Layout, decode_body, decode_streamed_publish};
 use super::spec::Rule;
 use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion, Violation};
 use crate::base::{At, Direction, PerDir, Timestamp};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Limits of MQTT decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -316,7 +316,7 @@ fn large_publish_is_streamed_not_buffered() {
                 seen.push((
                     ev.frame,
                     pb.payload_len,
-                    pb.payload_hash,
+                    pb.payload_hash(),
                     pb.payload_preview.to_vec(),
                 ));
             }
@@ -346,7 +346,7 @@ fn stream_publish(
                 if let MqttEvent::Packet(ev) = e
                     && let Packet::Publish(pb) = ev.packet
                 {
-                    seen.push((pb.payload_hash, pb.topic_name().to_string(), ev.version));
+                    seen.push((pb.payload_hash(), pb.topic_name().to_string(), ev.version));
                 }
             });
     }

@@ -20,7 +20,6 @@ use super::properties::{Properties, PropertyScope, parse_properties};
 use super::reason::ReasonCode;
 use super::spec::{self, Rule};
 use super::types::*;
-use xxhash_rust::xxh3::xxh3_64;
 
 /// Why [`parse_packet`] / [`parse_fixed_header`] returned no packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -638,7 +637,7 @@ fn publish<'a>(
                     "payload is not valid UTF-8 although the Payload Format Indicator says it is",
                 );
             }
-            (preview, payload.len(), xxh3_64(payload), 0)
+            (preview, payload.len(), PayloadHash::Of(payload), 0)
         }
         Payload::Streamed {
             preview,
@@ -647,10 +646,10 @@ fn publish<'a>(
         } => (
             preview,
             (header.length as usize).saturating_sub(head_len),
-            hash,
+            PayloadHash::Known(hash),
             missing,
         ),
-        Payload::Prefix | Payload::Probe => (0, payload.len(), 0, 0),
+        Payload::Prefix | Payload::Probe => (0, payload.len(), PayloadHash::Known(0), 0),
     };
     let payload_preview = payload
         .get(..preview.min(payload.len()))
@@ -668,7 +667,7 @@ fn publish<'a>(
             properties,
             payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
             payload_preview,
-            payload_hash,
+            hash: payload_hash,
             payload_missing,
             resolved_topic: None,
         }),

@@ -171,15 +171,54 @@ pub struct Publish<'a> {
     pub payload_len: u32,
     /// The first bytes of the payload (bounded by the preview size).
     pub payload_preview: &'a [u8],
-    /// xxh3-64 of the whole payload (of the captured part when `payload_missing > 0`).
-    pub payload_hash: u64,
+    /// Where the payload's hash comes from (see [`Publish::payload_hash`]).
+    pub hash: PayloadHash<'a>,
     /// Payload bytes the capture lost in a gap (the packet was still framed).
     pub payload_missing: u64,
     /// The topic a 5.0 topic alias stands for, filled in by the connection.
     pub resolved_topic: Option<&'a str>,
 }
 
+/// A PUBLISH payload's hash, computed only when asked for: most payloads
+/// are never compared (QoS 0, or no reconnect), and hashing them all
+/// costs more than the rest of their decoding.
+#[derive(Clone, Copy)]
+pub enum PayloadHash<'a> {
+    /// The whole payload is here: hashed on demand.
+    Of(&'a [u8]),
+    /// The framer hashed it while streaming it (a payload split across segments).
+    Known(u64),
+}
+
+impl PayloadHash<'_> {
+    pub fn value(&self) -> u64 {
+        match self {
+            PayloadHash::Of(bytes) => xxhash_rust::xxh3::xxh3_64(bytes),
+            PayloadHash::Known(h) => *h,
+        }
+    }
+}
+
+/// Shown as its value, however it was made.
+impl std::fmt::Debug for PayloadHash<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PayloadHash({:016x})", self.value())
+    }
+}
+
+/// Two hashes are equal when their values are, however they were made.
+impl PartialEq for PayloadHash<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
 impl<'a> Publish<'a> {
+    /// xxh3-64 of the whole payload (of the captured part when `payload_missing > 0`).
+    pub fn payload_hash(&self) -> u64 {
+        self.hash.value()
+    }
+
     /// The topic the message was published to: the resolved alias if the
     /// wire topic was empty, the wire topic otherwise.
     pub fn topic_name(&self) -> &'a str {

@@ -309,7 +309,7 @@ impl Serialize for PacketJson<'_, '_> {
                 );
                 m.serialize_entry("payload", &preview)?;
                 m.serialize_entry("payload_encoding", preview.encoding())?;
-                m.serialize_entry("payload_hash", &format_args!("{:016x}", p.payload_hash))?;
+                m.serialize_entry("payload_hash", &format_args!("{:016x}", p.payload_hash()))?;
                 if p.payload_missing > 0 {
                     m.serialize_entry("payload_missing", &p.payload_missing)?;
                 }

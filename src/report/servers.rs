@@ -5,7 +5,7 @@
 use super::summary::ConnectionSummary;
 use crate::base::Endpoint;
 use crate::tcp::ConnRecord;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Servers followed for the silent-server check.
 const MAX_SERVERS: usize = 4096;

@@ -104,7 +104,7 @@ pub fn publish_h(qos: u8, dup: bool, id: Option<u16>, topic: &str, hash: u64) ->
         properties: Properties::default(),
         payload_len: 0,
         payload_preview: &[],
-        payload_hash: hash,
+        hash: crate::mqtt::PayloadHash::Known(hash),
         payload_missing: 0,
         resolved_topic: None,
     })
