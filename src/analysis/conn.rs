@@ -12,6 +12,7 @@ use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Timestamp};
 use crate::mqtt::{PacketType, ProtocolVersion};
 use foldhash::HashMap;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// The MQTT side of a connection, for the report's `connections[].mqtt`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,7 +34,8 @@ pub struct ConnectionMqtt {
 #[derive(Debug, Clone)]
 pub struct ConnectInfo {
     pub at: At,
-    pub client_id: String,
+    /// Shared with every flow record of the connection.
+    pub client_id: Arc<str>,
     pub clean_start: bool,
     pub keepalive: u16,
     /// 5.0 Session Expiry Interval (absent = 0).
@@ -56,7 +58,7 @@ pub struct ConnackInfo {
     pub retain_available: Option<u8>,
     pub server_keep_alive: Option<u16>,
     pub session_expiry: Option<u32>,
-    pub assigned_client_id: Option<String>,
+    pub assigned_client_id: Option<Arc<str>>,
 }
 
 /// A SUBSCRIBE or UNSUBSCRIBE waiting for its answer.
@@ -106,6 +108,8 @@ pub struct ConnAnalysis {
     pub disconnect_expiry: Option<u32>,
     /// Open flows by the PUBLISH's direction `[client→server, server→client]`.
     pub flows: PerDir<HashMap<u16, Flow>>,
+    /// Topics of recent flows, shared by the flows on them.
+    pub topics: super::topic_cache::TopicCache,
     /// Flows of the resumed session that were not re-sent yet.
     pub resumable: PerDir<HashMap<u16, Flow>>,
     pub recent: PerDir<VecDeque<Recent>>,
@@ -153,6 +157,7 @@ impl ConnAnalysis {
             connack: None,
             disconnect_expiry: None,
             flows: PerDir::default(),
+            topics: Default::default(),
             resumable: PerDir::default(),
             recent: PerDir::default(),
             subscribes: HashMap::default(),
@@ -197,16 +202,21 @@ impl ConnAnalysis {
     /// The client identifier, when one is known and names a session (an
     /// empty 3.x identifier names none; 5.0 then assigns one in CONNACK).
     pub fn client_id(&self) -> Option<&str> {
+        self.client().map(|id| &**id)
+    }
+
+    /// [`Self::client_id`], shared: flow records take a reference count, not a copy.
+    pub fn client(&self) -> Option<&Arc<str>> {
         if let Some(a) = self
             .connack
             .as_ref()
-            .and_then(|c| c.assigned_client_id.as_deref())
+            .and_then(|c| c.assigned_client_id.as_ref())
         {
             return Some(a);
         }
         self.connect
             .as_ref()
-            .map(|c| c.client_id.as_str())
+            .map(|c| &c.client_id)
             .filter(|id| !id.is_empty())
     }
 
@@ -328,7 +338,7 @@ impl ConnAnalysis {
             client_id: self
                 .client_id()
                 .map(str::to_string)
-                .or_else(|| self.connect.as_ref().map(|c| c.client_id.clone())),
+                .or_else(|| self.connect.as_ref().map(|c| c.client_id.to_string())),
             keepalive_s: self.connect.as_ref().map(|c| {
                 self.connack
                     .as_ref()

@@ -21,6 +21,7 @@ use crate::mqtt::{
     Connack, Connect, Packet, PacketEvent, PacketType, ProtocolVersion, Suback, Subscribe,
     Unsuback, Unsubscribe,
 };
+use std::sync::Arc;
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
@@ -270,7 +271,7 @@ fn on_connect(
     }
     c.connect = Some(ConnectInfo {
         at,
-        client_id: p.client_id.to_string(),
+        client_id: p.client_id.into(),
         clean_start: p.clean_start,
         keepalive: p.keepalive,
         session_expiry: p.properties.session_expiry_interval,
@@ -280,7 +281,7 @@ fn on_connect(
     if p.clean_start {
         // A new, empty session: every subscription will be seen.
         c.subs = Subscriptions::new(!c.midstream && c.unsure.client_to_server.is_none());
-        if let Some(id) = c.client_id().map(str::to_string)
+        if let Some(id) = c.client().cloned()
             && let Some(saved) = store.take(&id)
         {
             env.tally.counters.sessions_discarded += 1;
@@ -312,7 +313,7 @@ fn on_connack(
             con,
             at,
             PacketType::Connack,
-            "the CONNECT",
+            &"the CONNECT",
             None,
         );
     }
@@ -326,7 +327,7 @@ fn on_connack(
         retain_available: p.properties.retain_available,
         server_keep_alive: p.properties.server_keep_alive,
         session_expiry: p.properties.session_expiry_interval,
-        assigned_client_id: p.properties.assigned_client_identifier.map(str::to_string),
+        assigned_client_id: p.properties.assigned_client_identifier.map(Arc::from),
     });
     let Some(clean) = c.connect.as_ref().map(|x| x.clean_start) else {
         return;
@@ -351,7 +352,7 @@ fn on_connack(
         ));
     }
     let known_start = !c.midstream && c.unsure.client_to_server.is_none();
-    let id = c.client_id().map(str::to_string);
+    let id = c.client().cloned();
     if p.session_present {
         let seen_here = std::mem::take(&mut c.subs);
         match id.as_deref().and_then(|i| store.take(i)) {
@@ -365,7 +366,7 @@ fn on_connack(
                     } else {
                         let why =
                             "too many unacknowledged messages in the resumed session to follow";
-                        give_up(env, flow, id.as_deref(), c.version, why, at.ts);
+                        give_up(env, flow, id.as_ref(), c.version, why, at.ts);
                     }
                 }
                 let mut subs = saved.subs.unwrap_or_default();
@@ -388,7 +389,7 @@ fn on_connack(
                 saved.conn, saved.ended.frame, c.id, at.frame
             );
             for flow in saved.flows {
-                give_up(env, flow, id.as_deref(), c.version, &why, at.ts);
+                give_up(env, flow, id.as_ref(), c.version, &why, at.ts);
             }
         }
         c.subs.set_complete(known_start);
@@ -509,7 +510,7 @@ fn answered(
         stray_answer(c, env, at, answer, id);
         return None;
     };
-    let what = format!("{request} id {id}");
+    let what = format_args!("{request} id {id}");
     sample(
         c,
         env,
@@ -618,7 +619,7 @@ fn on_pingresp(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At) {
             ping.at,
             at,
             PacketType::Pingresp,
-            "the PINGREQ",
+            &"the PINGREQ",
             None,
         );
     }

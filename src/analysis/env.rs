@@ -13,6 +13,7 @@ use super::shared::{AnalysisConfig, AnalysisEvent};
 use super::summary::Tally;
 use crate::base::{At, Direction, Timestamp, Warning};
 use crate::mqtt::{PacketType, ProtocolVersion};
+use std::sync::Arc;
 
 /// A live tick looks at the open flows when the earliest
 /// deadline is due, but at most once per this much capture time, so that
@@ -73,7 +74,7 @@ pub(super) fn frames_then(mut frames: Vec<u64>, last: u64) -> Vec<u64> {
 /// The record of a concluded flow.
 pub(super) fn record(
     flow: Flow,
-    client_id: Option<&str>,
+    client_id: Option<&Arc<str>>,
     complete: bool,
     outcome: Option<Outcome>,
     reason_code: Option<u8>,
@@ -98,7 +99,7 @@ pub(super) fn record(
         reason_code,
         expected,
         topic: flow.topic.into(),
-        client_id: client_id.map(str::to_string),
+        client_id: client_id.cloned(),
         connections,
         resends: flow.resends,
     }
@@ -112,7 +113,7 @@ pub(super) fn record(
 pub(super) fn give_up(
     env: &mut Env<'_, '_>,
     flow: Flow,
-    client_id: Option<&str>,
+    client_id: Option<&Arc<str>>,
     version: Option<ProtocolVersion>,
     why: &str,
     ts: Timestamp,
@@ -138,7 +139,7 @@ pub(super) fn give_up(
 /// The `missing_ack` finding of `flow`.
 pub(super) fn missing_finding(
     flow: &Flow,
-    client_id: Option<&str>,
+    client_id: Option<&Arc<str>>,
     version: Option<ProtocolVersion>,
     why: &str,
     ts: Timestamp,
@@ -164,14 +165,14 @@ pub(super) fn missing_finding(
         FindingKind::MissingAck,
         flow.origin(),
         flow.dir,
-        flow.frames.clone(),
+        flow.frames.to_vec(),
         ts,
         message,
     )
     .cites(rules::ack_duty(expected, version))
     .packet_id(flow.id)
     .expected(expected)
-    .client(client_id)
+    .client(client_id.map(|id| &**id))
     .topic(&*flow.topic)
 }
 
@@ -186,7 +187,7 @@ pub(super) fn sample(
     from: At,
     to: At,
     expected: PacketType,
-    what: &str,
+    what: &dyn std::fmt::Display,
     packet_id: Option<u16>,
 ) -> Option<u64> {
     let Some(ns) = ns_between(from.ts, to.ts) else {

@@ -5,6 +5,11 @@
 use super::latency::LatencyKey;
 use super::qos::Stage;
 use crate::base::{At, ConnId, Direction, Timestamp};
+use smallvec::SmallVec;
+use std::sync::Arc;
+
+/// A flow's frames: the first four inline.
+pub type Frames = SmallVec<[u64; 4]>;
 
 /// Frames kept per flow; a peer re-sending forever cannot grow it further.
 pub const MAX_FLOW_FRAMES: usize = 32;
@@ -66,7 +71,8 @@ pub struct Flow {
     /// Later connections of the session it continued on (none for most
     /// flows, so no allocation).
     pub later: Vec<ConnId>,
-    pub frames: Vec<u64>,
+    /// Inline up to 4 (most flows see 2 to 4 packets): no allocation.
+    pub frames: Frames,
     /// The first PUBLISH.
     pub publish_ts: Timestamp,
     /// The packet that began the current stage (or the re-send that
@@ -74,7 +80,8 @@ pub struct Flow {
     pub stage_at: At,
     /// The last packet of the flow: a capture loss after it may have eaten the ack.
     pub last_ts: Timestamp,
-    pub topic: Box<str>,
+    /// Shared with the connection's other flows on the topic ([`super::topic_cache`]).
+    pub topic: Arc<str>,
     /// Re-sent PUBLISH / PUBREL copies (DUP=1 on the same connection, or a redelivery).
     pub resends: u32,
     /// Resumed on a later connection of its session.
@@ -99,7 +106,7 @@ impl Flow {
         id: u16,
         stage: Stage,
         at: At,
-        topic: &str,
+        topic: Arc<str>,
         payload_hash: u64,
     ) -> Self {
         let At { frame, ts } = at;
@@ -110,16 +117,11 @@ impl Flow {
             dir,
             origin: conn,
             later: Vec::new(),
-            frames: {
-                // Most flows see 2 to 4 packets: one allocation, no regrowth.
-                let mut f = Vec::with_capacity(4);
-                f.push(frame);
-                f
-            },
+            frames: smallvec::smallvec![frame],
             publish_ts: ts,
             stage_at: at,
             last_ts: ts,
-            topic: clip(topic, MAX_TOPIC_LEN).into(),
+            topic,
             resends: 0,
             redelivered: false,
             reported_missing: false,
@@ -191,14 +193,14 @@ pub struct FlowRecord {
     pub direction: Direction,
     pub packet_id: u16,
     pub qos: u8,
-    pub frames: Vec<u64>,
+    pub frames: Frames,
     pub latency_ms: FlowLatency,
     pub complete: bool,
     pub outcome: Option<Outcome>,
     pub reason_code: Option<u8>,
     pub expected: Option<crate::mqtt::PacketType>,
-    pub topic: String,
-    pub client_id: Option<String>,
+    pub topic: Arc<str>,
+    pub client_id: Option<Arc<str>>,
     pub connections: Vec<ConnId>,
     pub resends: u32,
 }
@@ -206,8 +208,9 @@ pub struct FlowRecord {
 /// The stage latencies of one flow, in milliseconds; only those measured.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FlowLatency {
-    /// `(key, nanoseconds)` in the order measured.
-    pub samples: Vec<(LatencyKey, u64)>,
+    /// `(key, nanoseconds)` in the order measured (a QoS 2 flow has at
+    /// most four: PUBREC, PUBREL, PUBCOMP and the total; kept inline).
+    pub samples: SmallVec<[(LatencyKey, u64); 4]>,
 }
 
 impl FlowLatency {
@@ -240,12 +243,12 @@ mod tests {
             1,
             Stage::AwaitPuback,
             At { frame: 5, ts },
-            "t",
+            "t".into(),
             0,
         );
         f.touch(5, ts);
         f.touch(6, ts);
-        assert_eq!(f.frames, vec![5, 6]);
+        assert_eq!(f.frames[..], [5, 6]);
         for i in 0..100 {
             f.touch(10 + i, ts);
         }

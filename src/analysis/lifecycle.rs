@@ -14,6 +14,7 @@ use super::summary::AnalysisSummary;
 use crate::base::{At, Direction, Timestamp, Warning};
 use crate::mqtt::PacketType;
 use crate::tcp::CloseKind;
+use std::sync::Arc;
 
 /// `ts + ns`.
 fn plus(ts: Timestamp, ns: u64) -> Timestamp {
@@ -133,7 +134,7 @@ impl Shared {
             check_keepalive(&mut c, &mut env, end, "until the connection ended");
         }
         let summary = c.has_mqtt().then(|| c.mqtt_summary());
-        let client = c.client_id().map(str::to_string);
+        let client = c.client().cloned();
         let version = c.version;
         for (expected, id, p) in pending_requests(&mut c) {
             if p.reported {
@@ -163,7 +164,7 @@ impl Shared {
                 if !f.reported_missing && !f.ack_maybe_lost && waited < env.timeout_ns {
                     env.flow(record(
                         f,
-                        client.as_deref(),
+                        client.as_ref(),
                         false,
                         Some(Outcome::CutOff),
                         None,
@@ -173,14 +174,14 @@ impl Shared {
                         "still unanswered {} later, when the capture stopped following the open connection",
                         ms(waited)
                     );
-                    give_up(&mut env, f, client.as_deref(), version, &why, ts);
+                    give_up(&mut env, f, client.as_ref(), version, &why, ts);
                 }
             }
-        } else if let Some(id) = client.as_deref().filter(|_| c.session_persists()) {
+        } else if let Some(id) = client.as_ref().filter(|_| c.session_persists()) {
             env.tally.counters.sessions_saved += 1;
             let subs = std::mem::take(&mut c.subs);
             let subs = subs.is_complete().then_some(subs);
-            let saved = SavedSession::new(id.to_string(), flows, subs, c.id, end, version);
+            let saved = SavedSession::new(Arc::clone(id), flows, subs, c.id, end, version);
             let (lost, evicted) = store.save(saved);
             for f in lost {
                 give_up(
@@ -220,7 +221,7 @@ impl Shared {
                 _ => closed.to_string(),
             };
             for f in flows {
-                give_up(&mut env, f, client.as_deref(), version, &why, ts);
+                give_up(&mut env, f, client.as_ref(), version, &why, ts);
             }
         }
         summary
@@ -266,7 +267,7 @@ impl Shared {
             {
                 soonest(plus(last.ts, ka.saturating_mul(3) / 2));
             }
-            let client = c.client_id().map(str::to_string);
+            let client = c.client().cloned();
             let version = c.version;
             let mut due: Vec<(Direction, u16)> = Vec::new();
             for table in c.flows.values() {
@@ -289,7 +290,7 @@ impl Shared {
                     continue;
                 }
                 let why = format!("no answer within the ack timeout of {}", ms(timeout));
-                let finding = missing_finding(f, client.as_deref(), version, &why, now);
+                let finding = missing_finding(f, client.as_ref(), version, &why, now);
                 if let Some(f) = c.flows[dir].get_mut(&fid) {
                     f.reported_missing = true;
                 }

@@ -89,6 +89,7 @@ pub mod shared;
 mod store;
 pub mod subscriptions;
 pub mod summary;
+pub mod topic_cache;
 pub mod topk;
 
 #[cfg(test)]

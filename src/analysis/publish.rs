@@ -15,6 +15,7 @@ use super::store::SessionStore;
 use super::subscriptions::Verdict;
 use crate::base::{At, Direction};
 use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion, PubResp, Publish};
+use std::sync::Arc;
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
@@ -123,7 +124,7 @@ pub(super) fn on_publish(
                 return;
             };
             flow.resends = flow.resends.saturating_add(1);
-            let frames = frames_then(flow.frames.clone(), at.frame);
+            let frames = frames_then(flow.frames.to_vec(), at.frame);
             flow.touch(at.frame, at.ts);
             let (stage, first) = (flow.stage, flow.frames.first().copied().unwrap_or(at.frame));
             let after_pubrel = stage == Stage::AwaitPubcomp;
@@ -161,15 +162,15 @@ pub(super) fn on_publish(
             );
             env.raise(
                 c.finding(FindingKind::PacketIdInUse, dir, at, text)
-                    .frames(frames_then(old.frames.clone(), at.frame))
+                    .frames(frames_then(old.frames.to_vec(), at.frame))
                     .cites(rules::unused_packet_id(dir, c.rules_version()))
                     .packet_id(id)
                     .topic(topic),
             );
-            let client = c.client_id().map(str::to_string);
+            let client = c.client().cloned();
             env.flow(record(
                 old,
-                client.as_deref(),
+                client.as_ref(),
                 false,
                 Some(Outcome::Superseded),
                 None,
@@ -296,6 +297,7 @@ fn start(
         }
         return;
     }
+    let topic = c.topics.get(topic);
     let flow = Flow::new(c.id, dir, id, stage, at, topic, p.payload_hash());
     c.flows[dir].insert(id, flow);
     check_receive_maximum(c, env, dir, id, at);
@@ -348,7 +350,7 @@ fn take_resumable(
         return Some(f);
     }
     if c.connack.as_ref().is_some_and(|a| a.session_present) {
-        let client = c.client_id()?.to_string();
+        let client = Arc::clone(c.client()?);
         return store.take_flow(&client, dir, id);
     }
     None
@@ -380,15 +382,15 @@ fn resume(
         );
         env.raise(
             c.finding(FindingKind::PacketIdInUse, dir, at, text)
-                .frames(frames_then(flow.frames.clone(), at.frame))
+                .frames(frames_then(flow.frames.to_vec(), at.frame))
                 .cites(rules::unused_packet_id(dir, c.rules_version()))
                 .packet_id(id),
         );
-        let client = c.client_id().map(str::to_string);
+        let client = c.client().cloned();
         flow.resume_on(c.id);
         env.flow(record(
             flow,
-            client.as_deref(),
+            client.as_ref(),
             false,
             Some(Outcome::Superseded),
             None,
@@ -403,7 +405,7 @@ fn resume(
                 at,
                 format!("PUBLISH id {id} re-delivered after the reconnect with DUP=0"),
             )
-            .frames(frames_then(flow.frames.clone(), at.frame))
+            .frames(frames_then(flow.frames.to_vec(), at.frame))
             .cites(rules::DUP_ON_REDELIVERY),
         );
     }
@@ -486,7 +488,7 @@ pub(super) fn on_ack(
             flow_dir,
             id,
             before,
-            frames_then(flow.frames.clone(), at.frame),
+            frames_then(flow.frames.to_vec(), at.frame),
         );
     }
     match tr.next {
@@ -512,7 +514,7 @@ pub(super) fn on_ack(
             };
             env.flow(record(
                 flow,
-                c.client_id(),
+                c.client(),
                 true,
                 outcome,
                 code.filter(|_| error),
@@ -551,14 +553,14 @@ pub(super) fn on_ack(
                         }
                     ),
                 )
-                .frames(frames_then(flow.frames.clone(), at.frame))
+                .frames(frames_then(flow.frames.to_vec(), at.frame))
                 .cites(rules::RESPONSE_BY_QOS)
                 .packet_id(id)
                 .topic(&*flow.topic),
             );
             env.flow(record(
                 flow,
-                c.client_id(),
+                c.client(),
                 false,
                 Some(Outcome::WrongAck),
                 None,
@@ -586,14 +588,14 @@ fn measure(
         (Stage::AwaitPubcomp, PacketType::Pubcomp) => LatencyKey::Pubcomp,
         _ => return,
     };
-    let what = format!("QoS {} PUBLISH id {}", flow.qos, flow.id);
-    let topic = flow.topic.to_string();
+    // Formatted only when a late ack is reported: this runs for every ack.
+    let what = format_args!("QoS {} PUBLISH id {}", flow.qos, flow.id);
     if let Some(ns) = sample(
         c,
         env,
         key,
         flow.dir,
-        Some(&topic),
+        Some(&flow.topic),
         flow.stage_at,
         at,
         t,
@@ -610,7 +612,7 @@ fn measure(
             LatencyKey::Qos2Total,
             Some(flow.dir),
             c.client_id(),
-            Some(&topic),
+            Some(&flow.topic),
             ns,
         );
         flow.samples.samples.push((LatencyKey::Qos2Total, ns));

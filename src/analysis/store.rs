@@ -16,11 +16,12 @@ use crate::base::{At, ConnId, Direction};
 use crate::mqtt::ProtocolVersion;
 use foldhash::{HashMap, HashMapExt};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// The flows and subscriptions a closed connection left in its session.
 #[derive(Debug, Clone)]
 pub struct SavedSession {
-    pub client_id: String,
+    pub client_id: Arc<str>,
     pub flows: Vec<Flow>,
     /// `None` when the connection's subscriptions were not all known.
     pub subs: Option<Subscriptions>,
@@ -34,7 +35,7 @@ pub struct SavedSession {
 
 impl SavedSession {
     pub fn new(
-        client_id: String,
+        client_id: Arc<str>,
         flows: Vec<Flow>,
         subs: Option<Subscriptions>,
         conn: ConnId,
@@ -57,9 +58,9 @@ impl SavedSession {
 #[derive(Debug)]
 pub struct SessionStore {
     capacity: usize,
-    map: HashMap<String, SavedSession>,
+    map: HashMap<Arc<str>, SavedSession>,
     /// Insertion order for eviction; entries whose `seq` no longer matches are stale.
-    order: VecDeque<(String, u64)>,
+    order: VecDeque<(Arc<str>, u64)>,
     next_seq: u64,
 }
 
@@ -172,7 +173,7 @@ mod tests {
     }
 
     fn flow(dir: Direction, id: u16) -> Flow {
-        Flow::new(0, dir, id, Stage::AwaitPuback, at(1), "t", 0)
+        Flow::new(0, dir, id, Stage::AwaitPuback, at(1), "t".into(), 0)
     }
 
     #[test]
@@ -180,7 +181,7 @@ mod tests {
         let mut st = SessionStore::new(2);
         for (i, name) in ["a", "b", "c"].iter().enumerate() {
             let (lost, ev) = st.save(SavedSession::new(
-                name.to_string(),
+                (*name).into(),
                 vec![flow(Direction::ClientToServer, 1)],
                 None,
                 i as u32,
@@ -192,7 +193,7 @@ mod tests {
                 assert!(ev.is_empty());
             } else {
                 assert_eq!(ev.len(), 1);
-                assert_eq!(ev[0].client_id, "a");
+                assert_eq!(&*ev[0].client_id, "a");
             }
         }
         assert_eq!(st.len(), 2);

@@ -29,11 +29,52 @@ pub struct Ts(pub Timestamp);
 
 impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.to_string();
-        match serde_json::value::RawValue::from_string(text) {
-            Ok(raw) => raw.serialize(s),
-            Err(_) => s.serialize_f64(self.0.as_secs_f64()),
+        // Formatted on the stack and borrowed as a raw JSON number: every
+        // event carries a timestamp, so no allocation here.
+        let mut buf = StackText::default();
+        let raw = std::fmt::Write::write_fmt(&mut buf, format_args!("{}", self.0))
+            .ok()
+            .and_then(|()| serde_json::from_str::<&serde_json::value::RawValue>(buf.as_str()).ok());
+        match raw {
+            Some(raw) => raw.serialize(s),
+            None => s.serialize_f64(self.0.as_secs_f64()),
         }
+    }
+}
+
+/// A short text formatted without allocating (a timestamp: at most 20
+/// digits of seconds, a point and 9 of fraction). Hand-written because the
+/// few lines are smaller than a dependency for them.
+struct StackText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        self.buf
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -804,9 +845,9 @@ mod tests {
             direction: Direction::ClientToServer,
             packet_id: 7,
             qos: 1,
-            frames: vec![5, 6],
+            frames: smallvec::smallvec![5, 6],
             latency_ms: FlowLatency {
-                samples: vec![(LatencyKey::Puback, 210_000)],
+                samples: smallvec::smallvec![(LatencyKey::Puback, 210_000)],
             },
             complete: true,
             outcome: None,

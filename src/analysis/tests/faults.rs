@@ -21,14 +21,14 @@ fn missing_ack_when_the_connection_closes() {
     assert_eq!(h.kinds(), vec!["missing_ack", "missing_ack"]);
     let nine = all.iter().find(|f| f.packet_id == Some(9)).unwrap();
     assert_eq!(nine.expected, Some(PacketType::Puback));
-    assert_eq!(nine.frames, vec![p]);
+    assert_eq!(nine.frames[..], [p]);
     assert_eq!(nine.direction, C2S);
     assert_eq!(nine.severity, Severity::Error);
     assert!(nine.message.contains("MQTT-4.3.2-2"), "{}", nine.message);
     assert!(nine.message.contains("RST"), "{}", nine.message);
     let ten = all.iter().find(|f| f.packet_id == Some(10)).unwrap();
     assert_eq!(ten.expected, Some(PacketType::Pubcomp));
-    assert_eq!(ten.frames, vec![q, r, l]);
+    assert_eq!(ten.frames[..], [q, r, l]);
     assert_eq!(s.flows.qos1.incomplete, 1);
     assert_eq!(s.flows.qos1.missing, 1);
     assert_eq!(s.flows.qos2.missing, 1);
@@ -46,7 +46,7 @@ fn late_ack_after_the_timeout() {
     h.end(0, 12_100_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::LateAck);
-    assert_eq!(f.frames, vec![p, a]);
+    assert_eq!(f.frames[..], [p, a]);
     assert_eq!(f.packet_id, Some(2));
     assert_eq!(f.expected, Some(PacketType::Puback));
     assert_eq!(f.severity, Severity::Warning);
@@ -73,7 +73,7 @@ fn duplicate_publish_in_flight_and_after_ack() {
     h.end(0, 4_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::DuplicatePublish);
-    assert_eq!(f.frames, vec![a, b]);
+    assert_eq!(f.frames[..], [a, b]);
     assert_eq!(f.packet_id, Some(2));
     assert_eq!(f.severity, Severity::Warning);
 
@@ -87,7 +87,7 @@ fn duplicate_publish_in_flight_and_after_ack() {
     h.end(0, 4_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::DuplicatePublish);
-    assert_eq!(f.frames, vec![ack, again]);
+    assert_eq!(f.frames[..], [ack, again]);
 }
 
 #[test]
@@ -101,15 +101,15 @@ fn packet_id_in_use_by_a_new_publish() {
     h.end(0, 3_000, CloseKind::Fin);
     let s = h.finish();
     let f = h.only(K::PacketIdInUse);
-    assert_eq!(f.frames, vec![a, b]);
+    assert_eq!(f.frames[..], [a, b]);
     assert_eq!(f.packet_id, Some(7));
     // the first message is superseded, the second acknowledged
     let flows = h.flows();
     assert_eq!(flows.len(), 2);
     assert_eq!(flows[0].outcome, Some(Outcome::Superseded));
-    assert_eq!(flows[0].topic, "reuse/b");
+    assert_eq!(&*flows[0].topic, "reuse/b");
     assert!(flows[1].complete);
-    assert_eq!(flows[1].frames, vec![b, ack]);
+    assert_eq!(flows[1].frames[..], [b, ack]);
     assert_eq!((s.flows.qos1.completed, s.flows.qos1.superseded), (1, 1));
 }
 
@@ -125,7 +125,7 @@ fn packet_id_in_use_across_subscribe_and_publish() {
     h.end(0, 2_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::PacketIdInUse);
-    assert_eq!(f.frames, vec![s, p]);
+    assert_eq!(f.frames[..], [s, p]);
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn unexpected_ack_at_the_wrong_stage() {
     h.end(0, 2_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::UnexpectedAck);
-    assert_eq!(f.frames, vec![p, rel]);
+    assert_eq!(f.frames[..], [p, rel]);
     assert!(f.message.contains("before any PUBREC"), "{}", f.message);
     // the flow followed the sender and completed
     assert!(h.flow(C2S, 5).complete);
@@ -181,10 +181,10 @@ fn wrong_ack_type_both_ways() {
     let s = h.finish();
     assert_eq!(h.kinds(), vec!["wrong_ack_type", "wrong_ack_type"]);
     let all = h.findings();
-    assert_eq!(all[0].frames, vec![p, a]);
+    assert_eq!(all[0].frames[..], [p, a]);
     assert_eq!(all[0].packet_id, Some(2));
     assert_eq!(all[0].direction, C2S);
-    assert_eq!(all[1].frames, vec![q, r]);
+    assert_eq!(all[1].frames[..], [q, r]);
     assert_eq!(all[1].direction, S2C);
     assert_eq!(h.flow(C2S, 2).outcome, Some(Outcome::WrongAck));
     assert_eq!(s.flows.qos2.wrong_ack, 1);
@@ -204,7 +204,7 @@ fn invalid_qos_is_not_a_flow_nor_a_second_finding() {
     h.end(0, 2_000, CloseKind::Fin);
     let s = h.finish();
     let f = h.only(K::InvalidQos);
-    assert_eq!(f.frames, vec![p]);
+    assert_eq!(f.frames[..], [p]);
     assert!(f.message.contains("MQTT-3.3.1-4"));
     assert!(h.flows().is_empty());
     assert_eq!(s.flows.qos1.completed + s.flows.qos1.incomplete, 0);
@@ -220,7 +220,7 @@ fn dup_on_qos0() {
     h.end(0, 2_000, CloseKind::Fin);
     let s = h.finish();
     let f = h.only(K::DupOnQos0);
-    assert_eq!(f.frames, vec![p]);
+    assert_eq!(f.frames[..], [p]);
     assert_eq!(f.severity, Severity::Warning);
     assert_eq!(s.qos0_messages.total, 1);
 }
@@ -238,8 +238,8 @@ fn packet_id_zero_on_publish_and_subscribe() {
     h.finish();
     assert_eq!(h.kinds(), vec!["packet_id_zero", "packet_id_zero"]);
     let all = h.findings();
-    assert_eq!(all[0].frames, vec![s]);
-    assert_eq!(all[1].frames, vec![p]);
+    assert_eq!(all[0].frames[..], [s]);
+    assert_eq!(all[1].frames[..], [p]);
     assert!(all[1].message.contains("MQTT-2.3.1-1"));
     // no flow that could go missing
     assert!(h.flows().is_empty());
@@ -259,7 +259,7 @@ fn qos_exceeds_grant_takes_the_grant_not_the_request() {
     h.end(0, 4_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::QosExceedsGrant);
-    assert_eq!(f.frames, vec![g, p]);
+    assert_eq!(f.frames[..], [g, p]);
     assert_eq!(f.topic.as_deref(), Some("a/y"));
     assert!(f.message.contains("MQTT-3.8.4-6"), "{}", f.message);
 }
@@ -366,7 +366,7 @@ fn receive_maximum_from_the_connack_limits_the_client() {
     h.end(0, 1_000, CloseKind::Fin);
     let s = h.finish();
     let f = h.only(K::ReceiveMaximumExceeded);
-    assert_eq!(f.frames, vec![third]);
+    assert_eq!(f.frames[..], [third]);
     assert_eq!(f.packet_id, Some(4));
     assert_eq!(f.direction, C2S);
     assert!(f.message.contains("MQTT-3.3.4-7"), "{}", f.message);
@@ -408,7 +408,7 @@ fn receive_maximum_from_the_connect_limits_the_server() {
         .filter(|f| f.kind == K::ReceiveMaximumExceeded)
         .collect();
     assert_eq!(rm.len(), 1);
-    assert_eq!(rm[0].frames, vec![second]);
+    assert_eq!(rm[0].frames[..], [second]);
     assert_eq!(rm[0].direction, S2C);
     assert!(rm[0].message.contains("MQTT-3.3.4-9"));
     // the ten unacknowledged client PUBLISHes are missing, nothing else
@@ -449,7 +449,7 @@ fn parser_violations_become_protocol_violations() {
     h.end(0, 2_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::ProtocolViolation);
-    assert_eq!(f.frames, vec![p]);
+    assert_eq!(f.frames[..], [p]);
     assert_eq!(f.rule, Some(Rule::new("MQTT-3.3.2-2")));
     assert!(f.message.ends_with("(MQTT-3.3.2-2)"), "{}", f.message);
 }
@@ -471,9 +471,9 @@ fn second_connect_and_packets_before_connect() {
     h.finish();
     assert_eq!(h.kinds(), vec!["protocol_violation", "protocol_violation"]);
     let all = h.findings();
-    assert_eq!(all[0].frames, vec![first, second]);
+    assert_eq!(all[0].frames[..], [first, second]);
     assert_eq!(all[0].rule, Some(Rule::new("MQTT-3.1.0-2")));
-    assert_eq!(all[1].frames, vec![early]);
+    assert_eq!(all[1].frames[..], [early]);
     assert_eq!(all[1].rule, Some(Rule::new("MQTT-3.1.0-1")));
     assert_eq!(all[1].connection, 1);
 }
@@ -500,7 +500,7 @@ fn client_need_not_wait_for_connack_but_server_must_send_it_first() {
     h.end(0, 1_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::ProtocolViolation);
-    assert_eq!(f.frames, vec![early]);
+    assert_eq!(f.frames[..], [early]);
     assert_eq!(f.rule, Some(Rule::new("MQTT-3.2.0-1")));
 }
 
@@ -533,7 +533,7 @@ fn malformed_packet() {
     h.end(0, 2_000, CloseKind::Fin);
     let s = h.finish();
     let f = h.only(K::MalformedPacket);
-    assert_eq!(f.frames, vec![m]);
+    assert_eq!(f.frames[..], [m]);
     assert!(
         f.message.contains("SUBSCRIBE does not decode"),
         "{}",
@@ -577,7 +577,7 @@ fn keepalive_exceeded_at_connection_end_and_off_when_zero() {
     let fin = h.end(1, 4_661_000, CloseKind::Fin);
     h.finish();
     let f = h.only(K::KeepaliveExceeded);
-    assert_eq!(f.frames, vec![last, fin]);
+    assert_eq!(f.frames[..], [last, fin]);
     assert_eq!(f.connection, 1);
     assert_eq!(f.client_id.as_deref(), Some("ka-silent"));
 
@@ -624,11 +624,11 @@ fn tcp_gap_and_what_it_hides() {
     h.end(0, 3_000, CloseKind::Fin);
     let s = h.finish();
     let f = h.only(K::TcpGap);
-    assert_eq!(f.frames, vec![g]);
+    assert_eq!(f.frames[..], [g]);
     assert_eq!(f.direction, S2C);
     assert!(f.message.contains("34 bytes"), "{}", f.message);
     let fl = h.flow(C2S, 1);
-    assert_eq!(fl.frames, vec![p]);
+    assert_eq!(fl.frames[..], [p]);
     assert_eq!(fl.outcome, Some(Outcome::Unverifiable));
     assert_eq!(s.flows.qos1.unverifiable, 1);
     assert_eq!(s.flows.qos1.missing, 0);
@@ -676,9 +676,9 @@ fn packets_after_disconnect_and_in_the_wrong_direction() {
     h.finish();
     assert_eq!(h.kinds(), vec!["protocol_violation", "protocol_violation"]);
     let all = h.findings();
-    assert_eq!(all[0].frames, vec![d, late]);
+    assert_eq!(all[0].frames[..], [d, late]);
     assert_eq!(all[0].rule, Some(Rule::new("MQTT-3.14.4-2")));
-    assert_eq!(all[1].frames, vec![wrong]);
+    assert_eq!(all[1].frames[..], [wrong]);
 }
 
 #[test]
@@ -696,7 +696,7 @@ fn publish_before_a_refused_connack_is_lost_and_says_why() {
     h.end(0, 200, CloseKind::Fin);
     h.finish();
     let f = h.only(K::MissingAck);
-    assert_eq!(f.frames, vec![p]);
+    assert_eq!(f.frames[..], [p]);
     assert!(
         f.message
             .contains(&format!("refused the CONNECT (CONNACK frame {refused})")),
@@ -718,6 +718,6 @@ fn a_resumed_session_does_not_excuse_a_stray_suback() {
     h.end(0, 1_000, CloseKind::Fin);
     let sum = h.finish();
     let f = h.only(K::UnexpectedAck);
-    assert_eq!(f.frames, vec![s]);
+    assert_eq!(f.frames[..], [s]);
     assert_eq!(sum.analysis.acks_without_publish, 1);
 }

@@ -20,13 +20,13 @@ fn qos1_both_directions_with_exact_latency() {
     assert!(h.findings().is_empty(), "{:#?}", h.findings());
     let up = h.flow(C2S, 7);
     assert!(up.complete && up.outcome.is_none());
-    assert_eq!(up.frames, vec![p1, a1]);
+    assert_eq!(up.frames[..], [p1, a1]);
     assert_eq!(up.qos, 1);
-    assert_eq!(up.topic, "a/b");
+    assert_eq!(&*up.topic, "a/b");
     assert_eq!(up.client_id.as_deref(), Some("c1"));
     assert_eq!(up.latency_ms.get(LatencyKey::Puback), Some(210_000));
     let down = h.flow(S2C, 7);
-    assert_eq!(down.frames, vec![p2, a2]);
+    assert_eq!(down.frames[..], [p2, a2]);
     assert_eq!(down.latency_ms.get(LatencyKey::Puback), Some(333_000));
     assert_eq!(s.flows.qos1.completed, 2);
     assert_eq!(s.flows.qos1.incomplete, 0);
@@ -67,7 +67,7 @@ fn qos2_both_directions_with_exact_latency() {
     let s = h.finish();
     assert!(h.findings().is_empty(), "{:#?}", h.findings());
     let up = h.flow(C2S, 3);
-    assert_eq!(up.frames, vec![f1, f2, f3, f4]);
+    assert_eq!(up.frames[..], [f1, f2, f3, f4]);
     assert!(up.complete);
     let l = &up.latency_ms;
     assert_eq!(l.get(LatencyKey::Pubrec), Some(100_000));
@@ -75,7 +75,7 @@ fn qos2_both_directions_with_exact_latency() {
     assert_eq!(l.get(LatencyKey::Pubcomp), Some(350_000));
     assert_eq!(l.get(LatencyKey::Qos2Total), Some(600_000));
     let down = h.flow(S2C, 3);
-    assert_eq!(down.frames, vec![g1, g2, g3, g4]);
+    assert_eq!(down.frames[..], [g1, g2, g3, g4]);
     assert_eq!(down.latency_ms.get(LatencyKey::Qos2Total), Some(190_000));
     assert_eq!(s.flows.qos2.completed, 2);
     assert_eq!(s.flows.qos1.completed, 0);
@@ -194,7 +194,7 @@ fn dup_resend_then_single_ack_completes_one_flow() {
     h.finish();
     assert_eq!(h.kinds(), vec!["duplicate_publish"]);
     let f = h.flow(C2S, 2);
-    assert_eq!(f.frames, vec![a, b, c]);
+    assert_eq!(f.frames[..], [a, b, c]);
     assert_eq!(f.resends, 1);
     // latency from the first copy: the ack answers the first one it got
     assert_eq!(f.latency_ms.get(LatencyKey::Puback), Some(2_000_000));

@@ -44,7 +44,7 @@ fn redelivery_on_a_resumed_session_completes_the_flow() {
     let f = h.flow(S2C, 2);
     assert!(f.complete);
     assert_eq!(f.outcome, Some(Outcome::Redelivered));
-    assert_eq!(f.frames, vec![p, again, ack]);
+    assert_eq!(f.frames[..], [p, again, ack]);
     assert_eq!(f.connection, 0);
     assert_eq!(f.connections, vec![0, 3]);
     // measured from the redelivery, not across the outage
@@ -63,7 +63,7 @@ fn clean_session_loses_the_message_at_connection_end() {
     let mut h = H::new();
     let p = first_connection(&mut h, true);
     let f = h.only(K::MissingAck);
-    assert_eq!(f.frames, vec![p]);
+    assert_eq!(f.frames[..], [p]);
     assert_eq!(f.direction, S2C);
     assert_eq!(f.connection, 0);
     assert_eq!(f.packet_id, Some(2));
@@ -87,7 +87,7 @@ fn session_not_present_after_reconnect_means_loss() {
     h.send(3, C2S, 800_100, connect("fixedid", false, 60));
     let ca = h.send(3, S2C, 800_200, connack(false));
     let f = h.only(K::MissingAck);
-    assert_eq!(f.frames, vec![p]);
+    assert_eq!(f.frames[..], [p]);
     assert!(f.message.contains("session present = 0"), "{}", f.message);
     assert!(f.message.contains(&format!("frame {ca}")), "{}", f.message);
     h.end(3, 900_000, CloseKind::Fin);
@@ -139,7 +139,7 @@ fn resumed_qos2_flow_continues_with_pubrel() {
     h.finish();
     assert!(h.findings().is_empty(), "{:#?}", h.findings());
     let f = h.flow(C2S, 9);
-    assert_eq!(f.frames, vec![p, r, rel, comp]);
+    assert_eq!(f.frames[..], [p, r, rel, comp]);
     assert_eq!(f.outcome, Some(Outcome::Redelivered));
     assert_eq!(f.latency_ms.get(LatencyKey::Pubcomp), Some(120_000));
     // the PUBREC → PUBREL step spans the outage: not a sample
