@@ -98,7 +98,7 @@ pub(super) fn record(
         outcome,
         reason_code,
         expected,
-        topic: flow.topic.into(),
+        topic: flow.topic,
         client_id: client_id.cloned(),
         connections,
         resends: flow.resends,
