@@ -129,7 +129,7 @@ fn missing_ack_qos2_stalled() {
     assert_eq!(f.packet_id, Some(3));
     assert_eq!(f.direction, C2S);
     assert_eq!(f.expected, Some(PacketType::Pubcomp));
-    assert_eq!(f.frames, vec![17, 19, 20]);
+    assert_eq!(f.frames[..], [17, 19, 20]);
     assert_eq!(r.summary.flows.qos1.completed, 1);
     assert_eq!(r.summary.flows.qos2.completed, 1);
 }
@@ -139,7 +139,7 @@ fn late_ack() {
     let r = run("late_ack.pcap");
     let f = r.only(FindingKind::LateAck, 1)[0];
     assert_eq!(f.packet_id, Some(2));
-    assert_eq!(f.frames, vec![11, 13]);
+    assert_eq!(f.frames[..], [11, 13]);
     let slow = r.flows.iter().find(|f| f.packet_id == 2).unwrap();
     assert!(slow.complete);
     let cfg = AnalysisConfig {
@@ -155,10 +155,10 @@ fn duplicate_publish() {
     let r = run("duplicate_publish.pcap");
     let f = r.only(FindingKind::DuplicatePublish, 1)[0];
     assert_eq!(f.packet_id, Some(2));
-    assert_eq!(f.frames, vec![11, 13]);
+    assert_eq!(f.frames[..], [11, 13]);
     let flow = r.flows.iter().find(|f| f.packet_id == 2).unwrap();
     assert!(flow.complete);
-    assert_eq!(flow.frames, vec![11, 13, 15]);
+    assert_eq!(flow.frames[..], [11, 13, 15]);
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn packet_id_in_use() {
     let r = run("packet_id_in_use.pcap");
     let f = r.only(FindingKind::PacketIdInUse, 1)[0];
     assert_eq!(f.packet_id, Some(7));
-    assert_eq!(f.frames, vec![11, 13]);
+    assert_eq!(f.frames[..], [11, 13]);
 }
 
 #[test]
@@ -192,7 +192,7 @@ fn wrong_ack_type() {
     let r = run("wrong_ack_type.pcap");
     let f = r.only(FindingKind::WrongAckType, 1)[0];
     assert_eq!(f.packet_id, Some(2));
-    assert_eq!(f.frames, vec![11, 13]);
+    assert_eq!(f.frames[..], [11, 13]);
     assert_eq!(r.summary.flows.qos2.completed, 1);
     assert_eq!(r.summary.flows.qos2.wrong_ack, 1);
 }
@@ -201,7 +201,7 @@ fn wrong_ack_type() {
 fn invalid_qos() {
     let r = run("invalid_qos.pcap");
     let f = r.only(FindingKind::InvalidQos, 1)[0];
-    assert_eq!(f.frames, vec![33]);
+    assert_eq!(f.frames[..], [33]);
     assert!(
         r.flows
             .iter()
@@ -213,7 +213,7 @@ fn invalid_qos() {
 fn dup_on_qos0() {
     let r = run("dup_on_qos0.pcap");
     let f = r.only(FindingKind::DupOnQos0, 1)[0];
-    assert_eq!(f.frames, vec![30]);
+    assert_eq!(f.frames[..], [30]);
 }
 
 #[test]
@@ -237,7 +237,7 @@ fn receive_maximum_exceeded() {
     let r = run("receive_maximum_exceeded.pcap");
     let f = r.only(FindingKind::ReceiveMaximumExceeded, 1)[0];
     assert_eq!(f.packet_id, Some(4));
-    assert_eq!(f.frames, vec![16]);
+    assert_eq!(f.frames[..], [16]);
     assert_eq!(r.summary.flows.qos1.completed, 4);
 }
 
@@ -294,7 +294,7 @@ fn session_redelivery() {
         .unwrap();
     assert!(f.complete);
     assert_eq!(f.outcome, Some(Outcome::Redelivered));
-    assert_eq!(f.frames, vec![36, 53, 55]);
+    assert_eq!(f.frames[..], [36, 53, 55]);
     assert_eq!(f.connections, vec![0, 3]);
     assert_eq!(r.summary.flows.qos1.incomplete, 0);
 }
@@ -307,5 +307,5 @@ fn session_lost_clean() {
     assert_eq!(f.direction, S2C);
     assert_eq!(f.connection, 0);
     assert_eq!(f.expected, Some(PacketType::Puback));
-    assert_eq!(f.frames, vec![36]);
+    assert_eq!(f.frames[..], [36]);
 }
