@@ -96,7 +96,6 @@ fn remaining_length(input: &[u8]) -> Result<(u32, u8), Option<usize>> {
     Err(None)
 }
 
-
 /// Decodes the packet at the start of `input` as `version` (CONNECT decodes
 /// as its own level). Returns the packet and the bytes it took.
 ///
