@@ -69,6 +69,15 @@ impl Held {
         self.runs = runs;
     }
 
+    /// Keeps only the first `n` bytes (and the runs they are in), and
+    /// frees the memory the rest took.
+    pub fn truncate(&mut self, n: usize) {
+        self.bytes.truncate(n);
+        self.bytes.shrink_to_fit();
+        let len = self.bytes.len();
+        self.runs.retain(|&(start, _)| start < len);
+    }
+
     /// Empties the buffer, and frees it if it grew large.
     pub fn release(&mut self) {
         self.bytes.clear();
@@ -96,19 +105,27 @@ impl Held {
     /// The bytes from offset `from` on, cut where their frame changes, each
     /// piece with its frame (`default` when nothing is held with a frame).
     pub fn pieces_from(&self, from: usize, default: At) -> Vec<(Vec<u8>, At)> {
+        self.pieces_between(from, self.bytes.len(), default)
+    }
+
+    /// The bytes from offset `from` up to (not including) `to`, cut where
+    /// their frame changes, each piece with its frame (`default` when
+    /// nothing is held with a frame).
+    pub fn pieces_between(&self, from: usize, to: usize, default: At) -> Vec<(Vec<u8>, At)> {
+        let to = to.min(self.bytes.len());
         let mut pieces = Vec::with_capacity(self.runs.len() + 1);
         for (k, &(start, at)) in self.runs.iter().enumerate() {
             let end = self.runs.get(k + 1).map_or(self.bytes.len(), |&(s, _)| s);
             if let Some(bytes) = self
                 .bytes
-                .get(start.max(from)..end)
+                .get(start.max(from)..end.min(to))
                 .filter(|b| !b.is_empty())
             {
                 pieces.push((bytes.to_vec(), at));
             }
         }
         if self.runs.is_empty()
-            && let Some(bytes) = self.bytes.get(from..).filter(|b| !b.is_empty())
+            && let Some(bytes) = self.bytes.get(from..to).filter(|b| !b.is_empty())
         {
             pieces.push((bytes.to_vec(), default));
         }
@@ -193,6 +210,33 @@ mod tests {
         assert_eq!(h.pieces_from(5, at(0)), [(vec![5, 6, 7], at(3))]);
         assert!(h.pieces_from(8, at(0)).is_empty());
         assert!(h.pieces_from(100, at(0)).is_empty());
+    }
+
+    #[test]
+    fn pieces_between_stop_where_asked() {
+        let h = three_runs();
+        assert_eq!(
+            h.pieces_between(1, 6, at(0)),
+            [(vec![1, 2], at(1)), (vec![3, 4], at(2)), (vec![5], at(3))]
+        );
+        assert!(h.pieces_between(4, 4, at(0)).is_empty());
+        assert!(h.pieces_between(6, 2, at(0)).is_empty());
+        assert_eq!(h.pieces_between(7, 100, at(0)), [(vec![7], at(3))]);
+    }
+
+    #[test]
+    fn truncating_keeps_the_frames_of_what_is_left() {
+        let mut h = three_runs();
+        h.truncate(4);
+        assert_eq!(h.bytes(), [0, 1, 2, 3]);
+        assert_eq!(h.runs, [(0, at(1)), (3, at(2))]);
+        h.truncate(3);
+        assert_eq!(h.runs, [(0, at(1))]);
+        // Bytes appended after it start a run of their own.
+        h.append(&[9], at(2));
+        assert_eq!(h.frame_at(3, at(0)), at(2));
+        h.truncate(100);
+        assert_eq!(h.len(), 4);
     }
 
     #[test]
