@@ -243,9 +243,295 @@ impl Framer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::FramerConfig;
+    use super::super::boundary::Limit;
+    use super::super::test_support::{Out, PINGREQ, Rig, packet, pkt};
     use super::*;
+    use crate::mqtt::parse::Layout;
+    use xxhash_rust::xxh3::xxh3_64;
 
     const V311: Option<ProtocolVersion> = Some(ProtocolVersion::V311);
+    const V5: Option<ProtocolVersion> = Some(ProtocolVersion::V5);
+    const MAX: u32 = 268_435_455;
+
+    fn cfg(max_buffer: usize) -> FramerConfig {
+        FramerConfig {
+            preview: 16,
+            max_buffer,
+            window: max_buffer,
+        }
+    }
+
+    fn new_rig(version: Option<ProtocolVersion>, max_buffer: usize) -> Rig {
+        let mut rig = Rig::new(cfg(max_buffer), false);
+        rig.version = version;
+        rig
+    }
+
+    /// A 3.1.1 PUBLISH at QoS 0 declaring the largest remaining length,
+    /// topic "huge/len", then `junk`: the hostile test's giant, in small.
+    fn giant(junk: &[u8]) -> Vec<u8> {
+        let mut g = vec![0x30, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x08];
+        g.extend_from_slice(b"huge/len");
+        g.extend_from_slice(junk);
+        g
+    }
+
+    fn resync(skipped: u64) -> Out {
+        Out::Resync {
+            skipped,
+            cause: super::super::ResyncCause::Malformed,
+            resumed: true,
+        }
+    }
+
+    fn disproved(g: &[u8], answer: PacketType) -> Out {
+        Out::Disproved {
+            length: MAX,
+            offset: g.len(),
+            answer,
+            start: 1,
+        }
+    }
+
+    #[test]
+    fn a_giant_publish_the_peer_disproves_gives_back_the_packets_inside() {
+        let g = giant(&[0x5a; 200]);
+        let p: Vec<Vec<u8>> = (1..=3)
+            .map(|id| publish_q1("after/huge", id, b"payload"))
+            .collect();
+        let mut rig = new_rig(V311, 1 << 20);
+        rig.data(1, &g);
+        for (frame, publish) in (2..).zip(&p) {
+            rig.data(frame, publish);
+        }
+        assert!(rig.seen.is_empty(), "streamed: {:?}", rig.seen);
+        // The peer acknowledges the first PUBLISH inside the claimed payload.
+        assert!(rig.answer(PacketType::Puback, 1));
+        assert_eq!(
+            rig.seen,
+            [
+                // At its own frame, with the offset where it really ended.
+                (disproved(&g, PacketType::Puback), 1),
+                // Its bytes after the first: nothing in them.
+                (resync(g.len() as u64 - 1), 2),
+                // Each PUBLISH at the frame it came in, in order.
+                (packet(&p[0], 2), 2),
+                (packet(&p[1], 3), 3),
+                (packet(&p[2], 4), 4),
+            ]
+        );
+        // Framing goes on at a boundary; the other acks are nothing to it.
+        assert!(!rig.answer(PacketType::Puback, 2));
+        assert!(!rig.answer(PacketType::Puback, 3));
+        rig.data(5, &PINGREQ);
+        rig.close(6);
+        assert_eq!(rig.seen.len(), 6);
+        assert_eq!(rig.seen.last(), Some(&(packet(&PINGREQ, 5), 5)));
+        assert_eq!(rig.framer.buffered(), 0);
+    }
+
+    #[test]
+    fn a_packet_that_runs_past_the_proven_boundary_is_cut_there() {
+        // Inside the giant: two PINGREQs (a boundary the scan confirms),
+        // then a SUBSCRIBE whose length (32) runs past the PUBLISH the peer
+        // acknowledges. The SUBSCRIBE is no packet: its bytes are passed
+        // over up to the proven boundary, and the PUBLISH still decodes.
+        let junk = [
+            0xc0, 0x00, 0xc0, 0x00, 0x82, 0x20, 0x00, 0x05, 0x00, 0x03, b'a', b'/', b'b', 0x01,
+        ];
+        // Enough before them for the prefix to be complete in frame 1.
+        let g = giant(&[&[0x5a; 20][..], &junk].concat());
+        let p = publish_q1("after/huge", 9, b"payload");
+        let mut rig = new_rig(V311, 1 << 20);
+        rig.data(1, &g);
+        rig.data(2, &p);
+        assert!(rig.answer(PacketType::Puback, 9));
+        assert_eq!(
+            rig.seen,
+            [
+                (disproved(&g, PacketType::Puback), 1),
+                // The fixed header's length bytes, the topic, the padding.
+                (resync(4 + 2 + 8 + 20), 1),
+                (packet(&PINGREQ, 1), 1),
+                (packet(&PINGREQ, 1), 1),
+                (Out::HeaderMalformed { start: 1 }, 1),
+                (resync(9), 2),
+                (packet(&p, 2), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_evidence_the_giant_streams_as_before_and_is_truncated_at_the_close() {
+        let g = giant(&[0x5a; 200]);
+        let p: Vec<Vec<u8>> = (1..=3)
+            .map(|id| publish_q1("after/huge", id, b"payload"))
+            .collect();
+        let mut rig = new_rig(V311, 1 << 20);
+        rig.data(1, &g);
+        for (frame, publish) in (2..).zip(&p) {
+            rig.data(frame, publish);
+        }
+        // Answers for ids that are nowhere inside it.
+        assert!(!rig.answer(PacketType::Puback, 4));
+        assert!(!rig.answer(PacketType::Pubrec, 1));
+        rig.close(5);
+        let received = (g.len() + p.iter().map(Vec::len).sum::<usize>()) as u64;
+        assert_eq!(
+            rig.seen,
+            [(
+                Out::Truncated {
+                    packet_type: Some(PacketType::Publish),
+                    length: Some(MAX),
+                    received,
+                    start: 1
+                },
+                5
+            )]
+        );
+    }
+
+    /// A 5.0 PUBLISH at QoS 0, topic "t", no properties, `n` zero bytes of payload.
+    fn publish5(n: usize) -> Vec<u8> {
+        let mut body = vec![0x00, 0x01, b't', 0x00];
+        body.extend(std::iter::repeat_n(0, n));
+        pkt(0x30, &body)
+    }
+
+    #[test]
+    fn a_publish_over_the_receivers_maximum_packet_size_is_not_streamed() {
+        let big = publish5(296);
+        assert_eq!(big.len(), 303);
+        let limit = |since| Some(Limit { size: 100, since });
+        let mut rig = new_rig(V5, 1 << 20);
+        rig.framer.set_limit(limit(0));
+        rig.data(1, &big[..50]);
+        rig.data(2, &[&big[50..], &PINGREQ[..]].concat());
+        assert_eq!(
+            rig.seen,
+            [
+                (
+                    Out::TooLarge {
+                        length: 300,
+                        limit: 100,
+                        start: 1
+                    },
+                    1
+                ),
+                // Its length is not trusted: its bytes are scanned from the
+                // second one (zeros: no packet), and the PINGREQ found.
+                (resync(big.len() as u64 - 1), 2),
+                (packet(&PINGREQ, 2), 2),
+            ]
+        );
+        // Whole in its slice, it is the consumer's to judge.
+        let mut rig = new_rig(V5, 1 << 20);
+        rig.framer.set_limit(limit(0));
+        rig.data(1, &big);
+        assert_eq!(rig.seen, [(packet(&big, 1), 1)]);
+        // Started before the limit was announced: streamed as usual.
+        let mut rig = new_rig(V5, 1 << 20);
+        rig.framer.set_limit(limit(1));
+        rig.data(1, &big[..50]);
+        rig.data(2, &big[50..]);
+        assert!(
+            matches!(rig.seen.as_slice(), [(Out::Streamed { start: 1, .. }, 2)]),
+            "{:?}",
+            rig.seen
+        );
+        // An oversized packet of another type is not skipped by its length either.
+        let mut subscribe = vec![0x82, 0xb0, 0x09, 0x00, 0x01, 0x00, 0x00, 0x01, b'a', 0x00];
+        subscribe.extend(std::iter::repeat_n(0, 60));
+        let mut rig = new_rig(V5, 64);
+        rig.framer.set_limit(limit(0));
+        rig.data(1, &[&subscribe[..], &PINGREQ].concat());
+        assert_eq!(
+            rig.seen[0],
+            (
+                Out::TooLarge {
+                    length: 1200,
+                    limit: 100,
+                    start: 1
+                },
+                1
+            )
+        );
+        assert_eq!(rig.seen.last(), Some(&(packet(&PINGREQ, 1), 1)));
+    }
+
+    #[test]
+    fn a_real_large_publish_with_answers_for_other_packets_is_one_streamed_publish() {
+        // 100 kB of payload, holding a copy of a PUBLISH with id 5 that
+        // more payload follows; split into 1460-byte segments, while the
+        // peer answers ids 5, 6 and 7 (packets sent before it).
+        let inner = publish_q1("a/b", 5, b"inside");
+        let mut pay: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        pay.splice(1000..1000, inner.iter().copied());
+        let mut body = vec![0x00, 0x03, b'a', b'/', b'b'];
+        body.extend_from_slice(&pay);
+        let big = pkt(0x30, &body);
+        let mut rig = new_rig(V311, 1 << 20);
+        let mut most = 0;
+        for (n, chunk) in big.chunks(1460).enumerate() {
+            rig.data(n as u64 + 1, chunk);
+            for (after, id) in [(3, 5), (10, 6), (20, 7)] {
+                if n == after {
+                    assert!(!rig.answer(PacketType::Puback, id), "id {id}");
+                }
+            }
+            most = most.max(rig.framer.buffered());
+        }
+        let frames = big.len().div_ceil(1460) as u64;
+        rig.data(frames + 1, &PINGREQ);
+        rig.close(frames + 2);
+        let hl = 4;
+        assert_eq!(
+            rig.seen,
+            [
+                (
+                    Out::Streamed {
+                        prefix: big[..hl + 5 + 16].to_vec(),
+                        digests: vec![(Layout::NoProperties, xxh3_64(&pay))],
+                        missing: 0,
+                        start: 1
+                    },
+                    frames
+                ),
+                (packet(&PINGREQ, frames + 1), frames + 1),
+            ]
+        );
+        // The kept payload stayed within the window.
+        assert!(most <= WINDOW, "{most}");
+    }
+
+    #[test]
+    fn evidence_stops_being_kept_at_the_window_a_gap_or_the_budget() {
+        let g = giant(&[0x5a; 200]);
+        let p = publish_q1("after/huge", 1, b"payload");
+        // The window: 64 bytes of packet buffer, all of it the prefix.
+        let mut rig = new_rig(V311, 64);
+        rig.data(1, &g);
+        rig.data(2, &p);
+        assert!(!rig.framer.awaits_evidence());
+        assert!(!rig.answer(PacketType::Puback, 1));
+        // A gap inside the payload.
+        let mut rig = new_rig(V311, 1 << 20);
+        rig.data(1, &g);
+        rig.gap(2, 10);
+        rig.data(3, &p);
+        assert!(!rig.answer(PacketType::Puback, 1));
+        // The budget of answers examined.
+        let mut rig = new_rig(V311, 1 << 20);
+        rig.data(1, &g);
+        for _ in 0..ANSWERS {
+            assert!(!rig.answer(PacketType::Puback, 77));
+        }
+        assert!(!rig.framer.awaits_evidence());
+        rig.data(2, &p);
+        assert!(!rig.answer(PacketType::Puback, 1));
+        assert!(rig.framer.buffered() < 64, "{}", rig.framer.buffered());
+    }
 
     fn publish_q1(topic: &str, id: u16, payload: &[u8]) -> Vec<u8> {
         let mut body = Vec::new();
@@ -253,7 +539,7 @@ mod tests {
         body.extend_from_slice(topic.as_bytes());
         body.extend_from_slice(&id.to_be_bytes());
         body.extend_from_slice(payload);
-        super::super::test_support::pkt(0x32, &body)
+        pkt(0x32, &body)
     }
 
     fn find(bytes: &[u8], answer: PacketType, id: u16) -> Option<usize> {

@@ -53,6 +53,19 @@ impl Held {
         self.bytes.extend_from_slice(bytes);
     }
 
+    /// Appends like [`Self::append`], but grows the buffer to no more than
+    /// `cap` bytes of capacity (or what the bytes need, if more): a window
+    /// kept up to `cap` bytes does not reserve up to twice that, as
+    /// amortised growth would.
+    pub fn append_capped(&mut self, bytes: &[u8], at: At, cap: usize) {
+        let need = self.bytes.len().saturating_add(bytes.len());
+        if need > self.bytes.capacity() {
+            let target = self.bytes.capacity().saturating_mul(2).min(cap).max(need);
+            self.bytes.reserve_exact(target - self.bytes.len());
+        }
+        self.append(bytes, at);
+    }
+
     /// Removes the first `n` bytes; the byte that is now first keeps the
     /// frame it came in.
     pub fn drop_front(&mut self, n: usize) {
@@ -222,6 +235,17 @@ mod tests {
         assert!(h.pieces_between(4, 4, at(0)).is_empty());
         assert!(h.pieces_between(6, 2, at(0)).is_empty());
         assert_eq!(h.pieces_between(7, 100, at(0)), [(vec![7], at(3))]);
+    }
+
+    #[test]
+    fn capped_appends_reserve_no_more_than_the_cap() {
+        let mut h = Held::default();
+        for n in 0..100u64 {
+            h.append_capped(&[7; 100], at(n), 5000);
+            assert!(h.capacity() <= 5000.max(h.len()), "{}", h.capacity());
+        }
+        assert_eq!(h.len(), 10_000);
+        assert_eq!(h.frame_at(9_999, at(0)), at(99));
     }
 
     #[test]

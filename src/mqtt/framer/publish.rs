@@ -404,7 +404,7 @@ impl Framer {
         if tail.kept {
             let bytes = data.get(..take).unwrap_or_default();
             if self.held.len().saturating_add(take) <= keep_limit {
-                self.held.append(bytes, self.at);
+                self.held.append_capped(bytes, self.at, keep_limit);
             } else {
                 // Past the window: no evidence can be acted on any more,
                 // the length is trusted as it was before evidence existed

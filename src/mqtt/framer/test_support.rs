@@ -247,6 +247,14 @@ impl Rig {
     pub fn close(&mut self, frame: u64) {
         self.run(|f, sink| f.close(at(frame), sink));
     }
+
+    /// The peer sent `answer` for packet id `id` (what `MqttConnection`
+    /// tells the framer); returns whether the framer acted on it.
+    pub fn answer(&mut self, answer: PacketType, id: u16) -> bool {
+        let mut acted = false;
+        self.run(|f, sink| acted = f.answered(answer, id, sink));
+        acted
+    }
 }
 
 /// A packet: first byte, remaining length, body.
