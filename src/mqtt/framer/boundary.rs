@@ -12,7 +12,15 @@
 //!   larger one is skipped by its length and reported as oversized) and
 //!   handed out at the frame that completed it;
 //! * a PUBLISH split across slices is never buffered whole: its payload
-//!   streams through a hash ([`super::publish`]);
+//!   streams through a hash ([`super::publish`]). Its length rests on its
+//!   header alone, so evidence from the peer can disprove it
+//!   ([`super::evidence`]): its bytes are then framed again up to a
+//!   *fence*, a boundary the evidence proves, where whatever the framer is
+//!   in the middle of is cut short ([`Framer::at_fence`]);
+//! * a packet larger than the receiver's Maximum Packet Size
+//!   ([`Framer::set_limit`]) whose length would be trusted before all of
+//!   it is at hand (a streamed PUBLISH, an oversized packet) is not
+//!   trusted: it is reported and its bytes scanned again;
 //! * a length is trusted only when the header looks real: a packet that
 //!   must be buffered or skipped first passes the plausibility checks of
 //!   [`crate::mqtt::resync`] (exact flags, a length its type can have, the

@@ -370,13 +370,13 @@ impl Framer {
     }
 
     /// The fence at the front of the replay queue (a packet starts right
-    /// after it, in frame `at`) is reached: the bytes
-    /// before it are all there will be of whatever the framer is in the
-    /// middle of. Returns whether the
-    /// fence is settled (the framer is at a boundary); if not, bytes were
-    /// set aside or taken back ahead of it, and it is reached again once
-    /// they are framed. Every call that returns `false` leaves at least one
-    /// byte less before the fence, so a fence is settled in the end.
+    /// after it, in frame `at`) is reached: the bytes before it are all
+    /// there will be of whatever the framer is in the middle of. Returns
+    /// whether the fence is settled (the framer is at a boundary); if not,
+    /// bytes were set aside or taken back ahead of it, and it is reached
+    /// again once they are framed. Each `false` is followed by framing
+    /// that takes whole packets, or drops a byte, before the fence, so a
+    /// fence is settled in the end.
     ///
     /// * A scan concludes as at the end of a stream (a candidate that
     ///   waited for more is rejected; what follows the first accepted one
