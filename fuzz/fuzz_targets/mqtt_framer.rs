@@ -34,7 +34,10 @@ const SLACK: usize = 32;
 /// The most `buffered_bytes()` may report: per direction a packet of up to
 /// `cap` bytes plus a payload preview plus slack, held in a `Vec` whose
 /// amortised growth can reserve up to twice what it holds; plus one topic
-/// alias table per direction, each limited to `cap` bytes of topics.
+/// alias table per direction, each limited to `cap` bytes of topics. (The
+/// payload a streamed PUBLISH keeps as evidence against its length is at
+/// most `min(64 KiB, cap)` bytes with its prefix, and its buffer grows to
+/// no more than that: within the same bound.)
 fn memory_bound(cfg: &MqttConfig) -> usize {
     let held = cfg.max_packet_buffer.max(16) + cfg.payload_preview + SLACK;
     2 * (2 * held) + 2 * cfg.max_packet_buffer

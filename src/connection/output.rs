@@ -94,7 +94,31 @@ impl<'s> Output<'s> {
                 );
                 self.emit(Event::Warning(&w));
             }
-            MqttEvent::Gap(_) | MqttEvent::Resync(_) | MqttEvent::Truncated(_) => {}
+            // A warning, not a finding: a stream that ends inside a
+            // packet does not prove a fault — the sender may have stopped
+            // mid-packet, the length may have been false (with no evidence
+            // against it), or the capture stopped following the connection.
+            // Named at the frame where the packet started, so that what
+            // swallowed the rest of the stream is found.
+            MqttEvent::Truncated(t) => {
+                let what = t.packet_type.map_or("packet", |p| p.as_str());
+                let declared = match t.length {
+                    Some(n) => format!("declaring a remaining length of {n} bytes"),
+                    None => "whose fixed header was cut short".to_string(),
+                };
+                let w = Warning::at(
+                    t.start_frame,
+                    format!(
+                        "connection {conn} {}: the stream ended (frame {}) inside a {what} {declared} that started in frame {}; {} bytes of it were seen",
+                        t.dir.as_str(),
+                        t.frame,
+                        t.start_frame,
+                        t.received
+                    ),
+                );
+                self.emit(Event::Warning(&w));
+            }
+            MqttEvent::Gap(_) | MqttEvent::Resync(_) => {}
         }
     }
 

@@ -29,9 +29,29 @@
 //! borrowed from the table; an unknown alias, or one above the receiver's
 //! Topic Alias Maximum, is a violation on the packet. A table holds at most
 //! 65535 aliases and `max_packet_buffer` bytes of topics.
+//!
+//! ## What one direction tells the other's framer
+//!
+//! Each framer sees one direction only, and some evidence about a
+//! direction's framing lies in the other:
+//!
+//! * the Maximum Packet Size (5.0) the CONNECT announces limits what the
+//!   server sends (MQTT-3.1.2-24), the CONNACK's what the client sends
+//!   (MQTT-3.2.2-15). A packet that starts after the announcement and is
+//!   larger is not one the sender may send: whole, it is reported
+//!   malformed (its length trusted or not by the usual rules); not wholly
+//!   at hand (a streamed PUBLISH, an oversized packet), its length is not
+//!   trusted at all and its bytes are scanned again;
+//! * a PUBACK, PUBREC, PUBREL or PUBCOMP is handed to the other
+//!   direction's framer before it is reported: if that direction is
+//!   streaming a PUBLISH whose claimed payload holds the packet it
+//!   answers, the PUBLISH's length was false (see the framer's
+//!   `evidence` module), and the packets inside are reported — at the
+//!   frames they came in — before the answer, as the analysis needs them.
 
 use super::error::Malformed;
-use super::framer::{Framer, FramerConfig, ResyncCause, Sink, Unit, Verdict};
+use super::error::Reason;
+use super::framer::{Framer, FramerConfig, Limit, ResyncCause, Sink, Unit, Verdict};
 use super::parse::{Layout, decode_body, decode_streamed_publish};
 use super::spec::Rule;
 use super::types::{Decoded, FixedHeader, Packet, PacketType, ProtocolVersion, Violation};
@@ -131,7 +151,9 @@ pub struct ResyncEvent {
     pub resumed: bool,
 }
 
-/// The stream closed inside a packet.
+/// The stream closed inside a packet (reported as a warning: the capture
+/// cannot tell a sender that stopped mid-packet from a false length or a
+/// capture that stopped following the connection).
 #[derive(Debug, Clone)]
 pub struct TruncatedEvent {
     pub dir: Direction,
@@ -140,7 +162,8 @@ pub struct TruncatedEvent {
     pub start_frame: u64,
     pub packet_type: Option<PacketType>,
     pub length: Option<u32>,
-    /// Bytes of the packet that did arrive (fixed header included).
+    /// Bytes of the packet that did arrive (fixed header included; bytes
+    /// missing from the capture inside a streamed payload not counted).
     pub received: u64,
 }
 
@@ -333,6 +356,8 @@ pub struct MqttConnection {
     aliases: PerDir<AliasTable>,
     /// Highest alias allowed in PUBLISHes flowing in each direction, once announced.
     alias_max: PerDir<Option<u16>>,
+    /// Largest packet allowed in each direction, once announced (5.0).
+    limits: PerDir<Option<Limit>>,
 }
 
 /// What the unit handler needs besides the unit.
@@ -344,6 +369,25 @@ struct Here<'c> {
     versions: &'c mut Versions,
     aliases: &'c mut AliasTable,
     alias_max: &'c mut PerDir<Option<u16>>,
+    limits: &'c mut PerDir<Option<Limit>>,
+    /// The other direction, while this one is driven: its framer hears of
+    /// this direction's answers (module docs). `None` inside that nested
+    /// call, so that it goes no deeper.
+    peer: Option<Peer<'c>>,
+}
+
+/// The other direction's framer and alias table.
+struct Peer<'c> {
+    framer: &'c mut Framer,
+    aliases: &'c mut AliasTable,
+}
+
+/// This direction's value and the other's.
+fn both<T>(p: &mut PerDir<T>, dir: Direction) -> (&mut T, &mut T) {
+    match dir {
+        Direction::ClientToServer => (&mut p.client_to_server, &mut p.server_to_client),
+        Direction::ServerToClient => (&mut p.server_to_client, &mut p.client_to_server),
+    }
 }
 
 impl MqttConnection {
@@ -371,6 +415,7 @@ impl MqttConnection {
             versions: Versions::default(),
             aliases: PerDir::default(),
             alias_max: PerDir::default(),
+            limits: PerDir::default(),
         }
     }
 
@@ -442,10 +487,12 @@ impl MqttConnection {
             versions,
             aliases,
             alias_max,
+            limits,
         } = self;
-        let framer = &mut framers[dir];
-        let aliases = &mut aliases[dir];
+        let (framer, peer_framer) = both(framers, dir);
+        let (aliases, peer_aliases) = both(aliases, dir);
         framer.set_hint(versions.known);
+        framer.set_limit(limits[dir]);
         let mut here = Here {
             dir,
             frame,
@@ -454,6 +501,11 @@ impl MqttConnection {
             versions,
             aliases,
             alias_max,
+            limits,
+            peer: Some(Peer {
+                framer: peer_framer,
+                aliases: peer_aliases,
+            }),
         };
         // The framer says which frame (and timestamp) each unit belongs to:
         // not always the one being delivered (see the framer's docs).
@@ -481,7 +533,7 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
             let r = here
                 .versions
                 .decode(header, |v| decode_body(header, body, v, preview));
-            (r, start_frame)
+            (r, start_frame, true)
         }
         Unit::StreamedPublish {
             prefix,
@@ -515,9 +567,40 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
                     (r, _) => r,
                 }
             });
-            (r, start_frame)
+            (r, start_frame, false)
         }
         Unit::HeaderMalformed { error, start_frame } => {
+            out(MqttEvent::Malformed(MalformedEvent {
+                dir,
+                frame,
+                ts,
+                start_frame,
+                error,
+            }));
+            return verdict(here, true);
+        }
+        Unit::Disproved {
+            header,
+            offset,
+            answer,
+            start_frame,
+        } => {
+            let error = disproved(header, offset, answer);
+            out(MqttEvent::Malformed(MalformedEvent {
+                dir,
+                frame,
+                ts,
+                start_frame,
+                error,
+            }));
+            return verdict(here, true);
+        }
+        Unit::TooLarge {
+            header,
+            limit,
+            start_frame,
+        } => {
+            let error = too_large(header, limit, dir);
             out(MqttEvent::Malformed(MalformedEvent {
                 dir,
                 frame,
@@ -594,7 +677,7 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
         // Flags the type forbids *and* something else wrong: more likely
         // bytes that are not a packet (garbage, a lost boundary) than a
         // packet; its length is not trusted either (the framer rescans).
-        (Ok(d), start_frame) if d.violations.len() > 1 && !flags_right(d.packet.header()) => {
+        (Ok(d), start_frame, _) if d.violations.len() > 1 && !flags_right(d.packet.header()) => {
             let error = Malformed::implausible(*d.packet.header());
             out(MqttEvent::Malformed(MalformedEvent {
                 dir,
@@ -605,11 +688,30 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
             }));
             verdict(here, true)
         }
-        (Ok(d), start_frame) => {
+        // Whole, and larger than the receiver allows: not a packet the
+        // sender may send. Whether its end is the next boundary is judged
+        // by the framer's usual rules for a malformed packet.
+        (Ok(d), start_frame, true)
+            if let Some(limit) = over_limit(here, d.packet.header(), start_frame) =>
+        {
+            let error = too_large(*d.packet.header(), limit, dir);
+            out(MqttEvent::Malformed(MalformedEvent {
+                dir,
+                frame,
+                ts,
+                start_frame,
+                error,
+            }));
+            verdict(here, true)
+        }
+        (Ok(d), start_frame, _) => {
+            if let Some(id) = d.packet.packet_id() {
+                tell_peer(d.packet.header().packet_type, id, here, out);
+            }
             emit_packet(d, start_frame, here, out);
             verdict(here, false)
         }
-        (Err(error), start_frame) => {
+        (Err(error), start_frame, _) => {
             out(MqttEvent::Malformed(MalformedEvent {
                 dir,
                 frame,
@@ -620,6 +722,101 @@ fn handle(unit: Unit<'_>, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>
             verdict(here, true)
         }
     }
+}
+
+/// The receiver's Maximum Packet Size, if a packet that started in frame
+/// `start_frame` (after the limit was announced) is larger.
+fn over_limit(here: &Here<'_>, h: &FixedHeader, start_frame: u64) -> Option<u32> {
+    let limit = here.limits[here.dir]?;
+    (start_frame > limit.since && h.total_len() > limit.size as usize).then_some(limit.size)
+}
+
+/// The error for a packet larger than the receiver's Maximum Packet Size:
+/// decoding stops at the first byte past the limit.
+fn too_large(header: FixedHeader, limit: u32, dir: Direction) -> Malformed {
+    let by = match dir {
+        Direction::ClientToServer => {
+            "Maximum Packet Size the server set in its CONNACK (MQTT-3.2.2-15)"
+        }
+        Direction::ServerToClient => {
+            "Maximum Packet Size the client set in its CONNECT (MQTT-3.1.2-24)"
+        }
+    };
+    Malformed {
+        packet_type: Some(header.packet_type),
+        flags: Some(header.flags),
+        length: Some(header.length),
+        header_len: Some(header.header_len),
+        offset: limit as usize,
+        reason: Reason::LengthPastEnd {
+            what: "packet",
+            len: header.total_len(),
+            limit: by,
+        },
+    }
+}
+
+/// The error for a streamed PUBLISH whose remaining length ran past a
+/// packet the peer answered with `answer`, `offset` bytes into it: the
+/// offset is where the packet really ended.
+fn disproved(header: FixedHeader, offset: usize, answer: PacketType) -> Malformed {
+    let limit = match answer {
+        PacketType::Pubrec => "start of a PUBLISH the peer acknowledged with PUBREC",
+        PacketType::Pubrel => "start of a PUBREC the peer answered with PUBREL",
+        PacketType::Pubcomp => "start of a PUBREL the peer answered with PUBCOMP",
+        _ => "start of a PUBLISH the peer acknowledged with PUBACK",
+    };
+    Malformed {
+        packet_type: Some(header.packet_type),
+        flags: Some(header.flags),
+        length: Some(header.length),
+        header_len: Some(header.header_len),
+        offset,
+        reason: Reason::LengthPastEnd {
+            what: "remaining",
+            len: header.length as usize,
+            limit,
+        },
+    }
+}
+
+/// Hands this direction's `answer` for packet id `id` to the other
+/// direction's framer, which reports (through a handler for that
+/// direction) what it concludes from it, before the answer itself is
+/// reported (module docs).
+fn tell_peer(answer: PacketType, id: u16, here: &mut Here<'_>, out: &mut dyn FnMut(MqttEvent<'_>)) {
+    if !matches!(
+        answer,
+        PacketType::Puback | PacketType::Pubrec | PacketType::Pubrel | PacketType::Pubcomp
+    ) {
+        return;
+    }
+    let Some(peer) = here.peer.as_mut() else {
+        return;
+    };
+    if !peer.framer.awaits_evidence() {
+        return;
+    }
+    let dir = here.dir.reverse();
+    peer.framer.set_hint(here.versions.known);
+    peer.framer.set_limit(here.limits[dir]);
+    let mut inner = Here {
+        dir,
+        frame: here.frame,
+        ts: here.ts,
+        cfg: here.cfg,
+        versions: &mut *here.versions,
+        aliases: &mut *peer.aliases,
+        alias_max: &mut *here.alias_max,
+        limits: &mut *here.limits,
+        peer: None,
+    };
+    let mut sink = |unit: Unit<'_>, at: At| {
+        inner.frame = at.frame;
+        inner.ts = at.ts;
+        handle(unit, &mut inner, out)
+    };
+    peer.framer.answered(answer, id, &mut sink);
 }
 
 /// Whether the first byte has the flags its packet type requires (MQTT 3.1's
@@ -636,6 +833,11 @@ fn verdict(here: &Here<'_>, malformed: bool) -> Verdict {
     }
 }
 
+/// A Maximum Packet Size announced in frame `since`.
+fn limit(size: Option<u32>, since: u64) -> Option<Limit> {
+    size.filter(|&s| s > 0).map(|size| Limit { size, since })
+}
+
 /// Connection-level checks and alias resolution, then the event.
 fn emit_packet(
     mut d: Decoded<'_>,
@@ -647,11 +849,15 @@ fn emit_packet(
     match &d.packet {
         // The CONNECT's Topic Alias Maximum bounds what the server may send,
         // the CONNACK's what the client may send.
+        // So do their Maximum Packet Sizes (0 is a protocol error, not a
+        // limit: ignored).
         Packet::Connect(c) if d.version.is_v5() => {
             here.alias_max[dir.reverse()] = Some(c.properties.topic_alias_maximum.unwrap_or(0));
+            here.limits[dir.reverse()] = limit(c.properties.maximum_packet_size, here.frame);
         }
         Packet::Connack(c) if d.version.is_v5() => {
             here.alias_max[dir.reverse()] = Some(c.properties.topic_alias_maximum.unwrap_or(0));
+            here.limits[dir.reverse()] = limit(c.properties.maximum_packet_size, here.frame);
         }
         _ => {}
     }

@@ -307,6 +307,7 @@ fn large_publish_is_streamed_not_buffered() {
     let mut conn = MqttConnection::new(&MqttConfig::default());
     let mut seen: Vec<(u64, u32, u64, Vec<u8>)> = Vec::new();
     let mut max_buffered = 0;
+    let mut late_buffered = 0;
     conn.on_data(C2S, 1, Timestamp::default(), &connect(4), &mut |_| {});
     for (n, chunk) in p.chunks(1460).enumerate() {
         conn.on_data(C2S, n as u64 + 2, Timestamp::default(), chunk, &mut |e| {
@@ -322,6 +323,9 @@ fn large_publish_is_streamed_not_buffered() {
             }
         });
         max_buffered = max_buffered.max(conn.buffered_bytes());
+        if n > 100 {
+            late_buffered = late_buffered.max(conn.buffered_bytes());
+        }
     }
     let chunks = p.len().div_ceil(1460) as u64;
     assert_eq!(seen.len(), 1);
@@ -330,7 +334,14 @@ fn large_publish_is_streamed_not_buffered() {
     assert_eq!(*len, 3_000_000);
     assert_eq!(*hash, xxh3_64(&body));
     assert_eq!(preview.as_slice(), &body[..64]);
-    assert!(max_buffered < 4096, "buffered {max_buffered} bytes");
+    // The first 64 KiB are kept while the peer may still disprove the
+    // length (a Vec may reserve up to twice what it holds); past them only
+    // the prefix is.
+    assert!(
+        max_buffered <= 2 * 64 * 1024,
+        "buffered {max_buffered} bytes"
+    );
+    assert!(late_buffered < 4096, "buffered {late_buffered} bytes");
 }
 
 /// Streams `bytes` on `dir` in 1000-byte pieces; returns (hash, topic, version) of PUBLISHes.
@@ -977,4 +988,213 @@ fn client_publish_with_subscription_identifier() {
     rig.data(S2C, 3, &publish5("t", &[0x0b, 0x01], b""));
     assert!(matches!(&rig.events[1], Ev::Packet { rules, .. } if rules == &vec!["MQTT-3.3.4-6"]));
     assert!(matches!(&rig.events[2], Ev::Packet { rules, .. } if rules.is_empty()));
+}
+
+/// A 3.1.1 PUBLISH at QoS 0 declaring the largest remaining length, topic
+/// "huge/len", then 250 bytes that are no packet: the hostile test's giant.
+fn giant() -> Vec<u8> {
+    [
+        vec![0x30, 0xff, 0xff, 0xff, 0x7f],
+        s("huge/len"),
+        vec![0x5a; 250],
+    ]
+    .concat()
+}
+
+fn puback(id: u16) -> Vec<u8> {
+    [vec![0x40, 0x02], id.to_be_bytes().to_vec()].concat()
+}
+
+/// Where (frame and direction) each packet was reported, by summary.
+fn placed_packets(rig: &Rig) -> Vec<(String, Direction, u64, u64)> {
+    rig.events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Packet {
+                dir,
+                frame,
+                start,
+                summary,
+                ..
+            } => Some((summary.clone(), *dir, *frame, *start)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_peers_acks_disprove_a_giant_publish_and_its_packets_come_before_them() {
+    let g = giant();
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(S2C, 2, &[0x20, 0x02, 0x00, 0x00]);
+    rig.data(C2S, 3, &g);
+    let mut frame = 3;
+    for id in 1..=3 {
+        rig.data(C2S, frame + 1, &publish311(id, "after/huge", b"payload"));
+        rig.data(S2C, frame + 2, &puback(id));
+        frame += 2;
+    }
+    rig.data(C2S, frame + 1, &[0xe0, 0x00]);
+    rig.close(frame + 2);
+    // The giant, at its own frame, with the declared length and where it
+    // really ended (the first PUBLISH the server acknowledged).
+    let malformed: Vec<_> = rig
+        .events
+        .iter()
+        .filter(|e| matches!(e, Ev::Malformed { .. }))
+        .collect();
+    assert_eq!(
+        malformed,
+        [&Ev::Malformed {
+            frame: 3,
+            text: format!(
+                "remaining length 268435455 runs past the start of a PUBLISH the peer acknowledged with PUBACK (at offset {} of 268435460)",
+                g.len()
+            )
+        }]
+    );
+    // Every PUBLISH at the frame it came in, before its PUBACK; nothing
+    // truncated at the close.
+    let publish = |id: u16, frame: u64| {
+        (
+            format!("PUBLISH q1 id={id} \"after/huge\" 7B"),
+            C2S,
+            frame,
+            frame,
+        )
+    };
+    let ack = |id: u16, frame: u64| (format!("PUBACK id={id}"), S2C, frame, frame);
+    assert_eq!(
+        placed_packets(&rig)[2..],
+        [
+            publish(1, 4),
+            ack(1, 5),
+            publish(2, 6),
+            ack(2, 7),
+            publish(3, 8),
+            ack(3, 9),
+            ("DISCONNECT".to_string(), C2S, 10, 10),
+        ]
+    );
+    assert!(
+        !rig.events.iter().any(|e| matches!(e, Ev::Truncated { .. })),
+        "{:?}",
+        rig.events
+    );
+}
+
+#[test]
+fn without_evidence_the_giant_swallows_the_stream_and_is_truncated_at_the_close() {
+    let g = giant();
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &g);
+    let p = publish311(1, "after/huge", b"payload");
+    rig.data(C2S, 3, &p);
+    // The server answers something that is not inside it.
+    rig.data(S2C, 4, &puback(9));
+    rig.close(5);
+    assert_eq!(
+        rig.events[1..],
+        [
+            Ev::Packet {
+                dir: S2C,
+                frame: 4,
+                start: 4,
+                summary: "PUBACK id=9".into(),
+                rules: vec![],
+                version: ProtocolVersion::V311,
+            },
+            Ev::Truncated {
+                packet_type: Some(PacketType::Publish),
+                length: Some(268_435_455),
+                received: (g.len() + p.len()) as u64,
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_pubrec_from_the_server_disproves_like_a_puback() {
+    let g = giant();
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(4));
+    rig.data(C2S, 2, &g);
+    let p = pkt(0x34, &[s("q2"), vec![0, 7], b"x".to_vec()].concat());
+    rig.data(C2S, 3, &p);
+    rig.data(S2C, 4, &[0x50, 0x02, 0x00, 0x07]);
+    let s = rig.summaries();
+    assert_eq!(s[1..], ["PUBLISH q2 id=7 \"q2\" 1B", "PUBREC id=7"]);
+}
+
+/// CONNECT 5.0 announcing Maximum Packet Size `max` (for what the server sends).
+fn connect5_max_packet(max: u32) -> Vec<u8> {
+    let mut body = [s("MQTT"), vec![5, 0x02, 0, 30, 5, 0x27]].concat();
+    body.extend(max.to_be_bytes());
+    body.extend(s("dev"));
+    pkt(0x10, &body)
+}
+
+/// CONNACK 5.0 announcing Maximum Packet Size `max` (for what the client sends).
+fn connack5_max_packet(max: u32) -> Vec<u8> {
+    let mut body = vec![0x00, 0x00, 5, 0x27];
+    body.extend(max.to_be_bytes());
+    pkt(0x20, &body)
+}
+
+#[test]
+fn the_receivers_maximum_packet_size_makes_a_larger_packet_malformed() {
+    let big = publish5("t", &[], &[0u8; 296]);
+    assert_eq!(big.len(), 303);
+    let small = publish5("t", &[], b"ok");
+    let pingreq = [0xc0, 0x00];
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect5_max_packet(200));
+    rig.data(S2C, 2, &connack5_max_packet(100));
+    // Whole in its segment: malformed; its length is right for a PUBLISH,
+    // so decoding goes on at its end.
+    rig.data(C2S, 3, &[&big[..], &pingreq].concat());
+    // Split: its length is not trusted, its bytes are scanned again. (It
+    // is judged when its headers and 64-byte preview are in.)
+    rig.data(C2S, 4, &big[..100]);
+    rig.data(C2S, 5, &[&big[100..], &pingreq, &small].concat());
+    // The server is held to the client's limit (200): 303 bytes is over it.
+    rig.data(S2C, 6, &big[..100]);
+    rig.data(S2C, 7, &[&big[100..], &small].concat());
+    let malformed: Vec<_> = rig
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Malformed { frame, text } => Some((*frame, text.as_str())),
+            _ => None,
+        })
+        .collect();
+    let client = "packet length 303 runs past the Maximum Packet Size the server set in its CONNACK (MQTT-3.2.2-15) (at offset 100 of 303)";
+    let server = "packet length 303 runs past the Maximum Packet Size the client set in its CONNECT (MQTT-3.1.2-24) (at offset 200 of 303)";
+    assert_eq!(malformed, [(3, client), (4, client), (6, server)]);
+    let s = rig.summaries();
+    assert_eq!(
+        s[2..],
+        [
+            "PINGREQ",
+            "PINGREQ",
+            "PUBLISH q0 \"t\" 2B",
+            "PUBLISH q0 \"t\" 2B"
+        ]
+    );
+}
+
+#[test]
+fn a_maximum_packet_size_binds_only_packets_sent_after_it() {
+    // The client's PUBLISH started before the CONNACK announced the limit.
+    let big = publish5("t", &[], &[0u8; 296]);
+    let mut rig = Rig::new();
+    rig.data(C2S, 1, &connect(5));
+    rig.data(C2S, 2, &big[..50]);
+    rig.data(S2C, 3, &connack5_max_packet(100));
+    rig.data(C2S, 4, &big[50..]);
+    let s = rig.summaries();
+    assert_eq!(s.last().map(String::as_str), Some("PUBLISH q0 \"t\" 296B"));
+    assert!(!rig.events.iter().any(|e| matches!(e, Ev::Malformed { .. })));
 }

@@ -12,7 +12,15 @@
 //!   larger one is skipped by its length and reported as oversized) and
 //!   handed out at the frame that completed it;
 //! * a PUBLISH split across slices is never buffered whole: its payload
-//!   streams through a hash ([`super::publish`]);
+//!   streams through a hash ([`super::publish`]). Its length rests on its
+//!   header alone, so evidence from the peer can disprove it
+//!   ([`super::evidence`]): its bytes are then framed again up to a
+//!   *fence*, a boundary the evidence proves, where whatever the framer is
+//!   in the middle of is cut short ([`Framer::at_fence`]);
+//! * a packet larger than the receiver's Maximum Packet Size
+//!   ([`Framer::set_limit`]) whose length would be trusted before all of
+//!   it is at hand (a streamed PUBLISH, an oversized packet) is not
+//!   trusted: it is reported and its bytes scanned again;
 //! * a length is trusted only when the header looks real: a packet that
 //!   must be buffered or skipped first passes the plausibility checks of
 //!   [`crate::mqtt::resync`] (exact flags, a length its type can have, the
@@ -84,6 +92,18 @@ pub(super) enum State {
     Resync(Scan),
 }
 
+/// The Maximum Packet Size the receiver of a direction announced (MQTT 5:
+/// the CONNECT's limits what the server sends, MQTT-3.1.2-24; the
+/// CONNACK's what the client sends, MQTT-3.2.2-15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limit {
+    /// The largest packet, fixed header included, the receiver accepts.
+    pub size: u32,
+    /// The frame that announced it: only packets that start later are
+    /// held to it.
+    pub since: u64,
+}
+
 /// A resynchronisation that restarts at the byte after a bad first byte.
 const RESCAN: State = State::Resync(Scan::new(ResyncCause::Malformed));
 
@@ -109,6 +129,8 @@ pub(crate) struct Framer {
     /// A scan took one packet on unconfirmed evidence: after framing it,
     /// go back to scanning (with this cause).
     pub(super) probation: Option<ResyncCause>,
+    /// The receiver's Maximum Packet Size, once announced.
+    pub(super) limit: Option<Limit>,
 }
 
 impl Framer {
@@ -130,6 +152,7 @@ impl Framer {
             last: Cell::new(At::default()),
             probation: None,
             unscanned: false,
+            limit: None,
         }
     }
 
@@ -140,6 +163,18 @@ impl Framer {
 
     pub fn set_hint(&mut self, hint: Option<ProtocolVersion>) {
         self.hint = hint;
+    }
+
+    /// The Maximum Packet Size the receiver of this direction announced.
+    pub fn set_limit(&mut self, limit: Option<Limit>) {
+        self.limit = limit;
+    }
+
+    /// Most bytes of a streamed PUBLISH (prefix and kept payload) held
+    /// while evidence may still disprove its length: the evidence window,
+    /// or the prefix alone if that is already larger.
+    pub(super) fn keep_limit(&self) -> usize {
+        self.cfg.max_buffer.min(super::evidence::WINDOW)
     }
 
     /// Frames the next in-order bytes of the stream, from capture frame `at`.
@@ -371,6 +406,20 @@ impl Framer {
         }
         if header.packet_type == PacketType::Publish {
             self.begin_publish(header);
+        } else if header.total_len() > self.cfg.max_buffer
+            && let Some(limit) = self.over_limit(header)
+        {
+            // It would be skipped by a length the sender may not send.
+            self.emit(
+                sink,
+                Unit::TooLarge {
+                    header,
+                    limit,
+                    start_frame: self.start_frame,
+                },
+            );
+            self.state = RESCAN;
+            return false;
         } else if header.total_len() > self.cfg.max_buffer {
             self.emit(
                 sink,
@@ -611,7 +660,8 @@ impl Framer {
             State::PublishTail(tail) => Some(Unit::Truncated {
                 packet_type: Some(tail.header.packet_type),
                 length: Some(tail.header.length),
-                received: u64::from(tail.header.header_len) + tail.received(),
+                received: (u64::from(tail.header.header_len) + tail.received())
+                    .saturating_sub(tail.missing()),
                 start_frame,
             }),
             State::Resync(scan) => scan.ended(self.held.len()),
@@ -1112,7 +1162,9 @@ mod tests {
                     | Out::Streamed { start, .. }
                     | Out::HeaderMalformed { start }
                     | Out::Oversized { start, .. }
-                    | Out::Truncated { start, .. } => *start,
+                    | Out::Truncated { start, .. }
+                    | Out::Disproved { start, .. }
+                    | Out::TooLarge { start, .. } => *start,
                     Out::Gap { .. } | Out::Resync { .. } => *at,
                 };
                 prop_assert!(start <= *at, "{out:?} at {at}");

@@ -53,6 +53,19 @@ impl Held {
         self.bytes.extend_from_slice(bytes);
     }
 
+    /// Appends like [`Self::append`], but grows the buffer to no more than
+    /// `cap` bytes of capacity (or what the bytes need, if more): a window
+    /// kept up to `cap` bytes does not reserve up to twice that, as
+    /// amortised growth would.
+    pub fn append_capped(&mut self, bytes: &[u8], at: At, cap: usize) {
+        let need = self.bytes.len().saturating_add(bytes.len());
+        if need > self.bytes.capacity() {
+            let target = self.bytes.capacity().saturating_mul(2).min(cap).max(need);
+            self.bytes.reserve_exact(target - self.bytes.len());
+        }
+        self.append(bytes, at);
+    }
+
     /// Removes the first `n` bytes; the byte that is now first keeps the
     /// frame it came in.
     pub fn drop_front(&mut self, n: usize) {
@@ -67,6 +80,15 @@ impl Held {
             runs.push((start, at));
         }
         self.runs = runs;
+    }
+
+    /// Keeps only the first `n` bytes (and the runs they are in), and
+    /// frees the memory the rest took.
+    pub fn truncate(&mut self, n: usize) {
+        self.bytes.truncate(n);
+        self.bytes.shrink_to_fit();
+        let len = self.bytes.len();
+        self.runs.retain(|&(start, _)| start < len);
     }
 
     /// Empties the buffer, and frees it if it grew large.
@@ -96,19 +118,27 @@ impl Held {
     /// The bytes from offset `from` on, cut where their frame changes, each
     /// piece with its frame (`default` when nothing is held with a frame).
     pub fn pieces_from(&self, from: usize, default: At) -> Vec<(Vec<u8>, At)> {
+        self.pieces_between(from, self.bytes.len(), default)
+    }
+
+    /// The bytes from offset `from` up to (not including) `to`, cut where
+    /// their frame changes, each piece with its frame (`default` when
+    /// nothing is held with a frame).
+    pub fn pieces_between(&self, from: usize, to: usize, default: At) -> Vec<(Vec<u8>, At)> {
+        let to = to.min(self.bytes.len());
         let mut pieces = Vec::with_capacity(self.runs.len() + 1);
         for (k, &(start, at)) in self.runs.iter().enumerate() {
             let end = self.runs.get(k + 1).map_or(self.bytes.len(), |&(s, _)| s);
             if let Some(bytes) = self
                 .bytes
-                .get(start.max(from)..end)
+                .get(start.max(from)..end.min(to))
                 .filter(|b| !b.is_empty())
             {
                 pieces.push((bytes.to_vec(), at));
             }
         }
         if self.runs.is_empty()
-            && let Some(bytes) = self.bytes.get(from..).filter(|b| !b.is_empty())
+            && let Some(bytes) = self.bytes.get(from..to).filter(|b| !b.is_empty())
         {
             pieces.push((bytes.to_vec(), default));
         }
@@ -193,6 +223,44 @@ mod tests {
         assert_eq!(h.pieces_from(5, at(0)), [(vec![5, 6, 7], at(3))]);
         assert!(h.pieces_from(8, at(0)).is_empty());
         assert!(h.pieces_from(100, at(0)).is_empty());
+    }
+
+    #[test]
+    fn pieces_between_stop_where_asked() {
+        let h = three_runs();
+        assert_eq!(
+            h.pieces_between(1, 6, at(0)),
+            [(vec![1, 2], at(1)), (vec![3, 4], at(2)), (vec![5], at(3))]
+        );
+        assert!(h.pieces_between(4, 4, at(0)).is_empty());
+        assert!(h.pieces_between(6, 2, at(0)).is_empty());
+        assert_eq!(h.pieces_between(7, 100, at(0)), [(vec![7], at(3))]);
+    }
+
+    #[test]
+    fn capped_appends_reserve_no_more_than_the_cap() {
+        let mut h = Held::default();
+        for n in 0..100u64 {
+            h.append_capped(&[7; 100], at(n), 5000);
+            assert!(h.capacity() <= 5000.max(h.len()), "{}", h.capacity());
+        }
+        assert_eq!(h.len(), 10_000);
+        assert_eq!(h.frame_at(9_999, at(0)), at(99));
+    }
+
+    #[test]
+    fn truncating_keeps_the_frames_of_what_is_left() {
+        let mut h = three_runs();
+        h.truncate(4);
+        assert_eq!(h.bytes(), [0, 1, 2, 3]);
+        assert_eq!(h.runs, [(0, at(1)), (3, at(2))]);
+        h.truncate(3);
+        assert_eq!(h.runs, [(0, at(1))]);
+        // Bytes appended after it start a run of their own.
+        h.append(&[9], at(2));
+        assert_eq!(h.frame_at(3, at(0)), at(2));
+        h.truncate(100);
+        assert_eq!(h.len(), 4);
     }
 
     #[test]

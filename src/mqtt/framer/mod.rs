@@ -18,20 +18,27 @@
 //!   plausibility rules themselves are [`super::resync`]'s).
 //!
 //! [`held`] keeps the bytes held back between slices, with the frame each
-//! came in.
+//! came in; [`evidence`] judges what the peer's packets say about a
+//! streamed PUBLISH's length.
+//!
+//! A direction's framer never sees the other direction; the consumer
+//! ([`super::connection`]) owns both and tells one framer what the other
+//! decoded ([`Framer::answered`]) and which Maximum Packet Size the
+//! receiver announced ([`Framer::set_limit`]).
 
 use super::error::Malformed;
 use super::header::{FixedHeader, PacketType, ProtocolVersion};
 use crate::base::At;
 
 mod boundary;
+mod evidence;
 mod held;
 mod publish;
 mod scan;
 #[cfg(test)]
 mod test_support;
 
-pub(crate) use boundary::Framer;
+pub(crate) use boundary::{Framer, Limit};
 pub(crate) use publish::Digest;
 pub use scan::ResyncCause;
 
@@ -61,6 +68,26 @@ pub(crate) enum Unit<'a> {
         header: FixedHeader,
         start_frame: u64,
     },
+    /// A streamed PUBLISH whose length the peer disproved: the peer's
+    /// `answer` acknowledges a packet that starts `offset` bytes into it
+    /// (see [`evidence`]). Its bytes from the second one are scanned again,
+    /// with a packet boundary known at `offset`.
+    Disproved {
+        header: FixedHeader,
+        offset: usize,
+        answer: PacketType,
+        start_frame: u64,
+    },
+    /// A packet whose length would be trusted without all of its bytes at
+    /// hand (a streamed PUBLISH, an oversized packet) and that is larger
+    /// than the receiver's Maximum Packet Size `limit`: not a packet the
+    /// sender may send, so its length is not trusted and its bytes are
+    /// scanned again from the second one.
+    TooLarge {
+        header: FixedHeader,
+        limit: u32,
+        start_frame: u64,
+    },
     /// Bytes missing in the stream. `lost`: a partly received packet that is
     /// gone; `resync`: whether the position of the next packet is unknown.
     Gap {
@@ -74,7 +101,9 @@ pub(crate) enum Unit<'a> {
         cause: ResyncCause,
         resumed: bool,
     },
-    /// The stream ended inside a packet.
+    /// The stream ended inside a packet. `received`: its bytes that
+    /// arrived, fixed header included (bytes missing from the capture not
+    /// counted).
     Truncated {
         packet_type: Option<PacketType>,
         length: Option<u32>,

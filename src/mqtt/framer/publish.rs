@@ -7,6 +7,13 @@
 //! ([`Tail`]) and the consumer gets the prefix and the digest. Bytes
 //! missing inside the payload are counted rather than losing the packet.
 //!
+//! While no evidence has settled it, the payload is also kept, up to a
+//! bounded window ([`super::evidence`]): if the peer acknowledges a packet
+//! whose bytes lie inside the claimed payload, the length was false and
+//! those bytes are framed again. Once the window is full, a gap falls in
+//! it, or the peer's packets examined reach their budget, the PUBLISH is
+//! trusted as before and only its prefix is kept.
+//!
 //! While the protocol version is not fixed by a CONNECT, the variable
 //! header is measured both without (3.x) and with (5.0) properties: the
 //! two readings put the payload's start at different offsets, so one
@@ -210,6 +217,9 @@ impl Head {
             streams,
             received: held.len().saturating_sub(hl) as u64,
             missing: 0,
+            prefix_len: held.len(),
+            kept: true,
+            answers_left: super::evidence::ANSWERS,
         }
     }
 }
@@ -228,6 +238,13 @@ pub(super) struct Tail {
     received: u64,
     /// Payload bytes missing from the capture.
     missing: u64,
+    /// How many bytes of `held` are the prefix handed out with the packet.
+    pub prefix_len: usize,
+    /// The payload after the prefix is kept in `held` too, as evidence
+    /// against the length may still come (module docs).
+    pub kept: bool,
+    /// Packets of the peer that may still be examined as evidence.
+    pub answers_left: u8,
 }
 
 impl Tail {
@@ -257,6 +274,11 @@ impl Tail {
         self.received += absorbed;
         self.missing += absorbed;
         gap > remaining
+    }
+
+    /// Body bytes missing from the capture so far.
+    pub fn missing(&self) -> u64 {
+        self.missing
     }
 
     /// Whether every body byte was received or counted as missing.
@@ -316,7 +338,13 @@ impl Framer {
                     return self.fill_body(header, data, sink);
                 }
                 HeadStep::Stream => {
-                    self.state = State::PublishTail(head.stream(self.held.bytes()));
+                    if let Some(limit) = self.over_limit(header) {
+                        self.too_large(header, limit, sink);
+                        return data;
+                    }
+                    let mut tail = head.stream(self.held.bytes());
+                    tail.kept = self.held.len() < self.keep_limit();
+                    self.state = State::PublishTail(tail);
                     return data;
                 }
                 HeadStep::Reject => {
@@ -324,6 +352,10 @@ impl Framer {
                     return data;
                 }
                 HeadStep::Oversized => {
+                    if let Some(limit) = self.over_limit(header) {
+                        self.too_large(header, limit, sink);
+                        return data;
+                    }
                     let remaining = header.total_len().saturating_sub(self.held.len()) as u64;
                     self.emit(
                         sink,
@@ -361,16 +393,64 @@ impl Framer {
         self.rescan_buffer();
     }
 
-    /// Hashes the payload bytes in `data`; returns what follows the packet.
+    /// Hashes the payload bytes in `data`, and keeps them while the
+    /// evidence window is open; returns what follows the packet.
     pub(super) fn publish_tail<'d>(&mut self, data: &'d [u8], sink: &mut Sink<'_>) -> &'d [u8] {
+        let keep_limit = self.keep_limit();
         let State::PublishTail(tail) = &mut self.state else {
             return data;
         };
         let take = tail.feed(data);
+        if tail.kept {
+            let bytes = data.get(..take).unwrap_or_default();
+            if self.held.len().saturating_add(take) <= keep_limit {
+                self.held.append_capped(bytes, self.at, keep_limit);
+            } else {
+                // Past the window: no evidence can be acted on any more,
+                // the length is trusted as it was before evidence existed
+                // and only the prefix is kept.
+                tail.kept = false;
+                self.held.truncate(tail.prefix_len);
+            }
+        }
         if tail.is_complete() {
             self.finish_tail(sink);
         }
         data.get(take..).unwrap_or_default()
+    }
+
+    /// Stops keeping a streamed PUBLISH's payload: only its prefix stays.
+    pub(super) fn stop_keeping(&mut self) {
+        if let State::PublishTail(tail) = &mut self.state
+            && tail.kept
+        {
+            tail.kept = false;
+            self.held.truncate(tail.prefix_len);
+        }
+    }
+
+    /// The receiver's Maximum Packet Size, if `header`'s packet (started
+    /// after the limit was announced) is larger.
+    pub(super) fn over_limit(&self, header: FixedHeader) -> Option<u32> {
+        let limit = self.limit?;
+        (self.start_frame > limit.since && header.total_len() > limit.size as usize)
+            .then_some(limit.size)
+    }
+
+    /// A packet that is larger than the receiver allows and not wholly at
+    /// hand: reported, and its bytes scanned again from the second one —
+    /// its length is what the sender may not send, so it does not mark the
+    /// next boundary.
+    fn too_large(&mut self, header: FixedHeader, limit: u32, sink: &mut Sink<'_>) {
+        self.emit(
+            sink,
+            Unit::TooLarge {
+                header,
+                limit,
+                start_frame: self.start_frame,
+            },
+        );
+        self.rescan_buffer();
     }
 
     /// A gap noticed while collecting a PUBLISH's headers and preview: if
@@ -394,6 +474,9 @@ impl Framer {
     /// packet handed out if they reach its end; a gap that goes past the
     /// end leaves the next boundary unknown.
     pub(super) fn tail_gap(&mut self, gap: u64, sink: &mut Sink<'_>) {
+        // A gap breaks the kept payload: what follows it cannot be
+        // scanned together with what came before.
+        self.stop_keeping();
         let State::PublishTail(tail) = &mut self.state else {
             return;
         };
@@ -421,10 +504,11 @@ impl Framer {
             return;
         };
         let (digests, n) = tail.digests();
+        let prefix = self.held.bytes();
         let verdict = self.emit(
             sink,
             Unit::StreamedPublish {
-                prefix: self.held.bytes(),
+                prefix: prefix.get(..tail.prefix_len).unwrap_or(prefix),
                 header: tail.header,
                 digests: digests.get(..n).unwrap_or_default(),
                 missing: tail.missing,

@@ -86,6 +86,15 @@ impl Scan {
         }
     }
 
+    /// A scan that already passed over `skipped` bytes that were not a
+    /// packet (a fixed header cut short by a proven boundary).
+    pub const fn passed_over(skipped: u64) -> Scan {
+        Scan {
+            skipped,
+            ..Scan::new(ResyncCause::Malformed)
+        }
+    }
+
     /// A scan after a gap, carrying over the bytes passed over before it.
     pub const fn after_gap(skipped: u64) -> Scan {
         Scan {
@@ -183,23 +192,54 @@ pub(super) fn find(
     Found::Nothing
 }
 
+/// One entry of the replay queue.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Piece {
+    /// Bytes, with the frame they came in.
+    Bytes(Vec<u8>, At),
+    /// A packet boundary proven by evidence ([`super::evidence`]): the
+    /// bytes before it are a closed segment, a packet starts right after
+    /// it (in frame `At`). Whatever the framer is in the middle of there
+    /// is cut short ([`Framer::at_fence`]).
+    Fence(At),
+}
+
 /// Bytes set aside by a scan, with their frames, to be framed before
 /// anything newer.
 #[derive(Debug, Default)]
 pub(super) struct Replay {
-    queue: VecDeque<(Vec<u8>, At)>,
+    queue: VecDeque<Piece>,
 }
 
 impl Replay {
     /// Puts `pieces`, in their order, ahead of everything queued.
-    fn put_first(&mut self, pieces: Vec<(Vec<u8>, At)>) {
+    pub fn put_first(&mut self, pieces: Vec<(Vec<u8>, At)>) {
+        self.put_pieces_first(
+            pieces
+                .into_iter()
+                .map(|(b, at)| Piece::Bytes(b, at))
+                .collect(),
+        );
+    }
+
+    /// Puts `pieces` (bytes and fences), in their order, ahead of everything queued.
+    pub fn put_pieces_first(&mut self, pieces: Vec<Piece>) {
         for piece in pieces.into_iter().rev() {
             self.queue.push_front(piece);
         }
     }
 
-    fn next(&mut self) -> Option<(Vec<u8>, At)> {
+    fn front(&self) -> Option<&Piece> {
+        self.queue.front()
+    }
+
+    fn next(&mut self) -> Option<Piece> {
         self.queue.pop_front()
+    }
+
+    /// Whether a fence is the next piece.
+    fn fence_first(&self) -> bool {
+        matches!(self.queue.front(), Some(Piece::Fence(_)))
     }
 }
 
@@ -301,16 +341,118 @@ impl Framer {
         self.replay.put_first(pieces);
     }
 
-    /// Frames what scans set aside, each piece at its own frame.
+    /// Frames what scans set aside, each piece at its own frame. A fence
+    /// stays at the front of the queue until what lies before it is
+    /// settled ([`Self::at_fence`]): bytes that settling sets aside go
+    /// ahead of it.
     pub(super) fn drain_replay(&mut self, sink: &mut Sink<'_>) {
-        while let Some((bytes, at)) = self.replay.next() {
-            self.at = at;
-            let mut rest: &[u8] = &bytes;
-            while !rest.is_empty() {
-                rest = self.step(rest, sink);
+        loop {
+            match self.replay.front() {
+                None => return,
+                Some(&Piece::Fence(at)) => {
+                    if self.at_fence(at, sink) {
+                        self.replay.next();
+                    }
+                }
+                Some(Piece::Bytes(..)) => {
+                    let Some(Piece::Bytes(bytes, at)) = self.replay.next() else {
+                        return;
+                    };
+                    self.at = at;
+                    let mut rest: &[u8] = &bytes;
+                    while !rest.is_empty() {
+                        rest = self.step(rest, sink);
+                    }
+                    self.settle(sink);
+                }
             }
-            self.settle(sink);
         }
+    }
+
+    /// The fence at the front of the replay queue (a packet starts right
+    /// after it, in frame `at`) is reached: the bytes before it are all
+    /// there will be of whatever the framer is in the middle of. Returns
+    /// whether the fence is settled (the framer is at a boundary); if not,
+    /// bytes were set aside or taken back ahead of it, and it is reached
+    /// again once they are framed. Each `false` is followed by framing
+    /// that takes whole packets, or drops a byte, before the fence, so a
+    /// fence is settled in the end.
+    ///
+    /// * A scan concludes as at the end of a stream (a candidate that
+    ///   waited for more is rejected; what follows the first accepted one
+    ///   is framed), and its end is reported at the fence.
+    /// * A packet the fence cuts short claims a length that runs past a
+    ///   proven boundary: it is reported as implausible and its bytes are
+    ///   scanned again from the second one (rule 1 keeps their frames).
+    /// * A fixed header cut short is passed over; an oversized packet
+    ///   being skipped (already reported) stops being skipped.
+    pub(super) fn at_fence(&mut self, at: At, sink: &mut Sink<'_>) -> bool {
+        self.settle(sink);
+        if !self.replay.fence_first() {
+            return false;
+        }
+        let state = std::mem::replace(&mut self.state, State::Boundary);
+        match state {
+            State::Boundary if self.held.is_empty() => {}
+            State::Boundary => {
+                let n = self.held.len() as u64;
+                self.release_buffer();
+                self.state = State::Resync(Scan::passed_over(n));
+                self.resume(false, at, sink);
+            }
+            State::Body { header } | State::PublishHead(super::publish::Head { header, .. }) => {
+                self.cut_short(header, sink);
+                return false;
+            }
+            State::PublishTail(tail) => {
+                self.cut_short(tail.header, sink);
+                return false;
+            }
+            State::Skip { .. } => {}
+            State::Resync(scan) => {
+                self.state = State::Resync(scan);
+                if !self.held.is_empty() {
+                    let window = self.held.take();
+                    let found = find(
+                        window.bytes(),
+                        self.hint,
+                        self.cfg.window,
+                        scan.lenient_first(),
+                        Waiting::Never,
+                    );
+                    if let Found::Boundary { at: p, one } = found {
+                        self.add_skipped(p as u64);
+                        self.resume(one, window.frame_at(p, at), sink);
+                        self.set_aside(&window, p, &[]);
+                        return false;
+                    }
+                    self.add_skipped(window.len() as u64);
+                }
+                self.resume(false, at, sink);
+            }
+        }
+        self.probation = None;
+        self.state = State::Boundary;
+        true
+    }
+
+    /// A packet whose claimed length runs past a fence: reported as
+    /// implausible at the frame of its last byte before the fence, and its
+    /// bytes scanned again from the second one.
+    fn cut_short(&mut self, header: crate::mqtt::header::FixedHeader, sink: &mut Sink<'_>) {
+        let last = self
+            .held
+            .frame_at(self.held.len().saturating_sub(1), self.at);
+        self.emit_at(
+            sink,
+            Unit::HeaderMalformed {
+                error: crate::mqtt::error::Malformed::implausible(header),
+                start_frame: self.start_frame,
+            },
+            last,
+        );
+        self.probation = None;
+        self.rescan_buffer();
     }
 
     /// No byte will follow the scan window contiguously (the stream ended,
@@ -461,7 +603,11 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| replay.next()).collect();
         assert_eq!(
             order,
-            [(vec![1], at(1)), (vec![2], at(2)), (vec![3], at(3))]
+            [
+                Piece::Bytes(vec![1], at(1)),
+                Piece::Bytes(vec![2], at(2)),
+                Piece::Bytes(vec![3], at(3))
+            ]
         );
     }
 

@@ -41,6 +41,17 @@ pub enum Out {
         length: u32,
         start: u64,
     },
+    Disproved {
+        length: u32,
+        offset: usize,
+        answer: PacketType,
+        start: u64,
+    },
+    TooLarge {
+        length: u32,
+        limit: u32,
+        start: u64,
+    },
     Gap {
         missing: u64,
         lost: Option<PacketType>,
@@ -89,6 +100,26 @@ impl Out {
             } => Out::Oversized {
                 packet_type: header.packet_type,
                 length: header.length,
+                start: start_frame,
+            },
+            Unit::Disproved {
+                header,
+                offset,
+                answer,
+                start_frame,
+            } => Out::Disproved {
+                length: header.length,
+                offset,
+                answer,
+                start: start_frame,
+            },
+            Unit::TooLarge {
+                header,
+                limit,
+                start_frame,
+            } => Out::TooLarge {
+                length: header.length,
+                limit,
                 start: start_frame,
             },
             Unit::Gap {
@@ -150,7 +181,7 @@ pub fn verdict_of(unit: &Unit<'_>, version: Option<ProtocolVersion>) -> Verdict 
             let hash = digest.map_or(0, |d| d.hash);
             digest.is_none() || decode_streamed_publish(header, body, v, 0, hash, missing).is_err()
         }
-        Unit::HeaderMalformed { .. } => true,
+        Unit::HeaderMalformed { .. } | Unit::Disproved { .. } | Unit::TooLarge { .. } => true,
         _ => false,
     };
     Verdict {
@@ -215,6 +246,14 @@ impl Rig {
 
     pub fn close(&mut self, frame: u64) {
         self.run(|f, sink| f.close(at(frame), sink));
+    }
+
+    /// The peer sent `answer` for packet id `id` (what `MqttConnection`
+    /// tells the framer); returns whether the framer acted on it.
+    pub fn answer(&mut self, answer: PacketType, id: u16) -> bool {
+        let mut acted = false;
+        self.run(|f, sink| acted = f.answered(answer, id, sink));
+        acted
     }
 }
 
