@@ -38,7 +38,10 @@
 //! are millions of frames (the whole file takes about 30 s on 2 cores). A
 //! debug build is many times slower, so the hang timeout is longer there.
 //!
-//! ## Expected to fail until fixed (on the code as of 8ef0637)
+//! ## What they found
+//!
+//! Each of these failed on the code as of 8ef0637 and is fixed; the table
+//! says what it catches if it comes back.
 //!
 //! | test | defect |
 //! |---|---|

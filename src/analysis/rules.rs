@@ -147,6 +147,13 @@ pub fn malformed(reason: &crate::mqtt::Reason, v: Option<ProtocolVersion>) -> Ru
         R::Truncated { .. } | R::LengthPastEnd { .. } | R::UnframedPublish => {
             pick(v5, Rule::new("2.1.4"), Rule::new("2.2.3"))
         }
+        R::OverMaximumPacketSize { to_server, .. } => {
+            if *to_server {
+                Rule::new("MQTT-3.2.2-15")
+            } else {
+                Rule::new("MQTT-3.1.2-24")
+            }
+        }
         // Flags and length that no packet of that type can have.
         R::Implausible { .. } => pick(v5, Rule::new("2.1.3"), Rule::new("2.2.2")),
     }
@@ -172,5 +179,22 @@ mod tests {
             "MQTT-2.2.1-4"
         );
         assert_eq!(receive_maximum(Direction::ClientToServer), "MQTT-3.3.4-7");
+    }
+
+    #[test]
+    fn packets_over_the_maximum_size_cite_the_receivers_rule() {
+        use crate::mqtt::Reason;
+        let from_client = Reason::OverMaximumPacketSize {
+            len: 303,
+            limit: 100,
+            to_server: true,
+        };
+        let from_server = Reason::OverMaximumPacketSize {
+            len: 303,
+            limit: 100,
+            to_server: false,
+        };
+        assert_eq!(malformed(&from_client, Some(V5)), "MQTT-3.2.2-15");
+        assert_eq!(malformed(&from_server, Some(V5)), "MQTT-3.1.2-24");
     }
 }

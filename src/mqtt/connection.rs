@@ -734,24 +734,16 @@ fn over_limit(here: &Here<'_>, h: &FixedHeader, start_frame: u64) -> Option<u32>
 /// The error for a packet larger than the receiver's Maximum Packet Size:
 /// decoding stops at the first byte past the limit.
 fn too_large(header: FixedHeader, limit: u32, dir: Direction) -> Malformed {
-    let by = match dir {
-        Direction::ClientToServer => {
-            "Maximum Packet Size the server set in its CONNACK (MQTT-3.2.2-15)"
-        }
-        Direction::ServerToClient => {
-            "Maximum Packet Size the client set in its CONNECT (MQTT-3.1.2-24)"
-        }
-    };
     Malformed {
         packet_type: Some(header.packet_type),
         flags: Some(header.flags),
         length: Some(header.length),
         header_len: Some(header.header_len),
         offset: limit as usize,
-        reason: Reason::LengthPastEnd {
-            what: "packet",
+        reason: Reason::OverMaximumPacketSize {
             len: header.total_len(),
-            limit: by,
+            limit,
+            to_server: dir == Direction::ClientToServer,
         },
     }
 }

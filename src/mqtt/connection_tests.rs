@@ -1170,8 +1170,8 @@ fn the_receivers_maximum_packet_size_makes_a_larger_packet_malformed() {
             _ => None,
         })
         .collect();
-    let client = "packet length 303 runs past the Maximum Packet Size the server set in its CONNACK (MQTT-3.2.2-15) (at offset 100 of 303)";
-    let server = "packet length 303 runs past the Maximum Packet Size the client set in its CONNECT (MQTT-3.1.2-24) (at offset 200 of 303)";
+    let client = "packet length 303 runs past the Maximum Packet Size of 100 the server set in its CONNACK (at offset 100 of 303)";
+    let server = "packet length 303 runs past the Maximum Packet Size of 200 the client set in its CONNECT (at offset 200 of 303)";
     assert_eq!(malformed, [(3, client), (4, client), (6, server)]);
     let s = rig.summaries();
     assert_eq!(

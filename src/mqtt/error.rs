@@ -36,6 +36,20 @@ pub enum Reason {
     NotMqtt { name: String, level: u8 },
     #[error("PUBLISH header could not be framed")]
     UnframedPublish,
+    /// MQTT 5: a packet larger than the Maximum Packet Size its receiver
+    /// announced (the server in CONNACK for client packets, the client in
+    /// CONNECT for server packets).
+    #[error(
+        "packet length {len} runs past the Maximum Packet Size of {limit} the {} set in its {}",
+        if *to_server { "server" } else { "client" },
+        if *to_server { "CONNACK" } else { "CONNECT" }
+    )]
+    OverMaximumPacketSize {
+        len: usize,
+        limit: u32,
+        /// Sent by the client (the server's limit applies).
+        to_server: bool,
+    },
     #[error(
         "{packet} with flags 0x{flags:x} and remaining length {length} is not a plausible packet start"
     )]
