@@ -32,7 +32,7 @@ fn pcap_all_four_variants() {
         assert_eq!(got[3].want.secs, 4_000_000_000, "u32 seconds are unsigned");
         let info = reader.info();
         assert_eq!(info.frames, 4);
-        assert_eq!(info.bytes, 60 + 1 + 33);
+        assert_eq!(info.bytes, 60 + 1 + 2 + 33);
         assert_eq!(info.link_types, vec![LinkType(link)]);
         assert_eq!(info.sources, vec![path]);
         assert!(!info.truncated);

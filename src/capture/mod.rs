@@ -14,6 +14,9 @@
 //! - `open.rs`: mmap or stream, gzip by magic bytes, format recognition;
 //! - `input.rs`: the two byte sources behind one "request / consume" interface;
 //! - `pcap.rs`, `pcapng.rs`: one parser per format, yielding located records;
+//! - `record.rs`: what a parser hands the reader, and how record-header
+//!   lengths that lie are settled;
+//! - `notes.rs`: oddities that do not stop a file, warned once per file per kind;
 //! - `reader.rs`: several inputs as one capture, numbering, warnings, [`CaptureInfo`].
 
 use crate::base::Timestamp;
@@ -55,6 +58,7 @@ pub enum CaptureError {
 
 mod endian;
 mod input;
+mod notes;
 mod open;
 mod pcap;
 mod pcapng;

@@ -52,24 +52,20 @@ impl CaptureReader {
         let (slot, record) = loop {
             let slot = self.current;
             let file = self.files.get_mut(slot)?.as_mut()?;
+            file.notes.next_frame = self.info.frames.saturating_add(1);
             let result = match &mut file.format {
-                Format::Pcap(pcap) => pcap.next(&mut file.input),
-                Format::Pcapng(ng) => {
-                    let result = ng.next(&mut file.input, self.info.last_ts);
-                    if !ng.notes.is_empty() {
-                        let next = self.info.frames.saturating_add(1);
-                        for note in ng.notes.drain(..) {
-                            let message = format!("{}: {note}", file.name);
-                            self.warnings.push(Warning::at(next, message));
-                        }
-                    }
-                    result
-                }
+                Format::Pcap(pcap) => pcap.next(&mut file.input, &mut file.notes),
+                Format::Pcapng(ng) => ng.next(&mut file.input, self.info.last_ts, &mut file.notes),
             };
+            self.warnings.extend(file.notes.take());
             match result {
                 Ok(Some(record)) => break (slot, record),
-                Ok(None) => self.finish_file(),
+                Ok(None) => {
+                    self.finish_notes();
+                    self.finish_file();
+                }
                 Err(damage) => {
+                    self.finish_notes();
                     self.report_damage(damage);
                     self.finish_file();
                 }
@@ -110,6 +106,14 @@ impl CaptureReader {
             info.link_types.push(record.link);
         }
         info.frames
+    }
+
+    /// The current input's last warnings: how many of each oddity followed the warned one.
+    fn finish_notes(&mut self) {
+        if let Some(Some(file)) = self.files.get_mut(self.current) {
+            file.notes.finish();
+            self.warnings.extend(file.notes.take());
+        }
     }
 
     /// Drops the current input (unmapping or closing it) and moves to the next.
