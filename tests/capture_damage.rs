@@ -384,10 +384,18 @@ fn damage_inside_second_file_keeps_numbering_of_first() {
     let n = a.frames.len();
     assert_eq!(out.frames.len(), n + 2);
     assert_frames(&out.frames[n..], &b.frames[..2], n as u64 + 1);
-    assert_eq!(out.warnings.len(), 1);
-    assert_eq!(out.warnings[0].frame, Some(n as u64 + 3));
-    assert!(out.warnings[0].message.contains("b.pcap"));
-    assert!(out.warnings[0].message.contains("2 earlier frame(s)"));
+    // a.pcapng's latest frame (2e9 s) is later than b.pcap's first (1.7e9 s).
+    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+    assert_eq!(out.warnings[0].frame, Some(n as u64 + 1));
+    assert!(out.warnings[0].message.contains("out of time order"));
+    assert_eq!(out.warnings[1].frame, Some(n as u64 + 3));
+    assert!(out.warnings[1].message.contains("b.pcap"));
+    assert!(out.warnings[1].message.contains("2 earlier frame(s)"));
+    let files = &out.info.files;
+    assert_eq!(files.len(), 2);
+    assert!(!files[0].truncated);
+    assert!(files[1].truncated, "the damage is b.pcap's");
+    assert_eq!((files[1].first_frame, files[1].frames), (n as u64 + 1, 2));
 }
 
 #[test]
