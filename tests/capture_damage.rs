@@ -717,3 +717,55 @@ fn pcapng_interface_notes_are_warned_once_per_file() {
         ],
     );
 }
+
+#[test]
+fn pcapng_section_with_too_many_interfaces_is_damage() {
+    // 20-byte interface blocks are the cheapest way to make a reader hold memory.
+    let mut ng = Ng::new();
+    ng.shb(false);
+    ng.idb(1, 0, &[]);
+    ng.epb(0, 1_000_000, &payload(1, 30), 30, (1, 0, 6));
+    for _ in 1..65_536 {
+        ng.idb(1, 0, &[]);
+    }
+    ng.epb(65_535, 2_000_000, &payload(2, 30), 30, (2, 0, 6));
+    let ok = read_both("many.pcapng", &ng.bytes);
+    assert_frames(&ok.frames, &ng.frames, 1);
+    assert!(ok.warnings.is_empty(), "65,536 interfaces are allowed");
+    ng.idb(1, 0, &[]);
+    ng.epb(0, 3_000_000, &payload(3, 30), 30, (3, 0, 6));
+    let out = read_both("many.pcapng", &ng.bytes);
+    assert_frames(&out.frames, &ng.frames[..2], 1);
+    assert!(out.info.truncated);
+    check_warnings(&out, &[(3, &["more than 65536 interfaces"])]);
+}
+
+#[test]
+fn link_types_alternating_frame_by_frame_stay_cheap() {
+    // As many link types as pcapng can name, and frames switching between
+    // them: every frame's link type is looked up among those seen.
+    let mut ng = Ng::new();
+    ng.shb(false);
+    for link in 0..=u16::MAX {
+        ng.idb(link, 0, &[]);
+    }
+    for i in 0..200_000u32 {
+        let iface = (u64::from(i) * 40_503 % 65_536) as u32;
+        ng.epb(iface, u64::from(i), &[], 0, (0, i * 1000, 6));
+    }
+    let reader = CaptureReader::from_reader("links", Trickle::new(ng.bytes, 1 << 16)).unwrap();
+    // About 1 s in a debug build; a linear search of the link types seen
+    // took 50 s here.
+    let out = read_within(reader, 20);
+    assert_eq!(out.frames.len(), 200_000);
+    assert_eq!(out.info.link_types.len(), 65_536);
+    let first: Vec<u32> = out.frames.iter().take(3).map(|f| f.want.link.0).collect();
+    assert_eq!(
+        out.info.link_types[..3]
+            .iter()
+            .map(|l| l.0)
+            .collect::<Vec<_>>(),
+        first,
+        "in order of first appearance"
+    );
+}

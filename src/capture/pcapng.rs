@@ -34,6 +34,14 @@ pub(crate) const SNIFF_LEN: usize = 16;
 /// so a packet block beyond this is corruption, and streaming memory stays bounded.
 const MAX_BUFFERED_BLOCK: u32 = 2 * 1024 * 1024;
 
+/// Interfaces one section may describe. Each costs memory for as long as
+/// the section lasts, and real captures have a handful (one per capture
+/// device); the obsolete Packet block numbers interfaces with 16 bits, so
+/// 65,536 is the most any tool was ever meant to write. A section that
+/// describes more is corruption (or an attempt to exhaust memory with
+/// 20-byte blocks) and ends the file.
+const MAX_INTERFACES: usize = 65_536;
+
 const IDB_OPT_TSRESOL: u16 = 9;
 const IDB_OPT_TSOFFSET: u16 = 14;
 
@@ -264,9 +272,16 @@ impl Pcapng {
         Ok(())
     }
 
-    /// Reads an Interface Description block into the section's table.
+    /// Reads an Interface Description block into the section's table; the
+    /// error is a table already full ([`MAX_INTERFACES`]).
     fn add_interface(&mut self, block: &[u8], notes: &mut Notes) -> Result<(), String> {
         let id = self.interfaces.len();
+        if id >= MAX_INTERFACES {
+            return Err(format!(
+                "a pcapng section describes more than {MAX_INTERFACES} interfaces, \
+                 more than any capture tool writes"
+            ));
+        }
         let e = self.endian;
         let mut interface = Interface {
             link: LinkType(u32::from(e.u16(block, 8).unwrap_or(0))),

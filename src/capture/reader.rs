@@ -11,8 +11,9 @@
 
 use super::open::{Format, OpenFile, open_path, open_stream};
 use super::record::{Damage, Record};
-use super::{CaptureError, CaptureInfo, FileInfo, Frame};
+use super::{CaptureError, CaptureInfo, FileInfo, Frame, LinkType};
 use crate::base::{Timestamp, Warning};
+use std::collections::HashSet;
 use std::io::Read;
 
 /// Reads frames from one or more captures in sequence, numbering them as one capture.
@@ -26,6 +27,10 @@ pub struct CaptureReader {
     /// block (it has none) is given. Not `info.last_ts`: that is the latest
     /// timestamp, which need not be the last frame's.
     prev_ts: Option<Timestamp>,
+    /// The link types of `info.link_types`, so that each frame's is looked
+    /// up in O(1): a pcapng file can declare 65,536 link types and
+    /// alternate between them frame by frame.
+    link_seen: HashSet<LinkType>,
     /// The current file's frame with its latest timestamp.
     latest_frame: u64,
     /// The latest frame of the last file that had frames, to tell whether
@@ -55,6 +60,7 @@ impl CaptureReader {
             },
             warnings: Vec::new(),
             prev_ts: None,
+            link_seen: HashSet::new(),
             latest_frame: 0,
             previous: None,
         }
@@ -144,7 +150,7 @@ impl CaptureReader {
         info.bytes = info.bytes.saturating_add(record.data.len() as u64);
         info.first_ts = Some(info.first_ts.map_or(ts, |t| t.min(ts)));
         info.last_ts = Some(info.last_ts.map_or(ts, |t| t.max(ts)));
-        if info.link_types.last() != Some(&record.link) && !info.link_types.contains(&record.link) {
+        if info.link_types.last() != Some(&record.link) && self.link_seen.insert(record.link) {
             info.link_types.push(record.link);
         }
         self.prev_ts = Some(ts);
