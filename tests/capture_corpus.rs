@@ -41,7 +41,7 @@ fn check(capture: &str, truth_file: &str, link: LinkType) {
     let mut seen = 0u64;
     let mut matched = 0;
     let mut bytes = 0u64;
-    let mut last = None;
+    let (mut earliest, mut latest) = (None, None);
     while let Some(frame) = reader.next_frame() {
         seen += 1;
         assert_eq!(frame.index, seen);
@@ -55,7 +55,8 @@ fn check(capture: &str, truth_file: &str, link: LinkType) {
             matched += 1;
         }
         bytes += frame.data.len() as u64;
-        last = Some(frame.ts);
+        earliest = earliest.min(Some(frame.ts)).or(Some(frame.ts));
+        latest = latest.max(Some(frame.ts));
     }
     assert_eq!(seen, want_frames, "{capture}: frame count");
     assert_eq!(
@@ -66,7 +67,8 @@ fn check(capture: &str, truth_file: &str, link: LinkType) {
     let info = reader.info();
     assert_eq!(info.frames, want_frames);
     assert_eq!(info.bytes, bytes);
-    assert_eq!(info.last_ts, last);
+    assert_eq!(info.first_ts, earliest);
+    assert_eq!(info.last_ts, latest);
     assert_eq!(info.link_types, vec![link]);
     assert!(!info.truncated);
     assert!(reader.take_warnings().is_empty());

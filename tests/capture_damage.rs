@@ -384,10 +384,18 @@ fn damage_inside_second_file_keeps_numbering_of_first() {
     let n = a.frames.len();
     assert_eq!(out.frames.len(), n + 2);
     assert_frames(&out.frames[n..], &b.frames[..2], n as u64 + 1);
-    assert_eq!(out.warnings.len(), 1);
-    assert_eq!(out.warnings[0].frame, Some(n as u64 + 3));
-    assert!(out.warnings[0].message.contains("b.pcap"));
-    assert!(out.warnings[0].message.contains("2 earlier frame(s)"));
+    // a.pcapng's latest frame (2e9 s) is later than b.pcap's first (1.7e9 s).
+    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+    assert_eq!(out.warnings[0].frame, Some(n as u64 + 1));
+    assert!(out.warnings[0].message.contains("out of time order"));
+    assert_eq!(out.warnings[1].frame, Some(n as u64 + 3));
+    assert!(out.warnings[1].message.contains("b.pcap"));
+    assert!(out.warnings[1].message.contains("2 earlier frame(s)"));
+    let files = &out.info.files;
+    assert_eq!(files.len(), 2);
+    assert!(!files[0].truncated);
+    assert!(files[1].truncated, "the damage is b.pcap's");
+    assert_eq!((files[1].first_frame, files[1].frames), (n as u64 + 1, 2));
 }
 
 #[test]
@@ -420,8 +428,344 @@ fn odd_but_readable_blocks_are_notes_not_damage() {
     let out = read_within(open_captures(&[path]).unwrap(), 10);
     assert_frames(&out.frames, &ng.frames, 1);
     assert!(!out.info.truncated);
-    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+    // The second Journal Export block is only counted, in a last warning.
+    assert_eq!(out.warnings.len(), 3, "{:?}", out.warnings);
     assert!(out.warnings[0].message.contains("runs past the end"));
     assert!(out.warnings[1].message.contains("systemd Journal Export"));
+    assert!(
+        out.warnings[2]
+            .message
+            .contains("1 more systemd Journal Export blocks"),
+        "{}",
+        out.warnings[2].message
+    );
     assert!(out.warnings.iter().all(|w| w.frame == Some(1)));
+}
+
+/// Reads `bytes` memory-mapped (as `name`) and streamed a few bytes at a
+/// time; both must give the same frames and warnings, which are returned.
+fn read_both(name: &str, bytes: &[u8]) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), name, bytes);
+    let mapped = read_within(open_captures(&[path]).unwrap(), 30);
+    for chunk in [1, 7, 4096] {
+        let streamed = read_within(
+            CaptureReader::from_reader(name, Trickle::new(bytes.to_vec(), chunk)).unwrap(),
+            30,
+        );
+        assert_eq!(streamed.frames, mapped.frames, "chunk {chunk}");
+        // Same warnings but for the name: a path when mapped.
+        let text = |o: &Outcome| -> Vec<(Option<u64>, String)> {
+            o.warnings
+                .iter()
+                .map(|w| (w.frame, w.message.rsplit(name).next().unwrap().to_string()))
+                .collect()
+        };
+        assert_eq!(text(&streamed), text(&mapped), "chunk {chunk}");
+        assert_eq!(streamed.info.frames, mapped.info.frames);
+        assert_eq!(streamed.info.truncated, mapped.info.truncated);
+    }
+    mapped
+}
+
+/// Checks warnings are exactly `want`: (frame, words the message must contain).
+fn check_warnings(out: &Outcome, want: &[(u64, &[&str])]) {
+    let got: Vec<_> = out
+        .warnings
+        .iter()
+        .map(|w| (w.frame, w.message.as_str()))
+        .collect();
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for ((frame, message), (want_frame, words)) in got.iter().zip(want) {
+        assert_eq!(*frame, Some(*want_frame), "{message}");
+        for word in *words {
+            assert!(message.contains(word), "{word:?} in: {message}");
+        }
+    }
+}
+
+#[test]
+fn pcap_record_header_lies_are_frames_warned_once_per_kind() {
+    let mut p = Pcap::new(false, false, 1);
+    let d60 = payload(1, 60);
+    let d10 = payload(2, 10);
+    p.record(1, 1, &d60, 60); // 1: clean
+    p.record(1, 2, &d60, 20); // 2: orig_len < caplen
+    p.record(1, 3, &d60, u32::MAX); // 3: orig_len 0xFFFFFFFF
+    p.record(1, 4, &[], 60); // 4: caplen 0
+    p.record(1, 5, &d10, 0); // 5: orig_len 0
+    p.record(1, 6, &d10, 16 * 1024 * 1024 + 1); // 6: absurd, again
+    p.record(1, 7, &d10, 5); // 7: orig_len < caplen, again
+    p.record(1, 8, &d10, 9); // 8: and again
+    p.record(1, 9, &[], 0); // 9: caplen 0, again
+    p.record(1, 10, &d10, 16 * 1024 * 1024); // 10: the largest believed: clean
+    p.record(1, 11, &d10, 10); // 11: clean
+    // What the reader makes of them: orig_len never below the captured bytes.
+    for (frame, orig) in [(2, 60), (3, 60), (5, 10), (6, 10), (7, 10), (8, 10)] {
+        p.frames[frame - 1].orig_len = orig;
+    }
+    let out = read_both("lies.pcap", &p.bytes);
+    assert_frames(&out.frames, &p.frames, 1);
+    assert!(
+        !out.info.truncated,
+        "lies that still frame a record are no damage"
+    );
+    assert_eq!(out.info.frames, 11);
+    assert!(
+        out.frames
+            .iter()
+            .all(|f| f.want.data.len() as u32 <= f.want.orig_len)
+    );
+    check_warnings(
+        &out,
+        &[
+            (
+                2,
+                &[
+                    "lies.pcap: frame 2 (a pcap record)",
+                    "original length of 20",
+                    "60 captured",
+                    "taken as 60",
+                ],
+            ),
+            (
+                3,
+                &[
+                    "frame 3",
+                    "4294967295 bytes (0xFFFFFFFF)",
+                    "taken as its 60 captured",
+                ],
+            ),
+            (
+                4,
+                &[
+                    "frame 4",
+                    "no captured bytes",
+                    "original length 60",
+                    "empty frame",
+                ],
+            ),
+            (5, &["frame 5", "original length of 0", "taken as 10"]),
+            // At the end of the file, in a fixed order of kinds.
+            (
+                9,
+                &[
+                    "lies.pcap: 1 more records with no captured bytes",
+                    "warned at frame 4",
+                    "at frame 9",
+                ],
+            ),
+            (
+                7,
+                &[
+                    "2 more records whose original length is smaller",
+                    "warned at frame 2",
+                    "frames 7 to 8",
+                ],
+            ),
+            (
+                6,
+                &[
+                    "1 more records with an impossible original length",
+                    "warned at frame 3",
+                    "at frame 6",
+                ],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn record_header_lies_are_warned_once_per_file_not_once_per_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let lying = |secs| {
+        let mut p = Pcap::new(true, true, 1);
+        p.record(secs, 1, &payload(1, 30), 3);
+        p.record(secs, 2, &payload(1, 30), 3);
+        p.bytes
+    };
+    let paths = [
+        write(dir.path(), "one.pcap", &lying(1)),
+        write(dir.path(), "two.pcap", &lying(2)),
+    ];
+    let out = read_within(open_captures(&paths).unwrap(), 10);
+    check_warnings(
+        &out,
+        &[
+            (1, &["one.pcap: frame 1", "original length of 3"]),
+            (2, &["one.pcap: 1 more", "at frame 2"]),
+            (3, &["two.pcap: frame 3", "original length of 3"]),
+            (4, &["two.pcap: 1 more", "at frame 4"]),
+        ],
+    );
+}
+
+#[test]
+fn a_million_lying_records_make_two_warnings() {
+    // 16-byte empty records: the cheapest flood a file can hold.
+    let mut p = Pcap::new(false, false, 1);
+    for i in 0..1_000_000u32 {
+        p.record_header(1, i % 1_000_000, 0, u32::MAX);
+    }
+    let reader = CaptureReader::from_reader("flood", Trickle::new(p.bytes, 1 << 16)).unwrap();
+    let out = read_within(reader, 120);
+    assert_eq!(out.frames.len(), 1_000_000);
+    check_warnings(
+        &out,
+        &[
+            (1, &["frame 1", "0xFFFFFFFF"]),
+            (
+                2,
+                &[
+                    "999999 more records with an impossible",
+                    "frames 2 to 1000000",
+                ],
+            ),
+        ],
+    );
+    assert!(
+        out.frames
+            .iter()
+            .all(|f| f.want.orig_len == 0 && f.want.data.is_empty())
+    );
+}
+
+#[test]
+fn pcapng_packet_block_lies_are_frames_warned_once_per_kind() {
+    let mut ng = Ng::new();
+    ng.shb(false);
+    ng.idb(1, 0, &[]);
+    let d60 = payload(1, 60);
+    let ts = |us: u32| (1, us * 1000, 6);
+    ng.epb(0, 1_000_001, &d60, 60, ts(1)); // 1: clean
+    ng.epb(0, 1_000_002, &[], 60, ts(2)); // 2: caplen 0
+    ng.epb(0, 1_000_003, &d60, 0, ts(3)); // 3: origlen 0
+    ng.epb(0, 1_000_004, &d60, u32::MAX, ts(4)); // 4: origlen 0xFFFFFFFF
+    ng.epb(0, 1_000_005, &d60, 20, ts(5)); // 5: origlen < caplen
+    ng.opb(0, 1_000_006, &payload(2, 7), 5, ts(6)); // 6: OPB origlen < caplen
+    ng.spb(&[], 0, ts(6)); // 7: SPB origlen 0: nothing captured
+    ng.spb(&payload(3, 8), u32::MAX, ts(6)); // 8: SPB origlen 0xFFFFFFFF
+    ng.epb(0, 1_000_009, &d60, 1514, ts(9)); // 9: clean (a snapshot length cut)
+    for (frame, orig) in [(3, 60), (4, 60), (5, 60), (6, 7), (8, 8)] {
+        ng.frames[frame - 1].orig_len = orig;
+    }
+    let out = read_both("lies.pcapng", &ng.bytes);
+    assert_frames(&out.frames, &ng.frames, 1);
+    assert!(!out.info.truncated);
+    assert!(
+        out.frames
+            .iter()
+            .all(|f| f.want.data.len() as u32 <= f.want.orig_len)
+    );
+    check_warnings(
+        &out,
+        &[
+            (
+                2,
+                &[
+                    "frame 2 (a pcapng Enhanced Packet block) has no captured bytes",
+                    "original length 60",
+                ],
+            ),
+            (
+                3,
+                &[
+                    "frame 3 (a pcapng Enhanced Packet block)",
+                    "original length of 0",
+                    "taken as 60",
+                ],
+            ),
+            (4, &["frame 4", "(0xFFFFFFFF)", "taken as its 60 captured"]),
+            (5, &["frame 5", "original length of 20", "taken as 60"]),
+            (7, &["1 more records with no captured bytes", "at frame 7"]),
+            (
+                6,
+                &[
+                    "1 more records whose original length is smaller",
+                    "at frame 6",
+                ],
+            ),
+            (
+                8,
+                &[
+                    "1 more records with an impossible original length",
+                    "at frame 8",
+                ],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn pcapng_interface_notes_are_warned_once_per_file() {
+    let mut ng = Ng::new();
+    ng.shb(false);
+    for _ in 0..1000 {
+        ng.idb(1, 0, &[(9, vec![0x7f])]);
+    }
+    ng.epb(999, 5_000_000, &payload(1, 4), 4, (5, 0, 6));
+    let out = read_both("res.pcapng", &ng.bytes);
+    assert_frames(&out.frames, &ng.frames, 1);
+    check_warnings(
+        &out,
+        &[
+            (1, &["interface 0: unusable timestamp resolution"]),
+            (
+                1,
+                &["999 more interfaces with an unusable timestamp resolution"],
+            ),
+        ],
+    );
+}
+
+#[test]
+fn pcapng_section_with_too_many_interfaces_is_damage() {
+    // 20-byte interface blocks are the cheapest way to make a reader hold memory.
+    let mut ng = Ng::new();
+    ng.shb(false);
+    ng.idb(1, 0, &[]);
+    ng.epb(0, 1_000_000, &payload(1, 30), 30, (1, 0, 6));
+    for _ in 1..65_536 {
+        ng.idb(1, 0, &[]);
+    }
+    ng.epb(65_535, 2_000_000, &payload(2, 30), 30, (2, 0, 6));
+    let ok = read_both("many.pcapng", &ng.bytes);
+    assert_frames(&ok.frames, &ng.frames, 1);
+    assert!(ok.warnings.is_empty(), "65,536 interfaces are allowed");
+    ng.idb(1, 0, &[]);
+    ng.epb(0, 3_000_000, &payload(3, 30), 30, (3, 0, 6));
+    let out = read_both("many.pcapng", &ng.bytes);
+    assert_frames(&out.frames, &ng.frames[..2], 1);
+    assert!(out.info.truncated);
+    check_warnings(&out, &[(3, &["more than 65536 interfaces"])]);
+}
+
+#[test]
+fn link_types_alternating_frame_by_frame_stay_cheap() {
+    // As many link types as pcapng can name, and frames switching between
+    // them: every frame's link type is looked up among those seen.
+    let mut ng = Ng::new();
+    ng.shb(false);
+    for link in 0..=u16::MAX {
+        ng.idb(link, 0, &[]);
+    }
+    for i in 0..200_000u32 {
+        let iface = (u64::from(i) * 40_503 % 65_536) as u32;
+        ng.epb(iface, u64::from(i), &[], 0, (0, i * 1000, 6));
+    }
+    let reader = CaptureReader::from_reader("links", Trickle::new(ng.bytes, 1 << 16)).unwrap();
+    // About 1 s in a debug build; a linear search of the link types seen
+    // took 50 s here.
+    let out = read_within(reader, 20);
+    assert_eq!(out.frames.len(), 200_000);
+    assert_eq!(out.info.link_types.len(), 65_536);
+    let first: Vec<u32> = out.frames.iter().take(3).map(|f| f.want.link.0).collect();
+    assert_eq!(
+        out.info.link_types[..3]
+            .iter()
+            .map(|l| l.0)
+            .collect::<Vec<_>>(),
+        first,
+        "in order of first appearance"
+    );
 }

@@ -32,7 +32,7 @@ fn pcap_all_four_variants() {
         assert_eq!(got[3].want.secs, 4_000_000_000, "u32 seconds are unsigned");
         let info = reader.info();
         assert_eq!(info.frames, 4);
-        assert_eq!(info.bytes, 60 + 1 + 33);
+        assert_eq!(info.bytes, 60 + 1 + 2 + 33);
         assert_eq!(info.link_types, vec![LinkType(link)]);
         assert_eq!(info.sources, vec![path]);
         assert!(!info.truncated);
@@ -101,8 +101,9 @@ fn pcapng_both_byte_orders_every_block_kind() {
         assert_eq!(info.frames, 8);
         let bytes: usize = ng.frames.iter().map(|f| f.data.len()).sum();
         assert_eq!(info.bytes, bytes as u64);
-        assert_eq!(info.first_ts, Some(Timestamp::new(1_700_000_000, 1_000, 6)));
-        assert_eq!(info.last_ts, Some(Timestamp::new(1, 234_567_000, 6)));
+        // The earliest and the latest, not the first and the last frame's.
+        assert_eq!(info.first_ts, Some(Timestamp::new(1, 234_567_000, 6)));
+        assert_eq!(info.last_ts, Some(Timestamp::new(2_000_000_000, 1, 9)));
         assert!(!info.truncated);
         assert!(reader.take_warnings().is_empty());
     }
@@ -203,7 +204,7 @@ fn several_inputs_are_one_capture() {
         info.frames,
         (a.frames.len() + b.frames.len() + c.frames.len()) as u64
     );
-    assert_eq!(info.first_ts, Some(Timestamp::new(1_700_000_000, 1_000, 6)));
+    assert_eq!(info.first_ts, Some(Timestamp::new(1, 234_567_000, 6)));
     assert_eq!(info.last_ts.map(|t| t.secs), Some(4_000_000_000));
     assert_eq!(
         info.link_types,
@@ -214,6 +215,24 @@ fn several_inputs_are_one_capture() {
             LinkType::IPV4,
             LinkType::LINUX_SLL
         ]
+    );
+    // Files a (latest 4e9 s) and b (latest 2e9 s) end later than the next
+    // one begins (1.7e9 s): one warning at each boundary.
+    let warnings = reader.take_warnings();
+    let order: Vec<Option<u64>> = warnings.iter().map(|w| w.frame).collect();
+    let (na, nb) = (a.frames.len() as u64, b.frames.len() as u64);
+    assert_eq!(order, vec![Some(na + 1), Some(na + nb + 1)], "{warnings:?}");
+    assert!(warnings[0].message.contains("b.pcapng.gz begins"));
+    assert!(warnings[1].message.contains("c.dat begins"));
+    let table: Vec<(u64, u64)> = reader
+        .info()
+        .files
+        .iter()
+        .map(|f| (f.first_frame, f.frames))
+        .collect();
+    assert_eq!(
+        table,
+        vec![(1, na), (na + 1, nb), (na + nb + 1, c.frames.len() as u64)]
     );
 }
 
@@ -289,4 +308,126 @@ fn mapped_frames_are_views_into_the_file_image() {
     let frame = reader.next_frame().unwrap();
     assert_eq!(frame.data, &pcap.frames[1].data[..]);
     assert_eq!(frame.data.as_ptr() as usize, first_ptr + first_len + 16);
+}
+
+/// A pcap whose frames have these capture times (whole seconds).
+fn pcap_at(secs: &[u32]) -> Pcap {
+    let mut p = Pcap::new(false, false, 1);
+    for (i, &s) in secs.iter().enumerate() {
+        p.record(s, 0, &payload(i as u8, 20), 20);
+    }
+    p
+}
+
+#[test]
+fn two_files_in_time_order_keep_a_table_of_where_each_frame_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = pcap_at(&[100, 102, 101]);
+    let b = pcap_at(&[103, 105]);
+    let paths = vec![
+        write(dir.path(), "a.pcap", &a.bytes),
+        write(dir.path(), "b.pcap", &b.bytes),
+    ];
+    let mut reader = open(&paths);
+    let got = read_all(&mut reader);
+    assert_eq!(got.len(), 5);
+    assert!(
+        reader.take_warnings().is_empty(),
+        "in time order: no warning"
+    );
+    let info = reader.info();
+    let files = &info.files;
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0].name, paths[0], "the name as given");
+    assert_eq!(files[1].name, paths[1]);
+    assert_eq!((files[0].first_frame, files[0].frames), (1, 3));
+    assert_eq!((files[1].first_frame, files[1].frames), (4, 2));
+    // The earliest and latest of each file, not its first and last frame's.
+    let secs = |t: Option<Timestamp>| t.map(|t| t.secs);
+    assert_eq!(
+        (secs(files[0].first_ts), secs(files[0].last_ts)),
+        (Some(100), Some(102))
+    );
+    assert_eq!(
+        (secs(files[1].first_ts), secs(files[1].last_ts)),
+        (Some(103), Some(105))
+    );
+    assert_eq!(
+        (secs(info.first_ts), secs(info.last_ts)),
+        (Some(100), Some(105))
+    );
+    assert!(files.iter().all(|f| !f.truncated));
+    for (frame, place) in [(1, (0, 1)), (3, (0, 3)), (4, (1, 1)), (5, (1, 2))] {
+        assert_eq!(info.locate(frame), Some(place), "frame {frame}");
+    }
+    assert_eq!(info.locate(6), None);
+}
+
+#[test]
+fn a_file_that_starts_before_the_previous_one_ends_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = pcap_at(&[100, 110, 105]);
+    let empty = Pcap::new(true, true, 1);
+    let b = pcap_at(&[108, 120]);
+    let c = pcap_at(&[130]);
+    let paths = vec![
+        write(dir.path(), "a.pcap", &a.bytes),
+        write(dir.path(), "empty.pcap", &empty.bytes),
+        write(dir.path(), "b.pcap", &b.bytes),
+        write(dir.path(), "c.pcap", &c.bytes),
+    ];
+    let mut reader = open(&paths);
+    assert_eq!(read_all(&mut reader).len(), 6);
+    let warnings = reader.take_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = &warnings[0];
+    // b.pcap's first frame (108 s) is earlier than a.pcap's latest (110 s,
+    // its frame 2); the empty file between them changes nothing.
+    assert_eq!(w.frame, Some(4));
+    for words in [
+        "files out of time order",
+        "b.pcap begins at 108.000000 (frame 4, its frame 1)",
+        "a.pcap ends at 110.000000 (frame 2, its frame 2)",
+        "meaningless",
+    ] {
+        assert!(w.message.contains(words), "{words:?} in: {}", w.message);
+    }
+    let info = reader.info();
+    let table: Vec<(u64, u64)> = info
+        .files
+        .iter()
+        .map(|f| (f.first_frame, f.frames))
+        .collect();
+    assert_eq!(table, vec![(1, 3), (4, 0), (4, 2), (6, 1)]);
+    assert_eq!(info.files[1].first_ts, None);
+    assert_eq!(info.locate(4), Some((2, 1)), "not the empty file");
+    assert_eq!(info.locate(6), Some((3, 1)));
+    // Earliest and latest over all files: the duration is never negative.
+    assert_eq!(info.first_ts.map(|t| t.secs), Some(100));
+    assert_eq!(info.last_ts.map(|t| t.secs), Some(130));
+}
+
+#[test]
+fn the_table_grows_as_files_are_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = pcap_at(&[1, 2]);
+    let paths = vec![
+        write(dir.path(), "a.pcap", &a.bytes),
+        write(dir.path(), "b.pcap", &a.bytes),
+    ];
+    let mut reader = open(&paths);
+    assert!(reader.info().files.is_empty(), "nothing read yet");
+    reader.next_frame().unwrap();
+    assert_eq!(reader.info().files.len(), 1);
+    assert_eq!(reader.info().locate(1), Some((0, 1)));
+    assert_eq!(reader.info().locate(2), None, "not read yet");
+    while reader.next_frame().is_some() {}
+    assert_eq!(reader.info().files.len(), 2);
+    assert_eq!(reader.info().locate(4), Some((1, 2)));
+    // A stream is one file named as the caller named it.
+    let mut s = CaptureReader::from_reader("-", Trickle::new(a.bytes.clone(), 3)).unwrap();
+    while s.next_frame().is_some() {}
+    assert_eq!(s.info().files.len(), 1);
+    assert_eq!(s.info().files[0].name, "-");
+    assert_eq!(s.info().files[0].frames, 2);
 }

@@ -7,6 +7,7 @@
 
 use super::CaptureError;
 use super::input::{Input, Mapped, Stream};
+use super::notes::Notes;
 use super::pcap::{self, Pcap};
 use super::pcapng::{self, Pcapng};
 use flate2::read::MultiGzDecoder;
@@ -36,6 +37,8 @@ pub(crate) struct OpenFile {
     pub format: Format,
     /// Offsets in warnings then count uncompressed bytes.
     pub gzip: bool,
+    /// Oddities found so far that did not stop the file.
+    pub notes: Notes,
 }
 
 /// The name an input goes by in messages.
@@ -155,6 +158,7 @@ fn recognise(name: String, mut input: Input, gzip: bool) -> Result<OpenFile, Cap
         return Err(not_a_capture(&name, describe_unknown(head)));
     };
     Ok(OpenFile {
+        notes: Notes::new(name.clone()),
         name,
         input,
         format,

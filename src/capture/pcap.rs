@@ -7,7 +7,8 @@
 use super::LinkType;
 use super::endian::Endian;
 use super::input::Input;
-use super::record::{Damage, MAX_PACKET, Record};
+use super::notes::Notes;
+use super::record::{self, Damage, MAX_PACKET, Record};
 use super::resolution::Resolution;
 use crate::base::Timestamp;
 
@@ -68,8 +69,10 @@ impl Pcap {
         })
     }
 
-    /// The next record; `Ok(None)` at a clean end of file.
-    pub fn next(&mut self, input: &mut Input) -> Result<Option<Record>, Damage> {
+    /// The next record; `Ok(None)` at a clean end of file. A record header
+    /// whose lengths lie but can still be framed is a note and a frame
+    /// ([`record::orig_len`]); one that cannot be framed is damage.
+    pub fn next(&mut self, input: &mut Input, notes: &mut Notes) -> Result<Option<Record>, Damage> {
         let offset = input.offset();
         let head = input
             .request(RECORD_HEADER)
@@ -124,7 +127,7 @@ impl Pcap {
             ts: Timestamp::new(i64::from(secs), nanos, self.resolution.digits()),
             link: self.link,
             data: span.sub(RECORD_HEADER, incl_len as usize),
-            orig_len,
+            orig_len: record::orig_len(incl_len, orig_len, "a pcap record", notes),
         }))
     }
 }

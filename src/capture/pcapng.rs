@@ -11,7 +11,8 @@
 use super::LinkType;
 use super::endian::Endian;
 use super::input::Input;
-use super::record::{BlockName, Damage, MAX_PACKET, Problem, Record};
+use super::notes::{Notes, Oddity};
+use super::record::{self, BlockName, Damage, MAX_PACKET, PacketBlock, Problem, Record};
 use super::resolution::Resolution;
 use crate::base::Timestamp;
 
@@ -32,6 +33,14 @@ pub(crate) const SNIFF_LEN: usize = 16;
 /// A packet never needs more than `MAX_PACKET` plus generous room for options,
 /// so a packet block beyond this is corruption, and streaming memory stays bounded.
 const MAX_BUFFERED_BLOCK: u32 = 2 * 1024 * 1024;
+
+/// Interfaces one section may describe. Each costs memory for as long as
+/// the section lasts, and real captures have a handful (one per capture
+/// device); the obsolete Packet block numbers interfaces with 16 bits, so
+/// 65,536 is the most any tool was ever meant to write. A section that
+/// describes more is corruption (or an attempt to exhaust memory with
+/// 20-byte blocks) and ends the file.
+const MAX_INTERFACES: usize = 65_536;
 
 const IDB_OPT_TSRESOL: u16 = 9;
 const IDB_OPT_TSOFFSET: u16 = 14;
@@ -115,10 +124,6 @@ struct PacketFacts {
 pub(crate) struct Pcapng {
     endian: Endian,
     interfaces: Vec<Interface>,
-    /// Problems that do not stop the file (an unusable option), for the reader to report.
-    pub notes: Vec<String>,
-    /// Whether the note about blocks Wireshark counts as frames was given.
-    noted_uncounted: bool,
 }
 
 impl Pcapng {
@@ -126,17 +131,18 @@ impl Pcapng {
         Pcapng {
             endian: Endian::Little,
             interfaces: Vec::new(),
-            notes: Vec::new(),
-            noted_uncounted: false,
         }
     }
 
     /// The next packet, skipping every other block; `Ok(None)` at a clean end of file.
     /// `prev_ts` stands in for the timestamp a Simple Packet Block does not have.
+    /// Problems that do not stop the file (an unusable option, a packet
+    /// block's lengths that lie but still frame it) go to `notes`.
     pub fn next(
         &mut self,
         input: &mut Input,
         prev_ts: Option<Timestamp>,
+        notes: &mut Notes,
     ) -> Result<Option<Record>, Damage> {
         loop {
             let offset = input.offset();
@@ -181,12 +187,14 @@ impl Pcapng {
                     ),
                 ));
             }
-            if block_type == SJEB && !self.noted_uncounted {
-                self.noted_uncounted = true;
-                self.notes.push(format!(
-                    "a systemd Journal Export block at byte {offset} is skipped; Wireshark \
-                     numbers such blocks as frames, so from here on its frame numbers are higher"
-                ));
+            if block_type == SJEB {
+                notes.note(Oddity::JournalExportBlock, || {
+                    format!(
+                        "a systemd Journal Export block at byte {offset} is skipped; Wireshark \
+                         numbers such blocks as frames, so from here on its frame numbers are \
+                         higher"
+                    )
+                });
             }
             let needed = matches!(block_type, SHB | IDB | EPB | SPB | OPB);
             if len > MAX_BUFFERED_BLOCK {
@@ -231,11 +239,12 @@ impl Pcapng {
                     None
                 }
                 IDB => {
-                    self.add_interface(block);
+                    self.add_interface(block, notes)
+                        .map_err(|m| Damage::impossible(offset, m))?;
                     None
                 }
                 EPB | OPB | SPB => Some(
-                    self.packet(block_type, block, prev_ts)
+                    self.packet(block_type, block, prev_ts, notes)
                         .map_err(|m| Damage::impossible(offset, m))?,
                 ),
                 _ => None,
@@ -263,7 +272,16 @@ impl Pcapng {
         Ok(())
     }
 
-    fn add_interface(&mut self, block: &[u8]) {
+    /// Reads an Interface Description block into the section's table; the
+    /// error is a table already full ([`MAX_INTERFACES`]).
+    fn add_interface(&mut self, block: &[u8], notes: &mut Notes) -> Result<(), String> {
+        let id = self.interfaces.len();
+        if id >= MAX_INTERFACES {
+            return Err(format!(
+                "a pcapng section describes more than {MAX_INTERFACES} interfaces, \
+                 more than any capture tool writes"
+            ));
+        }
         let e = self.endian;
         let mut interface = Interface {
             link: LinkType(u32::from(e.u16(block, 8).unwrap_or(0))),
@@ -283,22 +301,24 @@ impl Pcapng {
             let start = pos + 4;
             let end = start + usize::from(len);
             let Some(value) = block.get(start..end).filter(|_| end <= options_end) else {
-                self.notes.push(format!(
-                    "interface {}: an option runs past the end of its block; \
-                     the rest of its options are ignored",
-                    self.interfaces.len()
-                ));
+                notes.note(Oddity::OptionOverrun, || {
+                    format!(
+                        "interface {id}: an option runs past the end of its block; \
+                         the rest of its options are ignored"
+                    )
+                });
                 break;
             };
             match code {
                 IDB_OPT_TSRESOL => match value.first().copied().map(Resolution::from_tsresol) {
                     Some(Some(resolution)) => interface.resolution = resolution,
-                    _ => self.notes.push(format!(
-                        "interface {}: unusable timestamp resolution (if_tsresol {:?}); \
-                         assuming microseconds",
-                        self.interfaces.len(),
-                        value.first()
-                    )),
+                    _ => notes.note(Oddity::UnusableTsresol, || {
+                        format!(
+                            "interface {id}: unusable timestamp resolution (if_tsresol {:?}); \
+                             assuming microseconds",
+                            value.first()
+                        )
+                    }),
                 },
                 IDB_OPT_TSOFFSET => {
                     if let Some(secs) = e.u64(value, 0) {
@@ -311,6 +331,7 @@ impl Pcapng {
             pos = end.saturating_add(3) & !3;
         }
         self.interfaces.push(interface);
+        Ok(())
     }
 
     fn packet(
@@ -318,6 +339,7 @@ impl Pcapng {
         block_type: u32,
         block: &[u8],
         prev_ts: Option<Timestamp>,
+        notes: &mut Notes,
     ) -> Result<PacketFacts, String> {
         let e = self.endian;
         let len = block.len();
@@ -375,6 +397,9 @@ impl Pcapng {
             Some(ticks) => interface.resolution.timestamp(ticks, interface.offset_secs),
             None => prev_ts.unwrap_or_else(|| Timestamp::new(0, 0, interface.resolution.digits())),
         };
+        // Checked last: a block that is damage after all is not also a note.
+        // captured <= MAX_PACKET fits a u32.
+        let orig_len = record::orig_len(captured as u32, orig_len, PacketBlock(name), notes);
         Ok(PacketFacts {
             ts,
             link: interface.link,

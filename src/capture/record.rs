@@ -2,6 +2,7 @@
 
 use super::LinkType;
 use super::input::Span;
+use super::notes::{Notes, Oddity};
 use crate::base::Timestamp;
 use std::fmt;
 use std::io;
@@ -11,13 +12,92 @@ use std::io;
 /// corruption, and capping it keeps a streaming buffer's memory bounded.
 pub(crate) const MAX_PACKET: u32 = 262_144;
 
+/// Largest original (on-the-wire) length believed. Unlike the captured
+/// length it costs no memory, and real packets can be far longer than any
+/// snapshot length: Linux hands captures GRO/GSO super-packets of 64 KiB, or
+/// several hundred KiB with BIG TCP, and USB captures see large transfers.
+/// Nothing comes near 16 MiB, 64 times the largest snapshot length, so a
+/// record claiming more (0xFFFFFFFF above all) lies.
+pub(crate) const MAX_ORIG_LEN: u32 = 16 * 1024 * 1024;
+
 /// One record, located but not yet borrowed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Record {
     pub ts: Timestamp,
     pub link: LinkType,
     pub data: Span,
+    /// The original length to report: never below `data.len()` (see [`orig_len`]).
     pub orig_len: u32,
+}
+
+/// The original length to report for a record of `captured` bytes whose
+/// header claims `claimed`, noting (once per file per kind) a header that lies.
+///
+/// The captured length is the one to trust for the data: the format's own
+/// framing (pcap's next record header, pcapng's block length) has already
+/// been checked against it, so the bytes are really there. The original
+/// length is only a claim about the wire, and a lying one is replaced by the
+/// captured length, the only length known to be true, so that every frame
+/// keeps `data.len() <= orig_len`:
+///
+/// - above [`MAX_ORIG_LEN`] (0xFFFFFFFF above all): the captured length;
+/// - captured length 0: the frame is empty but still a frame (Wireshark
+///   numbers it), with the original length as claimed;
+/// - 0 with bytes captured, or below the captured length: the captured length.
+///
+/// `what` names the record for the warning (`a pcap record`, `an Enhanced
+/// Packet block`).
+pub(crate) fn orig_len(
+    captured: u32,
+    claimed: u32,
+    what: impl fmt::Display,
+    notes: &mut Notes,
+) -> u32 {
+    let frame = notes.next_frame;
+    if claimed > MAX_ORIG_LEN {
+        let hex = if claimed == u32::MAX {
+            " (0xFFFFFFFF)"
+        } else {
+            ""
+        };
+        notes.note(Oddity::OrigLenImpossible, || {
+            format!(
+                "frame {frame} ({what}) claims an original length of {claimed} bytes{hex}, \
+                 more than any packet can have (at most {MAX_ORIG_LEN} is believed); \
+                 its original length is taken as its {captured} captured bytes"
+            )
+        });
+        captured
+    } else if captured == 0 {
+        notes.note(Oddity::NoCapturedBytes, || {
+            format!(
+                "frame {frame} ({what}) has no captured bytes (captured length 0, original \
+                 length {claimed}); it is kept as an empty frame, so that frame numbers stay \
+                 Wireshark's"
+            )
+        });
+        claimed
+    } else if claimed == 0 {
+        notes.note(Oddity::OrigLenZero, || {
+            format!(
+                "frame {frame} ({what}) claims an original length of 0 bytes, but {captured} \
+                 bytes were captured; the captured bytes are kept and its original length \
+                 taken as {captured}"
+            )
+        });
+        captured
+    } else if claimed < captured {
+        notes.note(Oddity::OrigLenBelowCaptured, || {
+            format!(
+                "frame {frame} ({what}) claims an original length of {claimed} bytes, fewer \
+                 than the {captured} captured; the captured bytes are kept and its original \
+                 length taken as {captured}"
+            )
+        });
+        captured
+    } else {
+        claimed
+    }
 }
 
 /// Damage that ends the reading of one file.
@@ -94,6 +174,17 @@ impl fmt::Display for Problem {
             ),
             Problem::Read(error) => write!(f, "read error: {error}"),
         }
+    }
+}
+
+/// A pcapng packet block, named for a warning about its record: `a pcapng
+/// Enhanced Packet block` (built only when the warning is).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PacketBlock(pub BlockName);
+
+impl fmt::Display for PacketBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a pcapng {} block", self.0)
     }
 }
 

@@ -134,13 +134,16 @@ impl Pcap {
     }
 }
 
-/// A small pcap in the given variant with three frames of different sizes.
+/// A small pcap in the given variant with four frames of different sizes,
+/// one cut by a snapshot length, none whose header lies (see
+/// `capture_damage.rs` for those).
 pub fn sample_pcap(big: bool, nanos: bool, link: u32) -> Pcap {
     let mut p = Pcap::new(big, nanos, link);
     let frac = |us: u32| if nanos { us * 1000 + 7 } else { us };
     p.record(1_700_000_000, frac(1), &payload(1, 60), 60);
     p.record(1_700_000_001, frac(999_999), &payload(2, 1), 1514);
-    p.record(1_700_000_001, frac(123_456), &payload(3, 0), 0);
+    // Earlier than the frame before it: files need not be in time order.
+    p.record(1_700_000_001, frac(123_456), &payload(3, 2), 2);
     p.record(4_000_000_000, frac(5), &payload(4, 33), 33);
     p
 }
