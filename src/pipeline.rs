@@ -178,6 +178,16 @@ impl Pipeline {
                     }
                     frame.ts
                 }
+                Next::File(index) => {
+                    if let Some(f) = source.info().files.get(index) {
+                        conns.out.emit(Event::File {
+                            index,
+                            name: &f.name,
+                            first_frame: f.first_frame,
+                        });
+                    }
+                    continue;
+                }
                 Next::Idle(now) => {
                     // No traffic: the TCP idle timeout runs on the wall clock too.
                     tcp.advance(now, &mut conns);

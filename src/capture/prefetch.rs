@@ -9,7 +9,7 @@
 //! most [`IDLE_AFTER`] for the next frame and turns idle meanwhile. The
 //! thread also decompresses gzip'd input, on the second core.
 
-use super::{CaptureInfo, CaptureReader, FrameSource, Next};
+use super::{CaptureInfo, CaptureReader, FileInfo, FrameSource, Next};
 use crate::base::{Frame, LinkType, Timestamp, Warning};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread;
@@ -30,6 +30,8 @@ struct Owned {
 
 enum Msg {
     Frame(Owned, Vec<Warning>),
+    /// The next input file (several inputs only), before its frames.
+    File(usize, FileInfo),
     End(CaptureInfo, Vec<Warning>),
 }
 
@@ -51,17 +53,29 @@ impl Prefetch {
             .name("capture-reader".into())
             .spawn(move || {
                 loop {
-                    let owned = reader.next_frame().map(|f| Owned {
-                        index: f.index,
-                        ts: f.ts,
-                        link: f.link,
-                        data: f.data.to_vec(),
-                        orig_len: f.orig_len,
-                    });
-                    let warnings = reader.take_warnings();
-                    let msg = match owned {
-                        Some(o) => Msg::Frame(o, warnings),
-                        None => Msg::End(reader.info().clone(), warnings),
+                    enum Got {
+                        Frame(Owned),
+                        File(usize),
+                        End,
+                    }
+                    let got = match FrameSource::next(&mut reader) {
+                        Next::Frame(f) => Got::Frame(Owned {
+                            index: f.index,
+                            ts: f.ts,
+                            link: f.link,
+                            data: f.data.to_vec(),
+                            orig_len: f.orig_len,
+                        }),
+                        Next::File(index) => Got::File(index),
+                        Next::Idle(_) | Next::End => Got::End,
+                    };
+                    let msg = match got {
+                        Got::Frame(o) => Msg::Frame(o, reader.take_warnings()),
+                        Got::File(index) => match reader.info().files.get(index) {
+                            Some(file) => Msg::File(index, file.clone()),
+                            None => continue,
+                        },
+                        Got::End => Msg::End(reader.info().clone(), reader.take_warnings()),
                     };
                     let last = matches!(msg, Msg::End(..));
                     if tx.send(msg).is_err() || last {
@@ -100,10 +114,13 @@ impl FrameSource for Prefetch {
                 self.warnings.extend(warnings);
                 self.info.frames = o.index;
                 self.info.bytes += o.data.len() as u64;
-                if self.info.first_ts.is_none() {
+                // Earliest and latest, as the reader keeps them.
+                if self.info.first_ts.is_none_or(|t| o.ts < t) {
                     self.info.first_ts = Some(o.ts);
                 }
-                self.info.last_ts = Some(o.ts);
+                if self.info.last_ts.is_none_or(|t| o.ts > t) {
+                    self.info.last_ts = Some(o.ts);
+                }
                 let o = self.current.insert(o);
                 Next::Frame(Frame {
                     index: o.index,
@@ -112,6 +129,10 @@ impl FrameSource for Prefetch {
                     data: &o.data,
                     orig_len: o.orig_len,
                 })
+            }
+            Ok(Msg::File(index, file)) => {
+                self.info.files.push(file);
+                Next::File(index)
             }
             Ok(Msg::End(info, warnings)) => {
                 self.warnings.extend(warnings);
@@ -155,11 +176,53 @@ mod tests {
             match p.next() {
                 Next::Frame(f) => got.push((f.index, f.ts, f.data.to_vec())),
                 Next::Idle(_) => continue,
+                Next::File(_) => panic!("one input: no file announcements"),
                 Next::End => break,
             }
         }
         assert_eq!(got, want);
         assert_eq!(p.info().frames, direct.info().frames);
         assert_eq!(p.info().last_ts, direct.info().last_ts);
+    }
+
+    /// `(file index, first frame)` announcements and frame numbers, in order.
+    fn steps(source: &mut dyn FrameSource) -> Vec<(char, u64)> {
+        let mut out = Vec::new();
+        loop {
+            match source.next() {
+                Next::Frame(f) => out.push(('f', f.index)),
+                Next::File(i) => {
+                    let first = source.info().files.get(i).map(|f| f.first_frame);
+                    out.push(('F', first.unwrap_or(u64::MAX)));
+                }
+                Next::Idle(_) => continue,
+                Next::End => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn files_are_announced_before_their_frames_as_the_reader_does() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let paths = [
+            format!("{dir}/samples/v311_basic.pcap"),
+            format!("{dir}/samples/v31_mqisdp.pcap"),
+        ];
+        let want = steps(&mut open_captures(&paths).unwrap());
+        let mut first = open_captures(&paths[..1]).unwrap();
+        let mut frames_of_first = 0;
+        while first.next_frame().is_some() {
+            frames_of_first += 1;
+        }
+        assert_eq!(want.first(), Some(&('F', 1)));
+        let second = want
+            .iter()
+            .position(|&s| s == ('F', frames_of_first + 1))
+            .expect("the second file is announced");
+        assert_eq!(want.get(second - 1), Some(&('f', frames_of_first)));
+        let mut p = Prefetch::spawn(open_captures(&paths).unwrap()).unwrap();
+        assert_eq!(steps(&mut p), want);
+        assert_eq!(p.info().files.len(), 2);
     }
 }

@@ -16,6 +16,14 @@ use crate::base::{Timestamp, Warning};
 use std::collections::HashSet;
 use std::io::Read;
 
+/// What [`CaptureReader::read`] got.
+pub(super) enum Step<'a> {
+    Frame(Frame<'a>),
+    /// Input file `index` is reached (see [`CaptureInfo::files`]).
+    File(usize),
+    End,
+}
+
 /// Reads frames from one or more captures in sequence, numbering them as one capture.
 pub struct CaptureReader {
     /// Inputs in command-line order; a finished one is dropped (unmapped, closed).
@@ -80,15 +88,30 @@ impl CaptureReader {
 
     /// The next frame, or `None` when every input is exhausted (or ended in damage, see warnings).
     pub fn next_frame(&mut self) -> Option<Frame<'_>> {
+        match self.read(false) {
+            Step::Frame(f) => Some(f),
+            Step::File(_) | Step::End => None,
+        }
+    }
+
+    /// The next frame; with `announce`, first [`Step::File`] each time
+    /// an input file is reached (its entry in [`CaptureInfo::files`] is
+    /// there then), before any of its frames.
+    pub(super) fn read(&mut self, announce: bool) -> Step<'_> {
         let (slot, record) = loop {
             let slot = self.current;
             if slot >= self.files.len() {
-                return None;
+                return Step::End;
             }
             if self.info.files.len() <= slot {
                 self.start_file(slot);
+                if announce {
+                    return Step::File(slot);
+                }
             }
-            let file = self.files.get_mut(slot)?.as_mut()?;
+            let Some(Some(file)) = self.files.get_mut(slot) else {
+                return Step::End;
+            };
             file.notes.next_frame = self.info.frames.saturating_add(1);
             let result = match &mut file.format {
                 Format::Pcap(pcap) => pcap.next(&mut file.input, &mut file.notes),
@@ -102,12 +125,14 @@ impl CaptureReader {
             }
         };
         let index = self.count(&record);
-        let data = self.files.get(slot)?.as_ref()?.input.bytes(record.data);
-        Some(Frame {
+        let Some(Some(file)) = self.files.get(slot) else {
+            return Step::End;
+        };
+        Step::Frame(Frame {
             index,
             ts: record.ts,
             link: record.link,
-            data,
+            data: file.input.bytes(record.data),
             orig_len: record.orig_len,
         })
     }

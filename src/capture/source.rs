@@ -1,6 +1,7 @@
 //! What the pipeline reads from: a capture file reader or a live capture,
 //! behind one trait that yields frames, idle turns and the end.
 
+use super::reader::Step;
 use super::{CaptureInfo, CaptureReader, Frame};
 use crate::base::{Timestamp, Warning};
 
@@ -9,6 +10,9 @@ use crate::base::{Timestamp, Warning};
 pub enum Next<'a> {
     /// The next frame.
     Frame(Frame<'a>),
+    /// A capture of several input files reached file `index` of
+    /// [`CaptureInfo::files`] (its entry is there now), before its frames.
+    File(usize),
     /// No frame for a while (live capture): the time now, so that timeouts
     /// can fire without new traffic.
     Idle(Timestamp),
@@ -48,9 +52,11 @@ pub trait FrameSource {
 /// Files have no idle turns: their clock is the frames' own time.
 impl FrameSource for CaptureReader {
     fn next(&mut self) -> Next<'_> {
-        match self.next_frame() {
-            Some(f) => Next::Frame(f),
-            None => Next::End,
+        let several = self.info().sources.len() > 1;
+        match self.read(several) {
+            Step::Frame(f) => Next::Frame(f),
+            Step::File(index) => Next::File(index),
+            Step::End => Next::End,
         }
     }
     fn info(&self) -> &CaptureInfo {

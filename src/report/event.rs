@@ -11,6 +11,14 @@ use crate::tcp::CloseKind;
 pub enum Event<'a> {
     /// The first frame of the capture (relative times count from here).
     Start { ts: Timestamp },
+    /// A capture of several input files reached the next one (before its
+    /// first frame; not sent for a single input): frame `first_frame` of
+    /// the capture is the file's frame 1 ([`super::FileMap`]).
+    File {
+        index: usize,
+        name: &'a str,
+        first_frame: u64,
+    },
     /// A reported connection started (or was first seen, for a capture that starts mid-connection).
     ConnectionOpen {
         conn: ConnId,

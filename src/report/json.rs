@@ -1,5 +1,6 @@
 //! `--format json` (one object at the end) and `--format jsonl` (one object per event).
 
+use super::files::{FileMap, InFile};
 use super::packet_json::{MalformedJson, PacketJson, RenderOptions};
 use super::schema::{
     Close, ConnectionJson, Dir, Ep, FindingJson, FlowJson, StatsJson, Ts, ViolationJson,
@@ -39,25 +40,34 @@ impl<W: Write> Sink for JsonReport<W> {
 pub struct JsonLines<W: Write> {
     out: W,
     render: RenderOptions,
+    /// The input files so far (several-file captures), to name each
+    /// frame's file.
+    files: FileMap,
 }
 
 impl<W: Write> JsonLines<W> {
     pub fn new(out: W, render: RenderOptions) -> Self {
-        JsonLines { out, render }
+        JsonLines {
+            out,
+            render,
+            files: FileMap::default(),
+        }
     }
 
     fn packet(&mut self, p: &PacketInfo<'_>) -> io::Result<()> {
         let render = self.render;
         let violations: Vec<ViolationJson<'_>> = p.violations.iter().map(Into::into).collect();
-        self.line(&PacketLine {
+        let line = PacketLine {
             kind: "packet",
             frame: p.frame,
+            in_file: self.files.locate(p.frame),
             ts: Ts(p.ts),
             connection: p.conn,
             direction: Dir(p.dir),
             mqtt: PacketJson::new(p.packet, &render),
             violations,
-        })
+        };
+        write_line(&mut self.out, &line)
     }
 
     fn malformed(
@@ -68,21 +78,28 @@ impl<W: Write> JsonLines<W> {
         ts: Timestamp,
         e: &Malformed,
     ) -> io::Result<()> {
-        self.line(&PacketLine {
+        let line = PacketLine {
             kind: "packet",
             frame,
+            in_file: self.files.locate(frame),
             ts: Ts(ts),
             connection: conn,
             direction: Dir(dir),
             mqtt: MalformedJson::new(e),
             violations: Vec::new(),
-        })
+        };
+        write_line(&mut self.out, &line)
     }
 
     fn line(&mut self, v: &impl Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, v)?;
-        self.out.write_all(b"\n")
+        write_line(&mut self.out, v)
     }
+}
+
+/// One JSON object and its newline.
+fn write_line(out: &mut impl Write, v: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, v)?;
+    out.write_all(b"\n")
 }
 
 /// A `packet` line: where and when, then the `mqtt` object.
@@ -91,6 +108,8 @@ struct PacketLine<'p, M: Serialize> {
     #[serde(rename = "type")]
     kind: &'static str,
     frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_file: Option<InFile<'p>>,
     ts: Ts,
     connection: ConnId,
     direction: Dir,
@@ -110,6 +129,8 @@ struct ConnectionLine<'a> {
     connection: ConnId,
     event: &'static str,
     frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_file: Option<InFile<'a>>,
     /// `close`: the connection's full record (as a `connections` entry).
     #[serde(skip_serializing_if = "Option::is_none")]
     record: Option<ConnectionJson<'a>>,
@@ -124,9 +145,21 @@ struct ConnectionLine<'a> {
 #[derive(Serialize)]
 struct WarningLine<'a> {
     frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_file: Option<InFile<'a>>,
     message: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
+}
+
+/// A `file` line: a capture of several files reached the next one.
+#[derive(Serialize)]
+struct FileLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    index: usize,
+    name: &'a str,
+    first_frame: u64,
 }
 
 /// An object with `"type": KIND` in front of its own fields.
@@ -147,48 +180,66 @@ impl<W: Write> Sink for JsonLines<W> {
                 ts,
                 client,
                 server,
-            } => self.line(&ConnectionLine {
-                client: Some(Ep(*client)),
-                close: None,
-                connection: *conn,
-                event: "open",
-                frame: *frame,
-                record: None,
-                server: Some(Ep(*server)),
-                ts: Ts(*ts),
-                kind: "connection",
-            }),
+            } => write_line(
+                &mut self.out,
+                &ConnectionLine {
+                    client: Some(Ep(*client)),
+                    close: None,
+                    connection: *conn,
+                    event: "open",
+                    frame: *frame,
+                    in_file: self.files.locate(*frame),
+                    record: None,
+                    server: Some(Ep(*server)),
+                    ts: Ts(*ts),
+                    kind: "connection",
+                },
+            ),
             Event::ConnectionClose {
                 conn,
                 frame,
                 ts,
                 how,
                 record,
-            } => self.line(&ConnectionLine {
-                client: None,
-                close: Some(Close(*how)),
-                connection: *conn,
-                event: "close",
-                frame: *frame,
-                record: Some(ConnectionJson::from(*record)),
-                server: None,
-                ts: Ts(*ts),
-                kind: "connection",
-            }),
-            Event::Warning(w) => self.line(&WarningLine {
-                frame: w.frame,
-                message: &w.message,
-                kind: "warning",
-            }),
+            } => write_line(
+                &mut self.out,
+                &ConnectionLine {
+                    client: None,
+                    close: Some(Close(*how)),
+                    connection: *conn,
+                    event: "close",
+                    frame: *frame,
+                    in_file: self.files.locate(*frame),
+                    record: Some(ConnectionJson::from(*record).located(&self.files)),
+                    server: None,
+                    ts: Ts(*ts),
+                    kind: "connection",
+                },
+            ),
+            Event::Warning(w) => write_line(
+                &mut self.out,
+                &WarningLine {
+                    frame: w.frame,
+                    in_file: w.frame.and_then(|f| self.files.locate(f)),
+                    message: &w.message,
+                    kind: "warning",
+                },
+            ),
             Event::Packet(p) => self.packet(p),
-            Event::Flow(f) => self.line(&Tagged {
-                kind: "flow",
-                inner: FlowJson::from(*f),
-            }),
-            Event::Finding(f) => self.line(&Tagged {
-                kind: "finding",
-                inner: FindingJson::from(*f),
-            }),
+            Event::Flow(f) => write_line(
+                &mut self.out,
+                &Tagged {
+                    kind: "flow",
+                    inner: FlowJson::from(*f).located(&self.files),
+                },
+            ),
+            Event::Finding(f) => write_line(
+                &mut self.out,
+                &Tagged {
+                    kind: "finding",
+                    inner: FindingJson::from(*f).located(&self.files),
+                },
+            ),
             Event::Malformed {
                 conn,
                 dir,
@@ -200,6 +251,19 @@ impl<W: Write> Sink for JsonLines<W> {
                 kind: "stats",
                 inner: StatsJson::new(*to, stats),
             }),
+            Event::File {
+                index,
+                name,
+                first_frame,
+            } => {
+                self.files.push(name, *first_frame);
+                self.line(&FileLine {
+                    kind: "file",
+                    index: *index,
+                    name,
+                    first_frame: *first_frame,
+                })
+            }
             Event::Start { .. } => Ok(()),
         }
     }

@@ -7,6 +7,7 @@
 //! text trace) and the summary at the end.
 
 mod event;
+mod files;
 mod json;
 mod listing;
 mod packet_json;
@@ -17,6 +18,7 @@ mod summary;
 mod text;
 
 pub use event::{Event, PacketInfo};
+pub use files::{FileMap, InFile};
 pub use json::{JsonLines, JsonReport};
 pub use listing::{Problems, Unlisted};
 pub use packet_json::{MalformedJson, PacketJson, RenderOptions};

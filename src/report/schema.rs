@@ -7,6 +7,7 @@
 //! A field is added, never renamed or removed without bumping
 //! [`SCHEMA`](super::SCHEMA): the views are the one place to look.
 
+use super::files::{FileMap, InFile};
 use super::listing::Unlisted;
 use super::servers::{OtherTcp, SilentServer};
 use super::summary::{CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, Summary};
@@ -129,6 +130,9 @@ fn both<'a, T, V: Serialize>(d: &'a PerDir<T>, view: impl Fn(&'a T) -> V) -> Bot
 #[derive(Serialize)]
 pub struct WarningJson<'a> {
     frame: Option<u64>,
+    /// Several input files: the frame as its file numbers it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_file: Option<InFile<'a>>,
     message: &'a str,
 }
 
@@ -136,8 +140,17 @@ impl<'a> From<&'a Warning> for WarningJson<'a> {
     fn from(w: &'a Warning) -> Self {
         WarningJson {
             frame: w.frame,
+            in_file: None,
             message: &w.message,
         }
+    }
+}
+
+impl<'a> WarningJson<'a> {
+    /// Names the file of the frame (several input files).
+    pub fn located(mut self, files: &'a FileMap) -> Self {
+        self.in_file = self.frame.and_then(|f| files.locate(f));
+        self
     }
 }
 
@@ -169,6 +182,9 @@ pub struct FindingJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     expected: Option<&'static str>,
     frames: &'a [u64],
+    /// Several input files: `frames` as their files number them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_files: Option<Vec<InFile<'a>>>,
     ts: Ts,
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,12 +205,21 @@ impl<'a> From<&'a Finding> for FindingJson<'a> {
             packet_id: f.packet_id,
             expected: f.expected.map(|t| t.as_str()),
             frames: &f.frames,
+            in_files: None,
             ts: Ts(f.ts),
             message: &f.message,
             rule: f.rule.map(|r| r.as_str()),
             client_id: f.client_id.as_deref(),
             topic: f.topic.as_deref(),
         }
+    }
+}
+
+impl<'a> FindingJson<'a> {
+    /// Names the files of the frames (several input files).
+    pub fn located(mut self, files: &'a FileMap) -> Self {
+        self.in_files = files.locate_all(self.frames);
+        self
     }
 }
 
@@ -219,6 +244,9 @@ pub struct FlowJson<'a> {
     packet_id: u16,
     qos: u8,
     frames: &'a [u64],
+    /// Several input files: `frames` as their files number them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_files: Option<Vec<InFile<'a>>>,
     latency_ms: FlowLatencyJson<'a>,
     complete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -248,6 +276,7 @@ impl<'a> From<&'a FlowRecord> for FlowJson<'a> {
             packet_id: r.packet_id,
             qos: r.qos,
             frames: &r.frames,
+            in_files: None,
             latency_ms: FlowLatencyJson(&r.latency_ms.samples),
             complete: r.complete,
             outcome: r.outcome.map(|o| o.as_str()),
@@ -258,6 +287,14 @@ impl<'a> From<&'a FlowRecord> for FlowJson<'a> {
             connections: &r.connections,
             resends: r.resends,
         }
+    }
+}
+
+impl<'a> FlowJson<'a> {
+    /// Names the files of the frames (several input files).
+    pub fn located(mut self, files: &'a FileMap) -> Self {
+        self.in_files = files.locate_all(self.frames);
+        self
     }
 }
 
@@ -316,6 +353,10 @@ pub struct ConnectionJson<'a> {
     server: Ep,
     first_frame: u64,
     last_frame: u64,
+    /// Several input files: `first_frame` and `last_frame` as their files
+    /// number them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_files: Option<Vec<InFile<'a>>>,
     first_ts: Ts,
     last_ts: Ts,
     handshake: Option<HandshakeJson>,
@@ -335,6 +376,7 @@ impl<'a> From<&'a ConnectionSummary> for ConnectionJson<'a> {
             server: Ep(t.server),
             first_frame: t.first_frame,
             last_frame: t.last_frame,
+            in_files: None,
             first_ts: Ts(t.first_ts),
             last_ts: Ts(t.last_ts),
             handshake: t.handshake.as_ref().map(HandshakeJson::from),
@@ -344,6 +386,14 @@ impl<'a> From<&'a ConnectionSummary> for ConnectionJson<'a> {
             encrypted: c.encrypted,
             mqtt: c.mqtt.as_ref(),
         }
+    }
+}
+
+impl<'a> ConnectionJson<'a> {
+    /// Names the files of the first and last frame (several input files).
+    pub fn located(mut self, files: &'a FileMap) -> Self {
+        self.in_files = files.locate_all(&[self.first_frame, self.last_frame]);
+        self
     }
 }
 
@@ -465,6 +515,19 @@ struct CaptureJson<'a> {
     /// Live capture only: what libpcap says the capture lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     drops: Option<DropsJson>,
+    files: Vec<FileJson<'a>>,
+}
+
+/// An entry of `capture.files`: where one input file's frames lie in the
+/// capture's numbering.
+#[derive(Serialize)]
+struct FileJson<'a> {
+    name: &'a str,
+    first_frame: u64,
+    frames: u64,
+    first_ts: Option<Ts>,
+    last_ts: Option<Ts>,
+    truncated: bool,
 }
 
 /// `{"kernel": 0, "interface": 0}`.
@@ -491,6 +554,18 @@ impl<'a> From<&'a CaptureSummary> for CaptureJson<'a> {
                 kernel: d.kernel,
                 interface: d.interface,
             }),
+            files: c
+                .files
+                .iter()
+                .map(|f| FileJson {
+                    name: &f.name,
+                    first_frame: f.first_frame,
+                    frames: f.frames,
+                    first_ts: f.first_ts.map(Ts),
+                    last_ts: f.last_ts.map(Ts),
+                    truncated: f.truncated,
+                })
+                .collect(),
         }
     }
 }
@@ -745,6 +820,18 @@ pub struct AnalysisJson<'a> {
     analysis: CountersJson,
 }
 
+impl<'a> AnalysisJson<'a> {
+    /// Names the files of the findings' frames (several input files).
+    pub fn located(mut self, files: &'a FileMap) -> Self {
+        self.findings = self
+            .findings
+            .into_iter()
+            .map(|f| f.located(files))
+            .collect();
+        self
+    }
+}
+
 impl<'a> From<&'a AnalysisSummary> for AnalysisJson<'a> {
     fn from(a: &'a AnalysisSummary) -> Self {
         AnalysisJson {
@@ -792,17 +879,26 @@ struct SummaryJson<'a> {
 
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let files = FileMap::of(self.capture.sources.len(), &self.capture.files);
         SummaryJson {
             schema: self.schema,
             capture: CaptureJson::from(&self.capture),
-            connections: self.connections.iter().map(ConnectionJson::from).collect(),
+            connections: self
+                .connections
+                .iter()
+                .map(|c| ConnectionJson::from(c).located(&files))
+                .collect(),
             connections_unlisted: UnlistedJson::from(&self.connections_unlisted),
             silent_servers: self.silent_servers.iter().map(SilentJson::from).collect(),
             other_tcp: OtherTcpJson::from(&self.other_tcp),
             packets: &self.packets,
-            analysis: AnalysisJson::from(&self.analysis),
+            analysis: AnalysisJson::from(&self.analysis).located(&files),
             tcp: TcpJson::from(&self.tcp),
-            warnings: self.warnings.iter().map(WarningJson::from).collect(),
+            warnings: self
+                .warnings
+                .iter()
+                .map(|w| WarningJson::from(w).located(&files))
+                .collect(),
             warnings_dropped: self.warnings_dropped,
         }
         .serialize(s)

@@ -5,7 +5,7 @@ use super::listing::{Listing, Problems, Unlisted};
 use super::servers::{OtherTcp, ServerFold, SilentServer};
 use crate::analysis::AnalysisSummary;
 use crate::base::{Timestamp, Warning};
-use crate::capture::{CaptureInfo, Drops};
+use crate::capture::{CaptureInfo, Drops, FileInfo};
 use crate::netdecode::NetCounters;
 use crate::tcp::{ConnRecord, TcpCounters};
 use serde::Serialize;
@@ -32,6 +32,9 @@ pub struct CaptureSummary {
     pub truncated: bool,
     /// What a live capture lost (libpcap's counters); `None` for files.
     pub drops: Option<Drops>,
+    /// Each input file's part of the capture, in the order read (empty
+    /// for a live capture).
+    pub files: Vec<FileInfo>,
 }
 
 /// One entry of `connections`.
@@ -134,6 +137,7 @@ impl SummaryBuilder {
                 self.packets.malformed += 1;
             }
             Event::Start { .. }
+            | Event::File { .. }
             | Event::ConnectionOpen { .. }
             | Event::ConnectionClose { .. }
             | Event::Flow(_)
@@ -193,6 +197,7 @@ impl SummaryBuilder {
                 ip_fragments: net.ip_fragments,
                 truncated: info.truncated,
                 drops: None,
+                files: info.files.clone(),
             },
             connections,
             connections_unlisted,

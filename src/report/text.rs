@@ -1,5 +1,6 @@
 //! The human report: a coloured summary after the run (and, later, a per-packet trace).
 
+use super::files::FileMap;
 use super::{Event, PacketInfo, Sink, Summary};
 use crate::analysis::{Finding, FindingKind, FlowCounts, LatencyKey, LatencySummary, Severity};
 use crate::base::time::format_utc;
@@ -81,6 +82,10 @@ pub struct TextReport<W: Write> {
     start: Option<Timestamp>,
     /// A blank line separates the packet trace from the summary.
     traced: bool,
+    /// Several input files: the trace numbers frames as their file does
+    /// (a header line names the file); the summary adds the file's name
+    /// and number to each frame.
+    files: FileMap,
 }
 
 impl<W: Write> TextReport<W> {
@@ -92,7 +97,32 @@ impl<W: Write> TextReport<W> {
             stream: opts.stream,
             start: None,
             traced: false,
+            files: FileMap::default(),
         }
+    }
+
+    /// The trace's frame column: the number Wireshark shows for the file
+    /// the frame is in (the capture's number with one file).
+    fn frame_label(&self, frame: u64) -> u64 {
+        self.files.locate(frame).map_or(frame, |at| at.frame)
+    }
+
+    /// A trace header where the next input file begins.
+    fn trace_file(&mut self, name: &str, first_frame: u64) -> io::Result<()> {
+        self.files.push(name, first_frame);
+        // Only sent for several inputs, so the first file has its header too.
+        if self.packets {
+            let p = self.paint;
+            writeln!(
+                self.out,
+                "{}",
+                p.dim(&format!(
+                    "── {name} (from capture frame {first_frame}; frames below numbered as in this file) ──"
+                ))
+            )?;
+            self.traced = true;
+        }
+        Ok(())
     }
 
     /// One `--stats-interval` line: what happened since the last one.
@@ -152,7 +182,7 @@ impl<W: Write> TextReport<W> {
         writeln!(
             self.out,
             "{:>7} {} {:>4} {} {name}{rest}",
-            p.frame,
+            self.frame_label(p.frame),
             paint.dim(&self.rel(&p.ts)),
             format!("#{}", p.conn),
             arrow(p.dir),
@@ -176,13 +206,15 @@ impl<W: Write> TextReport<W> {
         // connection than the packet above it (a capture that ended, a
         // session resumed elsewhere).
         let frame = f.frames.last().copied().unwrap_or_default();
+        let label = self.frame_label(frame);
         writeln!(
             self.out,
-            "{frame:>7} {} {:>4} {} {mark}: {}",
+            "{label:>7} {} {:>4} {} {mark}: {}{}",
             paint.dim(&self.rel(&f.ts)),
             format!("#{}", f.connection),
             arrow(f.direction),
-            f.message
+            f.message,
+            paint.dim(&self.files.suffix(&f.frames)),
         )?;
         self.traced = true;
         Ok(())
@@ -200,7 +232,8 @@ impl<W: Write> TextReport<W> {
         let kind = e.packet_type.map_or("?", |t| t.as_str());
         writeln!(
             self.out,
-            "{frame:>7} {} {:>4} {} {} {}",
+            "{:>7} {} {:>4} {} {} {}",
+            self.frame_label(frame),
             paint.dim(&self.rel(ts)),
             format!("#{conn}"),
             arrow(dir),
@@ -353,6 +386,17 @@ impl<W: Write> TextReport<W> {
             line.push_str(&format!(", link {}", c.link_types.join("+")));
         }
         writeln!(self.out, "{line}")?;
+        if c.sources.len() > 1 {
+            for f in &c.files {
+                let frames = match f.frames {
+                    0 => "no frames".to_string(),
+                    1 => format!("frame {}", f.first_frame),
+                    n => format!("frames {}–{}", f.first_frame, f.first_frame + n - 1),
+                };
+                let damaged = if f.truncated { ", truncated" } else { "" };
+                writeln!(self.out, "  {}: {frames}{damaged}", f.name)?;
+            }
+        }
         let mut notes = Vec::new();
         if c.non_tcp_frames > 0 {
             notes.push(format!("{} non-TCP frames", c.non_tcp_frames));
@@ -422,6 +466,7 @@ impl<W: Write> TextReport<W> {
     }
 
     fn connections(&mut self, s: &Summary) -> io::Result<()> {
+        let files = FileMap::of(s.capture.sources.len(), &s.capture.files);
         let p = self.paint;
         writeln!(self.out)?;
         writeln!(
@@ -491,6 +536,10 @@ impl<W: Write> TextReport<W> {
                 ooo,
                 gap_s
             )?;
+            if files.several() {
+                let span = files.describe_span(t.first_frame, t.last_frame);
+                writeln!(self.out, "        {}", p.dim(&span))?;
+            }
             if c.encrypted {
                 writeln!(self.out, "        {}", p.dim("TLS: encrypted, not decoded"))?;
             }
@@ -630,6 +679,7 @@ impl<W: Write> TextReport<W> {
     }
 
     fn findings(&mut self, s: &Summary) -> io::Result<()> {
+        let files = FileMap::of(s.capture.sources.len(), &s.capture.files);
         let p = self.paint;
         let a = &s.analysis;
         writeln!(self.out)?;
@@ -704,8 +754,9 @@ impl<W: Write> TextReport<W> {
                 };
                 writeln!(
                     self.out,
-                    "      {} #{} {} {}",
+                    "      {}{} #{} {} {}",
                     p.dim(&frames),
+                    p.dim(&files.suffix(&f.frames)),
                     f.connection,
                     arrow(f.direction),
                     f.message
@@ -726,6 +777,7 @@ impl<W: Write> TextReport<W> {
     }
 
     fn warnings(&mut self, s: &Summary) -> io::Result<()> {
+        let files = FileMap::of(s.capture.sources.len(), &s.capture.files);
         if s.warnings.is_empty() {
             return Ok(());
         }
@@ -738,7 +790,10 @@ impl<W: Write> TextReport<W> {
             s.warnings.len() as u64 + s.warnings_dropped
         )?;
         for w in s.warnings.iter().take(20) {
-            let at = w.frame.map(|f| format!("frame {f}: ")).unwrap_or_default();
+            let at = w
+                .frame
+                .map(|f| format!("frame {f}{}: ", files.suffix(&[f])))
+                .unwrap_or_default();
             writeln!(self.out, "  {} {at}{}", p.yellow("!"), w.message)?;
         }
         let more = (s.warnings.len() as u64 + s.warnings_dropped).saturating_sub(20);
@@ -756,6 +811,9 @@ impl<W: Write> Sink for TextReport<W> {
                 self.start = Some(*ts);
                 Ok(())
             }
+            Event::File {
+                name, first_frame, ..
+            } => self.trace_file(name, *first_frame),
             Event::Packet(p) if self.packets => self.trace_packet(p),
             Event::Finding(f) if self.packets || self.stream => self.trace_finding(f),
             Event::Stats { to, stats } => self.trace_stats(to, stats),
