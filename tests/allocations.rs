@@ -31,6 +31,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is global: the tests of this file run one at a time, or
+/// each would count the other's allocations.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A capture of `conns` connections, each publishing `rounds` times at
 /// QoS 0, 1 and 2 (with the acks) on its own topic, to one broker.
 fn capture(conns: u16, rounds: u16) -> Vec<u8> {
@@ -206,6 +210,9 @@ fn allocations_for(bytes: &[u8], sink: &mut dyn Sink) -> (u64, u64) {
 
 /// Allocations per packet beyond the first 1× of traffic, with `sink`.
 fn extra_per_packet(sink: &mut dyn FnMut() -> Box<dyn Sink>) -> f64 {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let (small, p1) = allocations_for(&capture(50, 40), &mut *sink());
     let (large, p3) = allocations_for(&capture(50, 120), &mut *sink());
     let extra_packets = p3 - p1;
