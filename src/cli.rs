@@ -107,9 +107,14 @@ pub struct CommonArgs {
     /// cut short or damaged). Comma-separated; combines with --fail-on.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CONDITION[,..]")]
     pub fail_if: Vec<FailIf>,
-    /// Colour in text output (NO_COLOR is honoured by `auto`).
+    /// Colour in text output. `auto`: only on a terminal whose TERM is not
+    /// `dumb`, never with NO_COLOR set, always with CLICOLOR_FORCE set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Columns the text summary is laid out for (at least 80). Default: the
+    /// COLUMNS variable, else the terminal's width, else 100 (a pipe, a file).
+    #[arg(long, value_name = "N", value_parser = report_width)]
+    pub width: Option<usize>,
     /// Print CONNECT passwords and authentication data instead of `<redacted>`.
     #[arg(long)]
     pub show_secrets: bool,
@@ -119,8 +124,9 @@ pub struct CommonArgs {
     /// Connections the summary lists, the most troubled first (`all`: every
     /// one — memory then grows with the connections seen); the rest are
     /// counted. Every connection's record is in its jsonl `close` event anyway.
-    #[arg(long = "connections", default_value = "1000", value_name = "N|all", value_parser = count_or_all)]
-    pub listed_connections: usize,
+    /// Default: 1000 in JSON; the text summary shows the 20 most troubled.
+    #[arg(long = "connections", value_name = "N|all", value_parser = count_or_all)]
+    pub listed_connections: Option<usize>,
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = at_least_one)]
     pub max_connections: usize,
@@ -181,6 +187,16 @@ fn count_or_all(s: &str) -> Result<usize, String> {
         n => n
             .parse::<usize>()
             .map_err(|_| format!("'{s}' is neither a number nor 'all'")),
+    }
+}
+
+/// A report width: at least [`crate::report::MIN_WIDTH`] columns.
+fn report_width(s: &str) -> Result<usize, String> {
+    let min = crate::report::MIN_WIDTH;
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        Ok(_) => Err(format!("at least {min} columns")),
+        Err(_) => Err(format!("'{s}' is not a number")),
     }
 }
 

@@ -22,3 +22,4 @@ pub mod observe;
 pub mod pipeline;
 pub mod report;
 pub mod tcp;
+pub mod term;

@@ -4,16 +4,15 @@ use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
 use mqtt_inspect::capture::{FrameSource, Prefetch, open_captures};
-use mqtt_inspect::cli::{
-    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs,
-};
+use mqtt_inspect::cli::{AnalyzeArgs, Cli, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs};
 use mqtt_inspect::mqtt::MqttConfig;
 use mqtt_inspect::observe::{Interval, MetricsEndpoint, StatusLine, Watch};
-use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
+use mqtt_inspect::pipeline::{DEFAULT_LISTED, Pipeline, PipelineOptions};
 use mqtt_inspect::report::{
     JsonLines, JsonReport, RenderOptions, Sink, Summary, TextOptions, TextReport,
 };
 use mqtt_inspect::tcp::TcpConfig;
+use mqtt_inspect::term;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -208,7 +207,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Options for the stages, from the command line.
 fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
     PipelineOptions {
-        listed_connections: c.listed_connections,
+        listed_connections: c.listed_connections.unwrap_or(DEFAULT_LISTED),
         ports: c.port.clone(),
         detect: !c.no_detect,
         analysis: AnalysisConfig {
@@ -227,17 +226,6 @@ fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
             server_ports: c.port.clone(),
             ..TcpConfig::default()
         },
-    }
-}
-
-/// Colour only on a terminal, never with NO_COLOR (https://no-color.org), unless forced.
-fn use_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
-        }
     }
 }
 
@@ -267,9 +255,11 @@ impl Run<'_> {
             Format::Text => Box::new(TextReport::new(
                 out,
                 TextOptions {
-                    color: use_color(c.color),
+                    color: term::stdout_color(c.color),
                     packets: c.packets,
                     stream: self.live,
+                    width: term::report_width(c.width),
+                    connections: c.listed_connections,
                 },
             )),
             Format::Json => Box::new(JsonReport::new(out)),

@@ -28,7 +28,7 @@ pub use summary::{
     CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, SCHEMA, Summary,
     SummaryBuilder,
 };
-pub use text::{TextOptions, TextReport};
+pub use text::{MIN_WIDTH, PIPE_WIDTH, TEXT_CONNECTIONS, TextOptions, TextReport};
 
 use std::io;
 
