@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod conversation;
+#[cfg(unix)]
+pub mod pty;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
