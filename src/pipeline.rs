@@ -15,7 +15,7 @@
 use crate::analysis::{AnalysisConfig, Shared};
 use crate::base::Timestamp;
 use crate::capture::{CaptureInfo, Drops, FrameSource, Next};
-use crate::connection::{Connection, Connections, Output};
+use crate::connection::{Connection, Connections, Emit, Output};
 use crate::mqtt::{MqttConfig, looks_like_connect};
 use crate::netdecode::{self, Decoded, NetCounters};
 use crate::report::{Event, PacketCounts, Sink, Summary};
@@ -79,7 +79,7 @@ impl Observer for Quiet {
 pub struct RunState<'a, 's> {
     source: &'a dyn FrameSource,
     tcp: &'a mut Reassembler<Connection>,
-    conns: &'a mut Connections<'s>,
+    conns: &'a mut Connections<Output<'s>>,
 }
 
 impl RunState<'_, '_> {
@@ -236,7 +236,7 @@ impl Pipeline {
 }
 
 /// Live timeouts: flows, requests and keep alives overdue by `now`.
-fn tick(tcp: &mut Reassembler<Connection>, conns: &mut Connections<'_>, now: Timestamp) {
+fn tick(tcp: &mut Reassembler<Connection>, conns: &mut Connections<Output<'_>>, now: Timestamp) {
     if !conns.analysis.tick_due(now) {
         return;
     }
