@@ -118,7 +118,8 @@ pub struct CommonArgs {
     pub payload_bytes: usize,
     /// Connections the summary lists, the most troubled first (`all`: every
     /// one — memory then grows with the connections seen); the rest are
-    /// counted. Every connection's record is in its jsonl `close` event anyway.
+    /// counted. Every connection's record is in its jsonl `close` event anyway
+    /// (as of its close: ACKs after the last FIN still count in the summary).
     #[arg(long = "connections", default_value = "1000", value_name = "N|all", value_parser = count_or_all)]
     pub listed_connections: usize,
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
