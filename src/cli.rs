@@ -32,8 +32,27 @@ pub struct AnalyzeArgs {
     /// Capture files, read one after another as one capture (`-` = stdin).
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<String>,
+    /// Analysis threads beside the one that reads the capture (`auto`: one
+    /// per core, at most 8; `1`: everything on one thread). Used for the
+    /// summary formats (json, the text summary); the output is the same
+    /// as with one thread.
+    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = threads)]
+    pub threads: usize,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `--threads`: a count of at least 1, or `auto` (one per core, at most 8).
+fn threads(s: &str) -> Result<usize, String> {
+    if s == "auto" {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        return Ok(cores.clamp(1, 8));
+    }
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n.min(256)),
+        Err(_) => Err(format!("{s:?} is not a number or `auto`")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -66,6 +66,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         common: &args.common,
         streaming,
         live: false,
+        threads: args.threads,
     };
     if streaming {
         let mut source = match Prefetch::spawn(reader) {
@@ -110,6 +111,7 @@ fn live(args: LiveArgs) -> ExitCode {
             common: &args.common,
             streaming: true,
             live: true,
+            threads: 1,
         };
         finish(run.go(&mut source, &stop), &args.common)
     }
@@ -227,6 +229,7 @@ fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
             server_ports: c.port.clone(),
             ..TcpConfig::default()
         },
+        threads: 1,
     }
 }
 
@@ -248,6 +251,8 @@ struct Run<'a> {
     streaming: bool,
     /// Live capture: timeouts on the wall clock, findings printed as they come.
     live: bool,
+    /// `--threads` (analyze).
+    threads: usize,
 }
 
 impl Run<'_> {
@@ -283,7 +288,11 @@ impl Run<'_> {
                 None => None,
             },
         };
-        let summary = Pipeline::new(pipeline_options(c, self.live))
+        let opts = PipelineOptions {
+            threads: self.threads,
+            ..pipeline_options(c, self.live)
+        };
+        let summary = Pipeline::new(opts)
             .run_with(source, sink.as_mut(), &mut watch, Some(stop))
             .context("writing the report")?;
         io::stdout().flush().ok();

@@ -171,9 +171,12 @@ impl Connection {
             client: self.client,
             server: self.server,
         });
-        let analysis = up
-            .shared
-            .open(self.id, self.client, self.handshake.as_ref(), self.midstream);
+        let analysis = up.shared.open(
+            self.id,
+            self.client,
+            self.handshake.as_ref(),
+            self.midstream,
+        );
         if let Carries::Mqtt(m) = &mut self.carries {
             m.analysis = Some(analysis);
         }

@@ -57,6 +57,10 @@ pub struct Watch {
 }
 
 impl Observer for Watch {
+    fn is_quiet(&self) -> bool {
+        self.status.is_none() && self.interval.is_none() && self.metrics.is_none()
+    }
+
     fn turn(&mut self, now: Timestamp, run: &mut RunState<'_, '_>) {
         if let Some(i) = self.interval.as_mut() {
             i.turn(now, run);
