@@ -36,6 +36,16 @@ fn wait_readable(fd: std::os::unix::io::RawFd, ms: i32) {
     }
 }
 
+unsafe extern "C" {
+    /// libpcap ≥ 1.5: the precision the activated handle delivers
+    /// (`PCAP_TSTAMP_PRECISION_MICRO` 0, `_NANO` 1). The pcap crate sets the
+    /// precision but ignores whether that worked, and does not bind this.
+    fn pcap_get_tstamp_precision(p: *mut libc::c_void) -> libc::c_int;
+}
+
+/// `PCAP_TSTAMP_PRECISION_NANO`.
+const PRECISION_NANO: libc::c_int = 1;
+
 /// A live capture on one interface.
 pub struct LiveSource {
     cap: Capture<Active>,
@@ -95,6 +105,11 @@ impl LiveSource {
         cap.filter(&opts.filter, true)
             .map_err(|e| LiveError::Filter(opts.filter.clone(), e.to_string()))?;
         let link = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+        // Nanoseconds were asked for; where the platform cannot give them,
+        // libpcap keeps microseconds in tv_usec, and reading those as
+        // nanoseconds would put every frame in the wrong millisecond.
+        // SAFETY: a valid, activated handle; the call only reads it.
+        let nano = unsafe { pcap_get_tstamp_precision(cap.as_ptr().cast()) } == PRECISION_NANO;
         let write = match &opts.write {
             Some(path) => {
                 let f = File::create(path)
@@ -113,7 +128,7 @@ impl LiveSource {
         Ok(LiveSource {
             cap,
             link,
-            digits: 9,
+            digits: if nano { 9 } else { 6 },
             info,
             warnings: Vec::new(),
             write,
@@ -205,10 +220,15 @@ impl FrameSource for LiveSource {
         };
         // With nanosecond precision libpcap puts nanoseconds in tv_usec.
         // (`time_t` is not i64 on every platform, hence the conversion.)
+        let fraction = u64::try_from(header.ts.tv_usec).unwrap_or(0);
         #[allow(clippy::useless_conversion)]
         let ts = Timestamp::new(
             i64::from(header.ts.tv_sec),
-            u64::try_from(header.ts.tv_usec).unwrap_or(0),
+            if *digits == 9 {
+                fraction
+            } else {
+                fraction.saturating_mul(1000)
+            },
             *digits,
         );
         info.frames += 1;
