@@ -57,6 +57,10 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_UNREADABLE);
         }
     };
+    let metrics = match start_metrics(&args.common) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     // From a pipe (e.g. tcpdump -U -w -), show each line as soon as it is
     // known, and read on a thread of its own so a silent pipe does not
     // block Ctrl-C, timers and statistics.
@@ -75,9 +79,24 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
                 return ExitCode::from(EXIT_UNREADABLE);
             }
         };
-        finish(run.go(&mut source, &stop), &args.common)
+        finish(run.go(&mut source, Some(&stop), metrics), &args.common)
     } else {
-        finish(run.go(&mut reader, &stop), &args.common)
+        finish(run.go(&mut reader, Some(&stop), metrics), &args.common)
+    }
+}
+
+/// `--metrics`: the endpoint listening before the run starts, or the exit
+/// code after a one-line error (the address is taken, or not an address).
+fn start_metrics(c: &CommonArgs) -> Result<Option<MetricsEndpoint>, ExitCode> {
+    match &c.metrics {
+        None => Ok(None),
+        Some(addr) => match MetricsEndpoint::start(addr) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => {
+                eprintln!("mqtt-inspect: {e}");
+                Err(ExitCode::from(EXIT_UNREADABLE))
+            }
+        },
     }
 }
 
@@ -93,10 +112,16 @@ fn live(args: LiveArgs) -> ExitCode {
                 .unwrap_or_else(|| port_filter(&args.common.port)),
             snaplen: args.snaplen,
             promisc: args.promisc,
-            buffer_size: args.buffer_size,
+            buffer_size: Some(args.buffer_size),
             duration: args.duration,
             count: args.count,
             write: args.write.clone(),
+        };
+        // Before the capture opens, so that a taken port does not leave
+        // an empty --write file behind.
+        let metrics = match start_metrics(&args.common) {
+            Ok(m) => m,
+            Err(code) => return code,
         };
         let stop = stop_flag();
         let mut source = match LiveSource::open(&opts, Arc::clone(&stop)) {
@@ -106,12 +131,20 @@ fn live(args: LiveArgs) -> ExitCode {
                 return ExitCode::from(EXIT_UNREADABLE);
             }
         };
+        eprintln!(
+            "mqtt-inspect: {}; Ctrl-C stops and writes the summary",
+            source.banner()
+        );
         let run = Run {
             common: &args.common,
             streaming: true,
             live: true,
         };
-        finish(run.go(&mut source, &stop), &args.common)
+        // The source itself ends on Ctrl-C/SIGTERM (it holds `stop`), so
+        // that its last step reads libpcap's final drop counters and
+        // flushes --write; the pipeline is not handed the flag, which
+        // would break off before that step.
+        finish(run.go(&mut source, None, metrics), &args.common)
     }
     #[cfg(not(feature = "live"))]
     {
@@ -251,7 +284,12 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn go(&self, source: &mut dyn FrameSource, stop: &AtomicBool) -> anyhow::Result<Summary> {
+    fn go(
+        &self,
+        source: &mut dyn FrameSource,
+        stop: Option<&AtomicBool>,
+        metrics: Option<MetricsEndpoint>,
+    ) -> anyhow::Result<Summary> {
         let c = self.common;
         let render = RenderOptions {
             payload_bytes: c.payload_bytes,
@@ -278,13 +316,10 @@ impl Run<'_> {
         let mut watch = Watch {
             status: (self.streaming && io::stderr().is_terminal()).then(StatusLine::new),
             interval: c.stats_interval.map(Interval::new),
-            metrics: match &c.metrics {
-                Some(addr) => Some(MetricsEndpoint::start(addr).map_err(anyhow::Error::msg)?),
-                None => None,
-            },
+            metrics,
         };
         let summary = Pipeline::new(pipeline_options(c, self.live))
-            .run_with(source, sink.as_mut(), &mut watch, Some(stop))
+            .run_with(source, sink.as_mut(), &mut watch, stop)
             .context("writing the report")?;
         io::stdout().flush().ok();
         Ok(summary)
