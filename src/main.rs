@@ -144,7 +144,20 @@ fn live(args: LiveArgs) -> ExitCode {
         // that its last step reads libpcap's final drop counters and
         // flushes --write; the pipeline is not handed the flag, which
         // would break off before that step.
-        finish(run.go(&mut source, None, metrics), &args.common)
+        let result = run.go(&mut source, None, metrics);
+        if let Ok(summary) = &result
+            && let Some(d) = summary.capture.drops.filter(|d| d.any())
+        {
+            // The text summary has no place for it; JSON has capture.drops.
+            eprintln!(
+                "mqtt-inspect: the capture lost {} packets in the kernel and {} at the interface: \
+                 what they carried is missing from the analysis (raise --buffer-size, now {} MiB)",
+                d.kernel,
+                d.interface,
+                args.buffer_size >> 20
+            );
+        }
+        finish(result, &args.common)
     }
     #[cfg(not(feature = "live"))]
     {
