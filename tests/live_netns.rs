@@ -1940,4 +1940,37 @@ fn live_burst_kernel_drops() {
             assert_eq!(v["findings"], serde_json::json!([]), "{}", v["findings"]);
         }
     }
+    // Drops for certain: a tiny buffer, and mqtt-inspect stopped (SIGSTOP)
+    // while the burst goes by. They must be reported, not hidden.
+    let live = Running::live(
+        &a,
+        &["-i", "eth0", "--format", "json", "--buffer-size", "65536"],
+    );
+    signal(live.pid(), libc::SIGSTOP);
+    let out = run(b
+        .cmd(PY)
+        .args([&script("live_burst.py"), BROKER_A, "1883", "10000"]));
+    signal(live.pid(), libc::SIGCONT);
+    assert!(out.status.success(), "the burst client failed");
+    sleep(1.0);
+    live.interrupt();
+    let done = live.finish(60.0);
+    done.assert_exit(0, "live after a stopped burst");
+    let v: Value = serde_json::from_str(&done.text()).expect("JSON");
+    let kernel = count(&v["capture"]["drops"]["kernel"]);
+    assert!(
+        kernel > 0,
+        "no drop reported although stopped: {}",
+        v["capture"]
+    );
+    assert!(
+        done.stderr
+            .contains(&format!("the capture lost {kernel} packets in the kernel")),
+        "no word of the drops on stderr: {}",
+        done.stderr
+    );
+    say(&format!(
+        "burst while mqtt-inspect was stopped, 64 KiB buffer: {kernel} kernel drops reported ({} frames analyzed)",
+        v["capture"]["frames"]
+    ));
 }
