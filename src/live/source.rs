@@ -8,8 +8,9 @@
 //! packs them). When nothing arrives the source turns idle, so the
 //! pipeline's timers still run on the wall clock. When the run is told to
 //! end (Ctrl-C, SIGTERM, `--duration`) the packets captured until then
-//! are still read, for up to two batch timeouts, so the last ones are not
-//! lost in the kernel's buffer; `--count` ends at exactly its frame. Timestamps are asked for in nanoseconds (libpcap falls back to
+//! are still read (the backlog, and the kernel's last batch, waited for up
+//! to two batch timeouts), so the last ones are not lost in the kernel's
+//! buffer; `--count` ends at exactly its frame. Timestamps are asked for in nanoseconds (libpcap falls back to
 //! microseconds where it cannot). `--write` saves every frame as pcapng
 //! before it is analysed, so frame N of the file is frame N of the report.
 
@@ -28,8 +29,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The longest the kernel holds captured packets before handing them over,
 /// and how long the source waits for one before it turns idle.
 const READ_TIMEOUT_MS: i32 = 100;
-/// After the end was asked for, how long packets captured before it are
-/// still read (two batches).
+/// After the end was asked for, how long the source still waits for the
+/// kernel's last batch of packets captured before it (two batch timeouts);
+/// what is already waiting is read whatever its size.
 const DRAIN: Duration = Duration::from_millis(2 * READ_TIMEOUT_MS as u64);
 
 /// Waits until the capture's descriptor is readable or `ms` passed; the
@@ -231,8 +233,11 @@ impl FrameSource for LiveSource {
         }
         let wait_ms = match self.drain_until {
             Some(until) => {
+                // The backlog is read to its end however long that takes
+                // (newer packets end it, being after `end_at`); the wait
+                // only gives the kernel time to hand over its last batch.
                 let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
+                if self.drained && left.is_zero() {
                     return self.end();
                 }
                 i32::try_from(left.as_millis())
