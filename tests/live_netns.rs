@@ -1893,7 +1893,8 @@ fn live_soak_rss_stays_flat() {
 /// 10,000 QoS 1 messages as fast as one paho client sends them, over a
 /// veth link: how many frames the kernel dropped (reported, not asserted:
 /// it depends on the machine), with the default kernel buffer and with
-/// libpcap's own 2 MiB; with no drop, every flow must be complete.
+/// libpcap's own 2 MiB; with no drop, every flow must be complete. Then
+/// drops for certain, which must be reported.
 #[test]
 fn live_burst_kernel_drops() {
     let Some(lab) = lab("live_burst_kernel_drops", &[]) else {
@@ -1928,16 +1929,48 @@ fn live_burst_kernel_drops() {
         let v: Value = serde_json::from_str(&done.text()).expect("JSON");
         let drops = &v["capture"]["drops"];
         let completed = count(&v["flows_by_direction"]["client_to_server"]["qos1"]["completed"]);
+        let kinds: Vec<String> = v["findings_by_kind"]
+            .as_object()
+            .map(|o| o.iter().map(|(k, n)| format!("{k} {n}")).collect())
+            .unwrap_or_default();
         say(&format!(
-            "burst of 10000 QoS 1, {label}: client {}; {} frames, kernel drops {}, interface drops {}, QoS 1 flows completed {completed}",
+            "burst of 10000 QoS 1, {label}: client {}; {} frames, kernel drops {}, interface drops {}, \
+             QoS 1 flows completed {completed}, findings [{}], warnings {}",
             result.trim(),
             v["capture"]["frames"],
             drops["kernel"],
             drops["interface"],
+            kinds.join(", "),
+            v["warnings"],
         ));
-        if extra.is_none() && count(&drops["kernel"]) == 0 {
-            assert_eq!(completed, 10_000, "no drop, yet flows: {}", v["flows"]);
-            assert_eq!(v["findings"], serde_json::json!([]), "{}", v["findings"]);
+        // Nothing dropped: then nothing may be missing either (a backlog
+        // still in the kernel's buffer at Ctrl-C is read, not discarded).
+        // Unlimited in flight, the capture may see more than the analysis
+        // follows per connection (4096): an `inflight_limit` finding says
+        // so, and the flows beyond it are not counted; nothing else.
+        if count(&drops["kernel"]) == 0 {
+            let limited = v["findings_by_kind"]["inflight_limit"]
+                .as_u64()
+                .unwrap_or(0)
+                > 0;
+            let others: Vec<&String> = v["findings_by_kind"]
+                .as_object()
+                .map(|o| o.keys().filter(|k| *k != "inflight_limit").collect())
+                .unwrap_or_default();
+            assert!(
+                others.is_empty(),
+                "findings without drops: {}",
+                v["findings"]
+            );
+            assert_eq!(
+                count(&v["flows"]["qos1"]["incomplete"]),
+                0,
+                "no drop, yet incomplete flows: {}",
+                v["flows"]
+            );
+            if !limited {
+                assert_eq!(completed, 10_000, "no drop, yet flows: {}", v["flows"]);
+            }
         }
     }
     // Drops for certain: a tiny buffer, and mqtt-inspect stopped (SIGSTOP)
