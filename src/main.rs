@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
-use mqtt_inspect::capture::{FrameSource, Prefetch, open_captures};
+use mqtt_inspect::capture::{FrameSource, Next, Prefetch, open_captures};
 use mqtt_inspect::cli::{
     AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs,
 };
@@ -18,6 +18,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Exit code when `--fail-on` is reached.
 const EXIT_FINDINGS: u8 = 1;
@@ -79,9 +80,61 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
                 return ExitCode::from(EXIT_UNREADABLE);
             }
         };
-        finish(run.go(&mut source, Some(&stop), metrics), &args.common)
+        let mut source = DrainOnStop {
+            inner: &mut source,
+            stop: &stop,
+            until: None,
+        };
+        finish(run.go(&mut source, None, metrics), &args.common)
     } else {
         finish(run.go(&mut reader, Some(&stop), metrics), &args.common)
+    }
+}
+
+/// `analyze -` after Ctrl-C: what is already on its way is still read.
+///
+/// Ctrl-C on a terminal goes to the whole pipeline (`tcpdump -w - |
+/// mqtt-inspect analyze -`): tcpdump writes what it still buffers (without
+/// `-U`, up to 4 KiB of packets) as it exits, and frames wait in the
+/// reader thread's channel. Breaking off at once lost them. After the stop
+/// flag the stream is read on until it ends, goes quiet for one idle turn,
+/// or [`STREAM_DRAIN`] has passed (a writer that keeps writing); a second
+/// Ctrl-C still quits at once.
+struct DrainOnStop<'a> {
+    inner: &'a mut dyn FrameSource,
+    stop: &'a AtomicBool,
+    until: Option<Instant>,
+}
+
+/// The longest `analyze -` reads on after Ctrl-C.
+const STREAM_DRAIN: Duration = Duration::from_secs(1);
+
+impl FrameSource for DrainOnStop<'_> {
+    fn next(&mut self) -> Next<'_> {
+        if self.until.is_none() && self.stop.load(Ordering::Relaxed) {
+            self.until = Some(Instant::now() + STREAM_DRAIN);
+        }
+        let draining = match self.until {
+            Some(until) if Instant::now() >= until => return Next::End,
+            Some(_) => true,
+            None => false,
+        };
+        match self.inner.next() {
+            Next::Idle(_) if draining => Next::End,
+            other => other,
+        }
+    }
+
+    fn info(&self) -> &mqtt_inspect::capture::CaptureInfo {
+        self.inner.info()
+    }
+
+    fn take_warnings(&mut self) -> Vec<mqtt_inspect::base::Warning> {
+        self.inner.take_warnings()
+    }
+
+    fn drops(&self) -> Option<mqtt_inspect::capture::Drops> {
+        self.inner.drops()
     }
 }
 
