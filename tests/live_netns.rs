@@ -1077,9 +1077,14 @@ fn live_text_findings_as_they_happen_and_summary_on_sigint() {
     );
 }
 
-/// `tcpdump -U -w - | mqtt-inspect analyze --format json -`: SIGINT to
-/// mqtt-inspect while tcpdump still holds the pipe open writes the
-/// complete JSON object of what came so far, exit 0.
+/// `tcpdump -w - | mqtt-inspect analyze --format json -`, twice:
+/// - tcpdump with `-U` (every packet written at once) and SIGINT to
+///   mqtt-inspect alone while tcpdump still holds the pipe open;
+/// - tcpdump without `-U` (it writes in 4 KiB chunks, the rest when it
+///   exits) and SIGINT to both, as Ctrl-C on a terminal sends it to the
+///   whole pipeline: what tcpdump flushes as it exits must still be read.
+///
+/// Both times the complete JSON object of all the traffic, exit 0.
 #[test]
 fn analyze_stdin_from_tcpdump_sigint_writes_json() {
     let Some(lab) = lab(
@@ -1090,65 +1095,83 @@ fn analyze_stdin_from_tcpdump_sigint_writes_json() {
     };
     let mut ns = Ns::new("tcpdump");
     let log = broker(&mut ns, &lab);
-    let err = lab.path("tcpdump.err");
-    let mut tcpdump = ns
-        .cmd("tcpdump")
-        .args([
-            "-i",
-            "lo",
-            "--immediate-mode",
-            "-U",
-            "-s",
-            "0",
-            "-w",
-            "-",
-            "tcp port 1883",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(fs::File::create(&err).expect("err file"))
-        .spawn()
-        .expect("tcpdump starts");
-    let pipe = tcpdump.stdout.take().expect("tcpdump's stdout");
-    ns.keep(tcpdump);
-    assert!(
-        wait_until(10.0, || fs::read_to_string(&err)
-            .is_ok_and(|t| t.contains("listening on"))),
-        "tcpdump did not start: {}",
-        fs::read_to_string(&err).unwrap_or_default()
-    );
-    let mut cmd = Command::new(bin());
-    cmd.args(["analyze", "--format", "json", "-"]).stdin(pipe);
-    let analyze = Running::spawn(cmd, keep_all);
-    let mut sub = subscriber(&ns, "127.0.0.1", "sub-pipe", "pipe/#", 3, &log);
-    for (qos, id) in [(2, "p2"), (1, "p1"), (0, "p0")] {
-        publish(&ns, "127.0.0.1", id, qos, "pipe/x", "hello");
-    }
-    assert!(wait_child(&mut sub, 10.0).is_some_and(|s| s.success()));
-    sleep(1.0);
-    analyze.interrupt();
-    let done = analyze.finish(10.0);
-    done.assert_exit(0, "analyze - after SIGINT");
-    let json: Value = serde_json::from_str(&done.text())
-        .unwrap_or_else(|e| panic!("not one complete JSON object ({e}):\n{}", done.text()));
-    assert_eq!(json["schema"], "mqtt-inspect/1");
-    assert_eq!(
-        count(&json["packets"]["by_type"]["PUBLISH"]),
-        6,
-        "{}",
-        json["packets"]
-    );
-    for q in ["qos1", "qos2"] {
-        assert_eq!(
-            count(&json["flows"][q]["completed"]),
-            2,
-            "{}",
-            json["flows"]
+    for (round, per_packet) in [(0, true), (1, false)] {
+        let err = lab.path(&format!("tcpdump{round}.err"));
+        let mut args = vec!["-i", "lo", "--immediate-mode", "-s", "0", "-w", "-"];
+        if per_packet {
+            args.push("-U");
+        }
+        args.push("tcp port 1883");
+        let mut tcpdump = ns
+            .cmd("tcpdump")
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(fs::File::create(&err).expect("err file"))
+            .spawn()
+            .expect("tcpdump starts");
+        let pipe = tcpdump.stdout.take().expect("tcpdump's stdout");
+        let tcpdump_pid = tcpdump.id();
+        ns.keep(tcpdump);
+        assert!(
+            wait_until(10.0, || fs::read_to_string(&err)
+                .is_ok_and(|t| t.contains("listening on"))),
+            "tcpdump did not start: {}",
+            fs::read_to_string(&err).unwrap_or_default()
         );
+        let mut cmd = Command::new(bin());
+        cmd.args(["analyze", "--format", "json", "-"]).stdin(pipe);
+        let analyze = Running::spawn(cmd, keep_all);
+        let mut sub = subscriber(&ns, "127.0.0.1", "sub-pipe", "pipe/#", 3, &log);
+        for (qos, id) in [(2, "p2"), (1, "p1"), (0, "p0")] {
+            publish(&ns, "127.0.0.1", id, qos, "pipe/x", "hello");
+        }
+        assert!(wait_child(&mut sub, 10.0).is_some_and(|s| s.success()));
+        sleep(1.0);
+        analyze.interrupt();
+        if !per_packet {
+            signal(tcpdump_pid, libc::SIGINT);
+        }
+        let done = analyze.finish(10.0);
+        let how = if per_packet {
+            "tcpdump -U | analyze -, SIGINT to analyze"
+        } else {
+            "tcpdump | analyze -, SIGINT to both"
+        };
+        done.assert_exit(0, how);
+        let json: Value = serde_json::from_str(&done.text()).unwrap_or_else(|e| {
+            panic!(
+                "{how}: not one complete JSON object ({e}):\n{}",
+                done.text()
+            )
+        });
+        assert_eq!(json["schema"], "mqtt-inspect/1");
+        assert_eq!(
+            count(&json["packets"]["by_type"]["PUBLISH"]),
+            6,
+            "{how}: {}",
+            json["packets"]
+        );
+        for q in ["qos1", "qos2"] {
+            assert_eq!(
+                count(&json["flows"][q]["completed"]),
+                2,
+                "{how}: {}",
+                json["flows"]
+            );
+        }
+        if !per_packet {
+            // tcpdump's exit ended the stream: the capture is described whole
+            assert_eq!(
+                json["capture"]["link_types"],
+                serde_json::json!(["EN10MB"]),
+                "{how}"
+            );
+        }
+        say(&format!(
+            "{how}: the JSON object of {} frames, all 6 PUBLISHes, exit 0",
+            json["capture"]["frames"]
+        ));
     }
-    say(&format!(
-        "tcpdump | analyze -: SIGINT gave the JSON object of {} frames, exit 0",
-        json["capture"]["frames"]
-    ));
 }
 
 /// `analyze -` on a fifo whose writer stays: the capture is read, the
