@@ -362,10 +362,16 @@ impl Run<'_> {
             show_secrets: c.show_secrets,
         };
         let stdout = io::stdout();
+        let status = (self.streaming && io::stderr().is_terminal()).then(StatusLine::new);
         let out: Box<dyn Write> = if self.streaming {
             Box::new(io::LineWriter::new(stdout.lock()))
         } else {
             Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+        };
+        // Output on the status line's terminal wipes it first.
+        let out: Box<dyn Write> = match &status {
+            Some(s) if io::stdout().is_terminal() => Box::new(s.beside(out)),
+            _ => out,
         };
         let mut sink: Box<dyn Sink> = match c.format {
             Format::Text => Box::new(TextReport::new(
@@ -380,7 +386,7 @@ impl Run<'_> {
             Format::Jsonl => Box::new(JsonLines::new(out, render)),
         };
         let mut watch = Watch {
-            status: (self.streaming && io::stderr().is_terminal()).then(StatusLine::new),
+            status,
             interval: c.stats_interval.map(Interval::new),
             metrics,
         };
