@@ -77,7 +77,8 @@ impl StatusLine {
 }
 
 fn wipe(shown: &AtomicBool) {
-    if shown.swap(false, Ordering::Relaxed) {
+    // (not in unit tests: the escape would erase the test runner's line)
+    if shown.swap(false, Ordering::Relaxed) && !cfg!(test) {
         let mut err = io::stderr().lock();
         let _ = write!(err, "{WIPE}");
         let _ = err.flush();
