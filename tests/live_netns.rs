@@ -1400,7 +1400,8 @@ fn samples(text: &str) -> BTreeMap<String, f64> {
 }
 
 /// `--metrics 127.0.0.1:PORT`, scraped during the run: `promtool check
-/// metrics` passes, and the counters are the traffic that was sent.
+/// metrics` passes, and the counters are the traffic that was sent;
+/// SIGTERM ends the run with the summary, which agrees.
 #[test]
 fn live_metrics_pass_promtool_and_count_the_traffic() {
     let Some(lab) = lab(
@@ -1502,9 +1503,9 @@ fn live_metrics_pass_promtool_and_count_the_traffic() {
         .sum();
     assert_eq!(findings, 0.0, "findings counted");
     let frames = get("mqtt_inspect_frames_total");
-    live.interrupt();
+    signal(live.pid(), libc::SIGTERM); // as a service manager stops it
     let done = live.finish(10.0);
-    done.assert_exit(0, "live --metrics after SIGINT");
+    done.assert_exit(0, "live --metrics after SIGTERM");
     let s = done.summary();
     assert_eq!(
         count(&s["capture"]["frames"]) as f64,
@@ -1752,6 +1753,33 @@ fn live_count_stops_by_itself() {
     assert_eq!(count(&v["capture"]["frames"]), 8, "{}", v["capture"]);
 }
 
+/// The interface goes away under a running capture (the veth is deleted):
+/// the run ends by itself with the summary and a warning saying why.
+#[test]
+fn live_interface_disappearing_ends_the_run() {
+    let Some(_lab) = lab("live_interface_disappearing_ends_the_run", &[]) else {
+        return;
+    };
+    let a = Ns::new("gonea");
+    let b = Ns::new("goneb");
+    veth(&a, &b);
+    let live = Running::live(&a, &["-i", "eth0", "--format", "json"]);
+    sleep(0.5);
+    run_ok(Command::new("ip").args(["-n", &a.name, "link", "del", "eth0"]));
+    let done = live.finish(10.0);
+    done.assert_exit(0, "live when its interface disappears");
+    let v: Value = serde_json::from_str(&done.text()).expect("JSON");
+    let warned = v["warnings"].as_array().is_some_and(|w| {
+        w.iter().any(|w| {
+            w["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("live capture stopped")
+        })
+    });
+    assert!(warned, "no warning of why it stopped: {}", v["warnings"]);
+}
+
 /// RSS of a process, kB.
 fn rss_kb(pid: u32) -> u64 {
     fs::read_to_string(format!("/proc/{pid}/status"))
@@ -1958,13 +1986,13 @@ fn live_burst_kernel_drops() {
             .unwrap_or_default();
         say(&format!(
             "burst of 10000 QoS 1, {label}: client {}; {} frames, kernel drops {}, interface drops {}, \
-             QoS 1 flows completed {completed}, findings [{}], warnings {}",
+             QoS 1 flows completed {completed}, not tracked (in-flight limit) {}, findings [{}]",
             result.trim(),
             v["capture"]["frames"],
             drops["kernel"],
             drops["interface"],
+            v["analysis"]["flows_not_tracked"],
             kinds.join(", "),
-            v["warnings"],
         ));
         // Nothing dropped: then nothing may be missing either (a backlog
         // still in the kernel's buffer at Ctrl-C is read, not discarded).
@@ -1991,9 +2019,18 @@ fn live_burst_kernel_drops() {
                 "no drop, yet incomplete flows: {}",
                 v["flows"]
             );
-            if !limited {
-                assert_eq!(completed, 10_000, "no drop, yet flows: {}", v["flows"]);
-            }
+            let untracked = count(&v["analysis"]["flows_not_tracked"]);
+            assert_eq!(
+                limited,
+                untracked > 0,
+                "inflight_limit vs flows_not_tracked {untracked}"
+            );
+            assert_eq!(
+                completed + untracked,
+                10_000,
+                "no drop, yet flows: {}, {untracked} not tracked",
+                v["flows"]
+            );
         }
     }
     // Drops for certain: a tiny buffer, and mqtt-inspect stopped (SIGSTOP)
