@@ -204,10 +204,10 @@ fn live(args: LiveArgs) -> ExitCode {
             // The text summary has no place for it; JSON has capture.drops.
             eprintln!(
                 "mqtt-inspect: the capture lost {} packets in the kernel and {} at the interface: \
-                 what they carried is missing from the analysis (raise --buffer-size, now {} MiB)",
+                 what they carried is missing from the analysis (raise --buffer-size, now {})",
                 d.kernel,
                 d.interface,
-                args.buffer_size >> 20
+                mqtt_inspect::live::size_text(args.buffer_size)
             );
         }
         finish(result, &args.common)

@@ -167,7 +167,7 @@ impl LiveSource {
                 opts.interface,
                 opts.filter,
                 opts.buffer_size
-                    .map(|b| format!(", kernel buffer {} MiB", b >> 20))
+                    .map(|b| format!(", kernel buffer {}", super::size_text(b)))
                     .unwrap_or_default(),
                 if nano { "" } else { ", timestamps in µs" },
             ),
