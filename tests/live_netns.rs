@@ -1696,6 +1696,31 @@ fn live_interfaces_and_errors() {
         err.contains("bad capture filter") && err.contains("syntax error"),
         "bad --filter: {err}"
     );
+    // --metrics on a taken port: one line, before the capture (and its
+    // --write file) is opened
+    let holder = Running::live(&ns, &["-i", "lo", "--metrics", "127.0.0.1:19466"]);
+    let written = lab.path("never.pcapng");
+    let err = one_line_error(
+        ns.cmd(bin()).args([
+            "live",
+            "-i",
+            "lo",
+            "--metrics",
+            "127.0.0.1:19466",
+            "--write",
+            &written.to_string_lossy(),
+        ]),
+        "--metrics on a taken port",
+    );
+    assert!(
+        err.contains("--metrics 127.0.0.1:19466"),
+        "taken port: {err}"
+    );
+    assert!(!written.exists(), "an empty --write file was left behind");
+    holder.interrupt();
+    holder
+        .finish(10.0)
+        .assert_exit(0, "the live run holding the port");
     // a copy nobody can run, first without and then with the capabilities
     let copy = lab.path("mqtt-inspect");
     fs::copy(bin(), &copy).expect("copy the binary");
