@@ -21,6 +21,7 @@ use crate::capture::{CaptureInfo, Drops, FrameSource, Next};
 use pcap::{Active, Capture, Device, Precision};
 use std::fs::File;
 use std::io::BufWriter;
+#[cfg(unix)]
 use std::os::unix::io::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,9 +37,10 @@ const DRAIN: Duration = Duration::from_millis(2 * READ_TIMEOUT_MS as u64);
 
 /// Waits until the capture's descriptor is readable or `ms` passed; the
 /// handle is non-blocking, so this is what bounds a wait.
-fn wait_readable(fd: std::os::unix::io::RawFd, ms: i32) {
+#[cfg(unix)]
+fn wait_readable(cap: &Capture<Active>, ms: i32) {
     let mut pfd = libc::pollfd {
-        fd,
+        fd: cap.as_raw_fd(),
         events: libc::POLLIN,
         revents: 0,
     };
@@ -47,6 +49,11 @@ fn wait_readable(fd: std::os::unix::io::RawFd, ms: i32) {
         libc::poll(&mut pfd, 1, ms);
     }
 }
+
+/// Elsewhere (Windows: Npcap has no descriptor to poll) the handle stays
+/// blocking and the read itself waits, at most the read timeout.
+#[cfg(not(unix))]
+fn wait_readable(_cap: &Capture<Active>, _ms: i32) {}
 
 unsafe extern "C" {
     /// libpcap ≥ 1.5: the precision the activated handle delivers
@@ -118,11 +125,14 @@ impl LiveSource {
             Some(b) => inactive.buffer_size(i32::try_from(b).unwrap_or(i32::MAX)),
             None => inactive,
         };
-        let mut cap = inactive
+        let cap = inactive
             .open()
-            .map_err(|e| LiveError::from_open(&opts.interface, &e.to_string()))?
+            .map_err(|e| LiveError::from_open(&opts.interface, &e.to_string()))?;
+        #[cfg(unix)]
+        let cap = cap
             .setnonblock()
             .map_err(|e| LiveError::Open(opts.interface.clone(), e.to_string()))?;
+        let mut cap = cap;
         cap.filter(&opts.filter, true)
             .map_err(|e| LiveError::Filter(opts.filter.clone(), e.to_string()))?;
         let link = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
@@ -250,7 +260,7 @@ impl FrameSource for LiveSource {
         if self.drained {
             // Nothing was waiting last time: wait for the descriptor, so an
             // idle capture turns every READ_TIMEOUT_MS instead of spinning.
-            wait_readable(self.cap.as_raw_fd(), wait_ms);
+            wait_readable(&self.cap, wait_ms);
         }
         let end_at = self.end_at;
         let LiveSource {
