@@ -72,9 +72,11 @@ pub struct LiveArgs {
     /// Put the interface in promiscuous mode (see traffic not addressed to this host).
     #[arg(long)]
     pub promisc: bool,
-    /// The kernel's capture buffer in bytes (raise it when packets are dropped).
-    #[arg(long, value_name = "BYTES")]
-    pub buffer_size: Option<u32>,
+    /// The kernel's capture buffer in bytes: what absorbs a burst while the
+    /// analysis is busy or descheduled (raise it when the summary reports
+    /// kernel drops; libpcap's own default is 2 MiB).
+    #[arg(long, default_value_t = DEFAULT_BUFFER, value_name = "BYTES")]
+    pub buffer_size: u32,
     /// Stop after this long (e.g. 30s, 5m, 24h); default: until Ctrl-C or SIGTERM.
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub duration: Option<Duration>,
@@ -87,6 +89,10 @@ pub struct LiveArgs {
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+/// `live --buffer-size` unless told otherwise: 32 MiB, as this project's
+/// own recordings give tcpdump (`-B 32768`).
+pub const DEFAULT_BUFFER: u32 = 32 << 20;
 
 /// Options shared by `analyze` and `live`.
 #[derive(Debug, Args, Clone)]
