@@ -121,12 +121,17 @@ fn several_files_at_80_and_120_columns() {
 
 #[test]
 fn a_wireshark_filter_per_finding_kind() {
-    let text = report(&["samples/faults/missing_ack_broker_killed.pcap"], 80, &[]);
+    let text = report(&["samples/faults/missing_ack_broker_killed.pcap"], 120, &[]);
     assert!(
         text.contains("in Wireshark: frame.number in {26 47 73..75}"),
         "{text}"
     );
-    assert!(text.contains("a QoS 1/2 message never got its acknowledgement"));
+    // The kind's line says what it means, in the catalogue's words.
+    let meaning = mqtt_inspect::analysis::FindingKind::MissingAck.describe();
+    assert!(
+        text.contains(&format!("missing_ack ×12 — {meaning}")),
+        "{text}"
+    );
 }
 
 /// A capture of `n` connections on their own client ports, one after the
