@@ -1,21 +1,68 @@
 //! Command-line options (clap derive). Only parsing lives here; `main.rs`
 //! turns the options into a [`crate::pipeline::Pipeline`].
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 use std::time::Duration;
 
 /// What really happened on the wire between MQTT clients and brokers.
 #[derive(Debug, Parser)]
 #[command(
     name = "mqtt-inspect",
-    version,
+    version = VERSION,
     about = "MQTT packet analyzer: TCP reassembly, MQTT 3.1/3.1.1/5.0 decoding, QoS flow checks and latency",
-    after_help = "Examples:\n  mqtt-inspect analyze capture.pcapng\n  mqtt-inspect analyze --packets --port 1883,1884 a.pcap b.pcap.gz\n  tcpdump -i any -w - port 1883 | mqtt-inspect analyze --format jsonl -\n  mqtt-inspect analyze --format json --fail-on error ci-run.pcap"
+    after_help = EXAMPLES
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The optional cargo features this binary was built with.
+#[cfg(feature = "live")]
+macro_rules! features {
+    () => {
+        "live"
+    };
+}
+#[cfg(not(feature = "live"))]
+macro_rules! features {
+    () => {
+        "none"
+    };
+}
+
+/// `--version`: the release, the git revision it was built from and the
+/// cargo features built in, so that a report names the exact binary.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MQTT_INSPECT_REVISION"),
+    ", features: ",
+    features!(),
+    ")"
+);
+
+/// The common jobs, shown under `--help` (and in the man page).
+pub const EXAMPLES: &str = "\
+Examples:
+  Triage a capture: problem connections first, what each finding means, Wireshark filters
+    mqtt-inspect analyze capture.pcapng
+    mqtt-inspect analyze --packets --connection 3 capture.pcapng
+
+  CI gate: exit 1 on any error finding or when no MQTT was seen at all
+    mqtt-inspect analyze --fail-on error --fail-if no-mqtt --format json run.pcap > report.json
+
+  Live watch: findings as they happen, the summary on Ctrl-C
+    sudo mqtt-inspect live -i eth0 --stats-interval 10s
+    tcpdump -i any -U -w - port 1883 | mqtt-inspect analyze -
+
+  Export JSON for jq (-U: tcpdump writes each packet at once, not in 4 KiB blocks)
+    mqtt-inspect analyze --format json capture.pcap | jq '.findings[] | {kind, frames}'
+    tcpdump -i any -U -w - port 1883 | mqtt-inspect analyze --format jsonl - \\
+      | jq -c 'select(.type == \"finding\")'
+
+Shell completions and a man page: `mqtt-inspect completions bash`, `mqtt-inspect man`.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -25,6 +72,18 @@ pub enum Command {
     Live(LiveArgs),
     /// List the interfaces live capture can use (cargo feature `live`).
     Interfaces,
+    /// Print a shell completion script (e.g. `mqtt-inspect completions bash
+    /// > /etc/bash_completion.d/mqtt-inspect`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page (roff): `mqtt-inspect man > mqtt-inspect.1`, and
+    /// one per command: `mqtt-inspect man analyze > mqtt-inspect-analyze.1`.
+    Man {
+        #[arg(value_name = "COMMAND", value_parser = ["analyze", "live", "interfaces", "completions", "man"])]
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +251,63 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl Format {
+    /// The name `--format` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// Options given on the command line that do nothing with the chosen
+/// `--format`, each as a sentence saying why: silently dropping
+/// `--packets --format json` leaves people waiting for a trace that never
+/// comes. `m` is the subcommand's matches (`analyze`, `live`). `--threads`
+/// is judged where the run is set up, which knows whether it can be used.
+pub fn idle_options(m: &ArgMatches, c: &CommonArgs) -> Vec<String> {
+    let given = |id: &str| {
+        m.try_get_raw(id).is_ok_and(|v| v.is_some())
+            && m.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    let format = c.format.as_str();
+    let mut notes = Vec::new();
+    if c.format != Format::Text {
+        for (id, flag) in [
+            ("packets", "--packets"),
+            ("color", "--color"),
+            ("width", "--width"),
+        ] {
+            if given(id) {
+                notes.push(format!(
+                    "{flag} does nothing with --format {format}: it shapes the text report"
+                ));
+            }
+        }
+    }
+    if c.format != Format::Jsonl {
+        for (id, flag) in [
+            ("show_secrets", "--show-secrets"),
+            ("payload_bytes", "--payload-bytes"),
+        ] {
+            if given(id) {
+                notes.push(format!(
+                    "{flag} does nothing with --format {format}: only jsonl packet lines show payloads and CONNECT secrets"
+                ));
+            }
+        }
+    }
+    if c.format == Format::Json && given("stats_interval") {
+        notes.push(
+            "--stats-interval does nothing with --format json: the JSON summary has no intervals (text and jsonl report them)"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 /// The largest payload preview (a preview is kept per message being decoded).

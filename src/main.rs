@@ -1,10 +1,13 @@
 //! `mqtt-inspect`: builds the pipeline from the command line and picks the output.
 
 use anyhow::Context;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
 use mqtt_inspect::capture::{FrameSource, Next, Prefetch, open_captures};
-use mqtt_inspect::cli::{AnalyzeArgs, Cli, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs};
+use mqtt_inspect::cli::{
+    AnalyzeArgs, Cli, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs, idle_options,
+};
 use mqtt_inspect::mqtt::MqttConfig;
 use mqtt_inspect::observe::{Interval, MetricsEndpoint, StatusLine, Watch};
 use mqtt_inspect::pipeline::{DEFAULT_LISTED, Pipeline, PipelineOptions};
@@ -25,11 +28,76 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_UNREADABLE: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Said before the run, so it is not lost under a long report.
+    if let Some((_, sub)) = matches.subcommand() {
+        let common = match &cli.command {
+            Command::Analyze(a) => Some(&a.common),
+            Command::Live(l) => Some(&l.common),
+            _ => None,
+        };
+        for note in common.map(|c| idle_options(sub, c)).unwrap_or_default() {
+            eprintln!("mqtt-inspect: note: {note}");
+        }
+    }
+    let threads_given = matches
+        .subcommand_matches("analyze")
+        .is_some_and(|m| m.value_source("threads") == Some(ValueSource::CommandLine));
     match cli.command {
-        Command::Analyze(args) => analyze(args),
+        Command::Analyze(args) => analyze(args, threads_given),
         Command::Live(args) => live(args),
         Command::Interfaces => interfaces(),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { command } => man(command.as_deref()),
+    }
+}
+
+/// `completions SHELL`: the script clap_complete writes for that shell.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "mqtt-inspect", &mut script);
+    write_out(&script)
+}
+
+/// `man [COMMAND]`: the page of mqtt-inspect or of one of its commands
+/// (named `mqtt-inspect-COMMAND`, as git and cargo name theirs).
+fn man(command: Option<&str>) -> ExitCode {
+    let mut top = Cli::command();
+    top.build();
+    let page = match command {
+        None => top,
+        Some(name) => match top.find_subcommand(name) {
+            Some(sub) => sub.clone().name(format!("mqtt-inspect-{name}")),
+            None => {
+                eprintln!("mqtt-inspect: no command {name:?}");
+                return ExitCode::from(EXIT_UNREADABLE);
+            }
+        },
+    };
+    let mut roff = Vec::new();
+    match clap_mangen::Man::new(page).render(&mut roff) {
+        Ok(()) => write_out(&roff),
+        Err(e) => {
+            eprintln!("mqtt-inspect: {e}");
+            ExitCode::from(EXIT_UNREADABLE)
+        }
+    }
+}
+
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is no error.
+fn write_out(bytes: &[u8]) -> ExitCode {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqtt-inspect: {e}");
+            ExitCode::from(EXIT_UNREADABLE)
+        }
     }
 }
 
@@ -49,7 +117,7 @@ fn stop_flag() -> Arc<AtomicBool> {
     stop
 }
 
-fn analyze(args: AnalyzeArgs) -> ExitCode {
+fn analyze(args: AnalyzeArgs, threads_given: bool) -> ExitCode {
     let mut reader = match open_captures(&args.captures) {
         Ok(r) => r,
         Err(e) => {
@@ -71,6 +139,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         streaming,
         live: false,
         threads: args.threads,
+        threads_given,
     };
     if streaming {
         let mut source = match Prefetch::spawn(reader) {
@@ -193,6 +262,7 @@ fn live(args: LiveArgs) -> ExitCode {
             streaming: true,
             live: true,
             threads: 1,
+            threads_given: false,
         };
         // The source itself ends on Ctrl-C/SIGTERM (it holds `stop`), so
         // that its last step reads libpcap's final drop counters and
@@ -340,6 +410,9 @@ struct Run<'a> {
     live: bool,
     /// `--threads` (analyze).
     threads: usize,
+    /// `--threads` was given, not left to `auto`: say so when it cannot
+    /// be used.
+    threads_given: bool,
 }
 
 impl Run<'_> {
@@ -389,7 +462,19 @@ impl Run<'_> {
             threads: self.threads,
             ..pipeline_options(c, self.live)
         };
-        let summary = Pipeline::new(opts)
+        let pipeline = Pipeline::new(opts);
+        if self.threads_given
+            && self.threads > 1
+            && pipeline.threads_used(sink.as_ref(), &watch) < self.threads
+        {
+            eprintln!(
+                "mqtt-inspect: note: --threads {} does nothing here: with events written as they \
+                 happen (jsonl, --packets, --stats-interval, --metrics, a terminal's status line) \
+                 the analysis runs on one thread",
+                self.threads
+            );
+        }
+        let summary = pipeline
             .run_with(source, sink.as_mut(), &mut watch, stop)
             .context("writing the report")?;
         io::stdout().flush().ok();
