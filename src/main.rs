@@ -9,7 +9,7 @@ use mqtt_inspect::cli::{
     AnalyzeArgs, Cli, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs, idle_options,
 };
 use mqtt_inspect::mqtt::MqttConfig;
-use mqtt_inspect::observe::{Interval, MetricsEndpoint, StatusLine, Watch};
+use mqtt_inspect::observe::{Interval, MetricsEndpoint, Progress, StatusLine, Watch};
 use mqtt_inspect::pipeline::{DEFAULT_LISTED, Pipeline, PipelineOptions};
 use mqtt_inspect::report::{
     JsonLines, JsonReport, RenderOptions, Sink, Summary, TextOptions, TextReport,
@@ -155,9 +155,26 @@ fn analyze(args: AnalyzeArgs, threads_given: bool) -> ExitCode {
             until: None,
         };
         finish(run.go(&mut source, None, metrics), &args.common)
+    } else if wants_progress(&args.common) {
+        match Progress::wrap(&mut reader) {
+            Ok(mut bar) => finish(run.go(&mut bar, Some(&stop), metrics), &args.common),
+            Err(reader) => finish(run.go(reader, Some(&stop), metrics), &args.common),
+        }
     } else {
         finish(run.go(&mut reader, Some(&stop), metrics), &args.common)
     }
+}
+
+/// Whether reading files may show a progress bar on stderr (it does for
+/// long ones, [`Progress`]): only for the text report (JSON is for
+/// scripts), only when stderr is a terminal, and not when lines are
+/// written to that terminal before the summary (the trace, intervals),
+/// which the bar would tear.
+fn wants_progress(c: &CommonArgs) -> bool {
+    let writes_early = c.packets || c.stats_interval.is_some();
+    c.format == Format::Text
+        && term::stderr_is_terminal()
+        && !(writes_early && term::stdout_is_terminal())
 }
 
 /// `analyze -` after Ctrl-C: what is already on its way is still read.

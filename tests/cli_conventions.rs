@@ -1,11 +1,13 @@
 //! The conventions of a command-line tool, from the outside: `--version`
 //! names the build, `--help` shows the common jobs, completions and man
 //! pages are generated and well-formed, an option the chosen format
-//! ignores is named on stderr.
+//! ignores is named on stderr, and a progress bar appears on a terminal's
+//! stderr for long files only, never in a pipe or with JSON.
 
 mod common;
 
 use common::root;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn bin() -> Command {
@@ -221,5 +223,77 @@ fn options_that_apply_are_not_named() {
     ] {
         let err = stderr(args);
         assert!(!err.contains("does nothing"), "{args:?}: {err}");
+    }
+}
+
+/// A pcap of `frames` Ethernet frames of 16 KiB that are not IP: long on
+/// disk, quick to read.
+fn long_capture(path: &Path, frames: u32) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    let len = 16 << 10;
+    let mut frame = vec![0u8; len];
+    frame[12] = 0x88; // a local experimental EtherType
+    frame[13] = 0xb5;
+    for i in 0..frames {
+        out.extend_from_slice(&(1_700_000_000 + i).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[cfg(unix)]
+mod progress {
+    use super::*;
+    use common::pty::{OnTerminal, run as on_pty};
+
+    /// stderr on a terminal: (what it showed, stdout).
+    fn with_stderr_on_terminal(args: &[&str], capture: &Path) -> (String, String) {
+        let mut cmd = bin();
+        cmd.env("TERM", "xterm")
+            .arg("analyze")
+            .args(args)
+            .arg(capture);
+        let (seen, out) = on_pty(cmd, OnTerminal::Stderr, 100);
+        assert!(out.status.success(), "{seen}");
+        (seen, String::from_utf8(out.stdout).unwrap())
+    }
+
+    #[test]
+    fn a_bar_for_long_files_on_a_terminal_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = dir.path().join("long.pcap");
+        long_capture(&long, 4_500); // 72 MiB
+        let (seen, out) = with_stderr_on_terminal(&["--color", "never"], &long);
+        assert!(seen.contains("reading"), "no bar on the terminal: {seen:?}");
+        assert!(seen.contains("MiB"), "{seen:?}");
+        assert!(
+            out.starts_with("capture "),
+            "stdout is the report alone: {out}"
+        );
+        assert!(!out.contains('\x1b'), "{out}");
+
+        // Not for JSON, whose reader is a script.
+        let (seen, _) = with_stderr_on_terminal(&["--format", "json"], &long);
+        assert!(seen.is_empty(), "{seen:?}");
+        // Not for a short file.
+        let (seen, _) = with_stderr_on_terminal(&[], &root().join(SAMPLE));
+        assert!(seen.is_empty(), "{seen:?}");
+        // Not when stderr is a pipe.
+        let out = bin().arg("analyze").arg(&long).output().unwrap();
+        assert!(out.status.success());
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
