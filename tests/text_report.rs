@@ -246,3 +246,22 @@ fn the_width_comes_from_the_option_then_columns_then_100() {
     assert_eq!(narrow.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&narrow.stderr).contains("at least 80"));
 }
+
+/// The README shows a real report: the block under its marker is what the
+/// binary prints for that sample at 80 columns today.
+#[test]
+fn the_readme_shows_a_real_report() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let marker = "<!-- the text report of samples/faults/missing_ack_broker_killed.pcap at 80 columns";
+    let after = readme
+        .split_once(marker)
+        .map(|(_, rest)| rest)
+        .expect("the README's report marker");
+    let block = after
+        .split_once("```\n")
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .expect("a fenced block after the marker");
+    let real = report(&["samples/faults/missing_ack_broker_killed.pcap"], 80, &[]);
+    assert_eq!(block, real, "README.md's text report is out of date");
+}
