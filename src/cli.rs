@@ -215,6 +215,27 @@ pub struct CommonArgs {
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = at_least_one)]
     pub max_connections: usize,
+    /// Report only TCP connection N (Wireshark's tcp.stream, the JSON
+    /// `connection`): its packets, flows, findings and latency. Repeat or
+    /// comma-separate for several.
+    #[arg(long = "connection", value_name = "N[,N..]", value_delimiter = ',', help_heading = "Filters (several combine with AND)")]
+    pub connection: Vec<crate::base::ConnId>,
+    /// Report only connections whose CONNECT carried this client
+    /// identifier (exactly); their packets before the CONNECT, and
+    /// connections without one, are left out. Repeat for several.
+    #[arg(long = "client", value_name = "ID", help_heading = "Filters (several combine with AND)")]
+    pub client: Vec<String>,
+    /// Report only PUBLISH messages whose topic matches this MQTT topic
+    /// filter (`+` one level, `#` the rest; `$` topics only by name), with
+    /// their acks, flows, latency and findings; packets of no topic
+    /// (CONNECT, SUBSCRIBE, PINGREQ, ...) are left out. Repeat for several.
+    #[arg(long = "topic", value_name = "FILTER", value_parser = crate::analysis::select::topic_filter, help_heading = "Filters (several combine with AND)")]
+    pub topic: Vec<String>,
+    /// Report only findings of this kind (see the finding kinds in the
+    /// README); packets, flows and latency are not narrowed. Repeat or
+    /// comma-separate for several.
+    #[arg(long = "kind", value_name = "KIND[,KIND..]", value_delimiter = ',', value_parser = crate::analysis::select::finding_kind, help_heading = "Filters (several combine with AND)")]
+    pub kind: Vec<crate::analysis::FindingKind>,
     /// Out-of-order bytes buffered per connection direction before a hole counts as a gap.
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub max_buffered: usize,

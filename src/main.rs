@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use mqtt_inspect::analysis::{AnalysisConfig, Severity};
+use mqtt_inspect::analysis::{AnalysisConfig, Selection, Severity};
 use mqtt_inspect::capture::{FrameSource, Next, Prefetch, open_captures};
 use mqtt_inspect::cli::{
     AnalyzeArgs, Cli, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs, idle_options,
@@ -401,6 +401,12 @@ fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
         analysis: AnalysisConfig {
             ack_timeout: c.ack_timeout,
             live,
+            select: Selection {
+                connections: c.connection.clone(),
+                clients: c.client.clone(),
+                topics: c.topic.clone(),
+                kinds: c.kind.clone(),
+            },
             ..AnalysisConfig::default()
         },
         mqtt: MqttConfig {

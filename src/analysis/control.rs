@@ -92,7 +92,6 @@ pub(super) fn on_packet(
             Packet::Auth(_) => {}
         }
     }
-    env.tally.client_packet(c.client_id());
 }
 
 fn violation(c: &ConnAnalysis, dir: Direction, at: At, rule: Rule, text: String) -> Finding {

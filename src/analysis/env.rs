@@ -30,15 +30,21 @@ pub(super) struct Env<'a, 'o> {
 }
 
 impl Env<'_, '_> {
-    /// Reports a finding (an event now, and into the summary).
+    /// Reports a finding (an event now, and into the summary), when the
+    /// run's filters select it.
     pub fn raise(&mut self, f: Finding) {
-        (self.out)(AnalysisEvent::Finding(&f));
-        self.tally.finding(&f);
+        if self.cfg.select.finding(&f) {
+            (self.out)(AnalysisEvent::Finding(&f));
+            self.tally.finding(&f);
+        }
     }
 
+    /// Reports a concluded flow, when the run's filters select it.
     pub fn flow(&mut self, r: FlowRecord) {
-        (self.out)(AnalysisEvent::Flow(&r));
-        self.tally.flow(&r);
+        if self.cfg.select.flow(&r) {
+            (self.out)(AnalysisEvent::Flow(&r));
+            self.tally.flow(&r);
+        }
     }
 }
 
@@ -194,7 +200,9 @@ pub(super) fn sample(
         env.tally.counters.negative_latencies += 1;
         return None;
     };
-    env.tally.latency(key, Some(dir), c.client_id(), topic, ns);
+    if env.cfg.select.traffic(c.id, c.client_id(), topic) {
+        env.tally.latency(key, Some(dir), c.client_id(), topic, ns);
+    }
     if ns > env.timeout_ns {
         let rule = rules::ack_duty(expected, c.rules_version());
         env.raise(

@@ -72,6 +72,11 @@ pub struct Connection {
     problems: Problems,
     /// What the analysis learnt, once the connection ended.
     learnt: Option<ConnectionMqtt>,
+    /// Whether the connection is in the report: its `connection` event
+    /// is out. With `--client` or `--topic` that waits for the first thing
+    /// of the connection the filters select; what never gets there is not
+    /// reported at all (no close event, no record).
+    announced: bool,
 }
 
 /// Hands connections that carry MQTT to analysis workers (`--threads`):
@@ -114,6 +119,21 @@ impl Connection {
             packets: 0,
             problems: Problems::default(),
             learnt: None,
+            announced: false,
+        }
+    }
+
+    /// The connection's `connection` event, once.
+    fn announce(&mut self, out: &mut dyn Emit) {
+        self.open_line().emit(&mut self.announced, out);
+    }
+
+    fn open_line(&self) -> OpenLine {
+        OpenLine {
+            conn: self.id,
+            first: self.first,
+            client: self.client,
+            server: self.server,
         }
     }
 
@@ -164,13 +184,10 @@ impl Connection {
 
     /// The connection is MQTT from now on: announce it and start its analysis.
     pub fn start(&mut self, up: &mut Upper<'_>) {
-        up.out.emit(Event::ConnectionOpen {
-            conn: self.id,
-            frame: self.first.frame,
-            ts: self.first.ts,
-            client: self.client,
-            server: self.server,
-        });
+        let sel = up.shared.select();
+        if !sel.decides_late() && sel.connection_may_pass(self.id) {
+            self.announce(up.out);
+        }
         let analysis = up.shared.open(
             self.id,
             self.client,
@@ -184,6 +201,7 @@ impl Connection {
 
     /// Feeds decided bytes to the connection's decoder.
     pub fn feed(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, data: &[u8]) -> Interest {
+        let open_line = self.open_line();
         let m = match &mut self.carries {
             Carries::Mqtt(m) => m,
             // Still followed (not decoded) so its byte counts stay right.
@@ -204,6 +222,8 @@ impl Connection {
             conn: self.id,
             packets: &mut self.packets,
             problems: &mut self.problems,
+            open: open_line,
+            announced: &mut self.announced,
         };
         let MqttStack { mqtt, analysis } = &mut **m;
         mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
@@ -214,6 +234,7 @@ impl Connection {
 
     /// `len` bytes of `dir` were never captured (a decided connection).
     pub fn gap(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, len: u64) {
+        let open_line = self.open_line();
         if let Carries::Mqtt(m) = &mut self.carries {
             let mut cx = Cx {
                 out: &mut *up.out,
@@ -221,6 +242,8 @@ impl Connection {
                 conn: self.id,
                 packets: &mut self.packets,
                 problems: &mut self.problems,
+                open: open_line,
+                announced: &mut self.announced,
             };
             let MqttStack { mqtt, analysis } = &mut **m;
             mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
@@ -243,6 +266,7 @@ impl Connection {
     /// The connection ended: the decoder and the analysis conclude, and its
     /// record is reported.
     pub fn end(&mut self, up: &mut Upper<'_>, at: At, how: CloseKind, record: &ConnRecord) {
+        let open_line = self.open_line();
         if let Carries::Mqtt(m) = &mut self.carries {
             let MqttStack { mqtt, analysis } = &mut **m;
             let mut cx = Cx {
@@ -251,14 +275,20 @@ impl Connection {
                 conn: self.id,
                 packets: &mut self.packets,
                 problems: &mut self.problems,
+                open: open_line,
+                announced: &mut self.announced,
             };
             mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
             if let Some(a) = analysis.take() {
                 let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
-                self.learnt = cx
-                    .shared
-                    .end(a, at, how, &mut |e| analysed(out, problems, conn, e));
+                let announced = &mut *cx.announced;
+                self.learnt = cx.shared.end(a, at, how, &mut |e| {
+                    analysed(out, problems, conn, (open_line, &mut *announced), e)
+                });
             }
+        }
+        if !self.announced {
+            return;
         }
         let record = self.summary(record);
         up.out.emit(Event::ConnectionClose {
@@ -272,7 +302,9 @@ impl Connection {
 
     /// The connection is forgotten: its final record goes to the summary.
     pub fn retire(self, out: &mut dyn Emit, record: &ConnRecord) {
-        out.connection(self.summary(record));
+        if self.announced {
+            out.connection(self.summary(record));
+        }
     }
 }
 
@@ -410,6 +442,34 @@ struct Cx<'a> {
     conn: ConnId,
     packets: &'a mut u64,
     problems: &'a mut Problems,
+    /// The connection's `connection` event, and whether it is out.
+    open: OpenLine,
+    announced: &'a mut bool,
+}
+
+/// What a connection's `connection` event says.
+#[derive(Clone, Copy)]
+struct OpenLine {
+    conn: ConnId,
+    first: At,
+    client: Endpoint,
+    server: Endpoint,
+}
+
+impl OpenLine {
+    /// The event, unless `announced` says it is out already.
+    fn emit(self, announced: &mut bool, out: &mut dyn Emit) {
+        if std::mem::replace(announced, true) {
+            return;
+        }
+        out.emit(Event::ConnectionOpen {
+            conn: self.conn,
+            frame: self.first.frame,
+            ts: self.first.ts,
+            client: self.client,
+            server: self.server,
+        });
+    }
 }
 
 impl Cx<'_> {
@@ -418,17 +478,51 @@ impl Cx<'_> {
         if let MqttEvent::Packet(_) = ev {
             *self.packets += 1;
         }
-        self.out.mqtt(self.conn, &ev);
+        // Decided before the analysis takes the packet in (an ack's flow
+        // is still open then); warnings are about the whole input.
+        let reported = match (&ev, analysis.as_ref()) {
+            (MqttEvent::Packet(p), Some(a)) => Some(self.shared.selects_packet(a, p)),
+            (MqttEvent::Malformed(_), Some(a)) => Some(self.shared.selects_malformed(a)),
+            (MqttEvent::Packet(_) | MqttEvent::Malformed(_), None) => {
+                Some(self.shared.select().is_all())
+            }
+            _ => None,
+        };
+        match reported {
+            Some(true) => {
+                self.open.emit(self.announced, self.out);
+                self.out.mqtt(self.conn, &ev);
+            }
+            Some(false) => {}
+            None => self.out.mqtt(self.conn, &ev),
+        }
         if let Some(a) = analysis.as_mut() {
             let (out, problems, conn) = (&mut *self.out, &mut *self.problems, self.conn);
-            self.shared
-                .mqtt_event(a, &ev, &mut |e| analysed(out, problems, conn, e));
+            let (open, announced) = (self.open, &mut *self.announced);
+            self.shared.mqtt_event(a, &ev, &mut |e| {
+                analysed(out, problems, conn, (open, &mut *announced), e)
+            });
         }
     }
 }
 
-/// An analysis event, reported and counted against the connection it is about.
-fn analysed(out: &mut dyn Emit, problems: &mut Problems, conn: ConnId, e: AnalysisEvent<'_>) {
+/// An analysis event (one the run's filters selected), reported and
+/// counted against the connection it is about; the first one about a
+/// connection not yet in the report puts it there.
+fn analysed(
+    out: &mut dyn Emit,
+    problems: &mut Problems,
+    conn: ConnId,
+    (open, announced): (OpenLine, &mut bool),
+    e: AnalysisEvent<'_>,
+) {
+    let about = match e {
+        AnalysisEvent::Finding(f) => f.connection,
+        AnalysisEvent::Flow(r) => r.connection,
+    };
+    if about == conn {
+        open.emit(announced, out);
+    }
     if let AnalysisEvent::Finding(f) = e
         && f.connection == conn
     {

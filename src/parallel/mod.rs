@@ -179,6 +179,7 @@ pub fn run(
             .builder
             .finish(source.info(), &net, tcp.counters(), analysis);
         summary.capture.drops = source.drops();
+        summary.filters = opts.filters();
         sink.finish(&summary)?;
         Ok(summary)
     })

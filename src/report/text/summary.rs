@@ -75,6 +75,7 @@ pub fn render(s: &Summary, opts: PageOptions) -> Vec<String> {
         lines: Vec::new(),
     };
     page.capture();
+    page.filter_line();
     page.headlines();
     page.connections();
     page.flows();
@@ -182,6 +183,31 @@ impl Page<'_> {
         }
     }
 
+    /// The filters of the run, when any was given: everything after the
+    /// capture counts only what they selected.
+    fn filter_line(&mut self) {
+        let Some(sel) = &self.s.filters else {
+            return;
+        };
+        let mut given: Vec<String> = Vec::new();
+        if !sel.connections.is_empty() {
+            let ids: Vec<String> = sel.connections.iter().map(u32::to_string).collect();
+            given.push(format!("--connection {}", ids.join(",")));
+        }
+        given.extend(sel.clients.iter().map(|c| format!("--client {c:?}")));
+        given.extend(sel.topics.iter().map(|t| format!("--topic {t:?}")));
+        if !sel.kinds.is_empty() {
+            let kinds: Vec<&str> = sel.kinds.iter().map(|k| k.as_str()).collect();
+            given.push(format!("--kind {}", kinds.join(",")));
+        }
+        let first = format!("{} ", self.p.bold("filters"));
+        let text = format!(
+            "{}: below, only what they select (the capture line above is the whole input)",
+            given.join(" ")
+        );
+        self.wrap(&text, &first, 8);
+    }
+
     /// What matters before any table: no MQTT at all, brokers that never answered.
     fn headlines(&mut self) {
         let p = self.p;
@@ -197,6 +223,10 @@ impl Page<'_> {
                 plural(encrypted, "connection"),
                 if encrypted == 1 { "is" } else { "are all" }
             ));
+            self.wrap(&text, "", 2);
+        } else if s.packets.total == 0 && s.filters.is_some() {
+            self.blank();
+            let text = p.yellow("no MQTT packet matches the filters");
             self.wrap(&text, "", 2);
         } else if s.packets.total == 0 {
             let o = &s.other_tcp;
@@ -252,7 +282,10 @@ impl Page<'_> {
             what.push_str(&format!(", all to {srv}"));
         }
         self.title("connections", &what);
-        if s.connections.is_empty() {
+        if s.connections.is_empty() && s.filters.is_some() {
+            self.line("  none the filters select".into());
+            return;
+        } else if s.connections.is_empty() {
             self.line("  none on the MQTT ports (try --port)".into());
             return;
         }
