@@ -218,12 +218,21 @@ pub struct CommonArgs {
     /// Report only TCP connection N (Wireshark's tcp.stream, the JSON
     /// `connection`): its packets, flows, findings and latency. Repeat or
     /// comma-separate for several.
-    #[arg(long = "connection", value_name = "N[,N..]", value_delimiter = ',', help_heading = "Filters (several combine with AND)")]
+    #[arg(
+        long = "connection",
+        value_name = "N[,N..]",
+        value_delimiter = ',',
+        help_heading = "Filters (several combine with AND)"
+    )]
     pub connection: Vec<crate::base::ConnId>,
     /// Report only connections whose CONNECT carried this client
     /// identifier (exactly); their packets before the CONNECT, and
     /// connections without one, are left out. Repeat for several.
-    #[arg(long = "client", value_name = "ID", help_heading = "Filters (several combine with AND)")]
+    #[arg(
+        long = "client",
+        value_name = "ID",
+        help_heading = "Filters (several combine with AND)"
+    )]
     pub client: Vec<String>,
     /// Report only PUBLISH messages whose topic matches this MQTT topic
     /// filter (`+` one level, `#` the rest; `$` topics only by name), with

@@ -252,7 +252,8 @@ fn the_width_comes_from_the_option_then_columns_then_100() {
 #[test]
 fn the_readme_shows_a_real_report() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let marker = "<!-- the text report of samples/faults/missing_ack_broker_killed.pcap at 80 columns";
+    let marker =
+        "<!-- the text report of samples/faults/missing_ack_broker_killed.pcap at 80 columns";
     let after = readme
         .split_once(marker)
         .map(|(_, rest)| rest)

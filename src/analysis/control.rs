@@ -306,6 +306,7 @@ fn on_connack(
         sample(
             c,
             env,
+            c.id,
             LatencyKey::Connack,
             C2S,
             None,
@@ -513,6 +514,7 @@ fn answered(
     sample(
         c,
         env,
+        c.id,
         key,
         C2S,
         None,
@@ -612,6 +614,7 @@ fn on_pingresp(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At) {
         sample(
             c,
             env,
+            c.id,
             LatencyKey::Pingresp,
             C2S,
             None,

@@ -11,7 +11,7 @@ use super::latency::LatencyKey;
 use super::rules;
 use super::shared::{AnalysisConfig, AnalysisEvent};
 use super::summary::Tally;
-use crate::base::{At, Direction, Timestamp, Warning};
+use crate::base::{At, ConnId, Direction, Timestamp, Warning};
 use crate::mqtt::{PacketType, ProtocolVersion};
 use std::sync::Arc;
 
@@ -182,11 +182,14 @@ pub(super) fn missing_finding(
     .topic(&*flow.topic)
 }
 
-/// A request/response latency sample, with `late_ack` when it exceeds the timeout.
+/// A request/response latency sample, with `late_ack` when it exceeds the
+/// timeout. `owner` is the connection the sample belongs to for the
+/// filters: a flow's is the connection of its PUBLISH (its `connection`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn sample(
     c: &ConnAnalysis,
     env: &mut Env<'_, '_>,
+    owner: ConnId,
     key: LatencyKey,
     dir: Direction,
     topic: Option<&str>,
@@ -200,7 +203,7 @@ pub(super) fn sample(
         env.tally.counters.negative_latencies += 1;
         return None;
     };
-    if env.cfg.select.traffic(c.id, c.client_id(), topic) {
+    if env.cfg.select.traffic(owner, c.client_id(), topic) {
         env.tally.latency(key, Some(dir), c.client_id(), topic, ns);
     }
     if ns > env.timeout_ns {

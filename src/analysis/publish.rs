@@ -597,6 +597,7 @@ fn measure(
     if let Some(ns) = sample(
         c,
         env,
+        flow.origin,
         key,
         flow.dir,
         Some(&flow.topic),
@@ -614,7 +615,7 @@ fn measure(
         && env
             .cfg
             .select
-            .traffic(c.id, c.client_id(), Some(&flow.topic))
+            .traffic(flow.origin, c.client_id(), Some(&flow.topic))
     {
         env.tally.latency(
             LatencyKey::Qos2Total,

@@ -66,7 +66,8 @@ impl Selection {
     /// `client` (`None`: no CONNECT seen).
     pub fn connection(&self, conn: ConnId, client: Option<&str>) -> bool {
         (self.connections.is_empty() || self.connections.contains(&conn))
-            && (self.clients.is_empty() || client.is_some_and(|c| self.clients.iter().any(|x| x == c)))
+            && (self.clients.is_empty()
+                || client.is_some_and(|c| self.clients.iter().any(|x| x == c)))
     }
 
     /// Whether the connection can pass at all, before its client is known.
@@ -125,7 +126,10 @@ pub fn topic_filter(s: &str) -> Result<String, String> {
 pub fn finding_kind(s: &str) -> Result<FindingKind, String> {
     FindingKind::from_name(s.trim()).ok_or_else(|| {
         let names: Vec<&str> = super::catalogue::CATALOGUE.iter().map(|k| k.name).collect();
-        format!("unknown finding kind '{s}'; the kinds are: {}", names.join(", "))
+        format!(
+            "unknown finding kind '{s}'; the kinds are: {}",
+            names.join(", ")
+        )
     })
 }
 
@@ -194,6 +198,9 @@ mod tests {
     fn an_unknown_kind_lists_the_kinds() {
         assert_eq!(finding_kind("late_ack"), Ok(FindingKind::LateAck));
         let e = finding_kind("slow_ack").unwrap_err();
-        assert!(e.contains("slow_ack") && e.contains("missing_ack, late_ack"), "{e}");
+        assert!(
+            e.contains("slow_ack") && e.contains("missing_ack, late_ack"),
+            "{e}"
+        );
     }
 }
