@@ -52,7 +52,7 @@ impl<'a> Progress<'a> {
 impl FrameSource for Progress<'_> {
     fn next(&mut self) -> Next<'_> {
         self.steps = self.steps.wrapping_add(1);
-        if self.steps % EVERY == 0
+        if self.steps.is_multiple_of(EVERY)
             && let Some((done, _)) = self.reader.progress()
         {
             self.bar.set_position(done);
