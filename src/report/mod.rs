@@ -8,6 +8,7 @@
 
 mod event;
 mod files;
+pub mod hdr;
 mod json;
 mod listing;
 mod packet_json;
