@@ -130,11 +130,7 @@ fn analyze_with(cap: &Path, extra: &[&str]) -> String {
         .arg(cap)
         .output()
         .unwrap();
-    assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "analyze {}: {out:?}",
-        cap.display()
-    );
+    assert!(out.status.success(), "analyze {}: {out:?}", cap.display());
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -314,11 +310,7 @@ fn gnu_parallel_fan_out_into_merge() {
         .args(&files)
         .output()
         .unwrap();
-    // missing acks exit 1 with the default --fail-on; parallel passes it on
-    assert!(
-        out.status.code().is_some_and(|c| c <= 2),
-        "parallel: {out:?}"
-    );
+    assert!(out.status.success(), "parallel: {out:?}");
     let merged = merge(
         &[Path::new("-")],
         Some(String::from_utf8(out.stdout).unwrap()),
