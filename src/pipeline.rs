@@ -36,6 +36,8 @@ pub struct PipelineOptions {
     /// Connections listed in the summary (the most troubled first); the
     /// rest are counted.
     pub listed_connections: usize,
+    /// `--tls-keylog`: an NSS key log to decrypt TLS with.
+    pub tls_keylog: Option<std::path::PathBuf>,
 }
 
 impl Default for PipelineOptions {
@@ -47,6 +49,7 @@ impl Default for PipelineOptions {
             mqtt: MqttConfig::default(),
             analysis: AnalysisConfig::default(),
             listed_connections: DEFAULT_LISTED,
+            tls_keylog: None,
         }
     }
 }
@@ -160,6 +163,7 @@ impl Pipeline {
             Shared::new(self.opts.analysis.clone()),
             Output::new(sink, self.opts.listed_connections),
         );
+        conns.set_keylog(self.opts.tls_keylog.as_deref());
         let mut started = false;
         loop {
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {

@@ -9,9 +9,11 @@
 //! - detection: whether it carries MQTT (server port in `--port`, or —
 //!   with detection on — the client's first bytes are a CONNECT; TLS on an
 //!   MQTT port is recognised and followed undecoded), see `detect.rs`;
-//! - the byte-stream layers between TCP and MQTT (today MQTT sits directly
-//!   on TCP; a TLS or WebSocket layer goes between the TCP bytes and
-//!   [`MqttConnection::on_data`] in [`Connection`]'s `Carries::Mqtt`);
+//! - the byte-stream layers between TCP and MQTT (`stack.rs`: TLS and
+//!   WebSocket between the TCP bytes and [`MqttConnection::on_data`], in
+//!   [`Connection`]'s `Carries::Mqtt`; a TLS connection not yet known to
+//!   carry MQTT is `Carries::Tls`, decided from its ALPN, its server, or —
+//!   with a key log — the decrypted first bytes);
 //! - the MQTT decoder ([`MqttConnection`]: framing, version, aliases);
 //! - the analysis state of the connection ([`ConnAnalysis`]: flows,
 //!   subscriptions, keep alive, Receive Maximum).
@@ -23,31 +25,46 @@
 
 mod detect;
 mod output;
+mod stack;
 
 pub use output::Output;
+pub use stack::looks_like_tls_record;
 
-use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, Severity, Shared};
-use crate::base::{At, ConnId, Direction, Endpoint};
+use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, FindingKind, Severity, Shared};
+use crate::base::{At, ConnId, Direction, Endpoint, Warning};
+use crate::layers::{KeyLog, TlsEvent, TlsLayer};
 use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent};
-use crate::report::{ConnectionSummary, Event, MqttConnSummary, Problems};
+use crate::report::{ConnectionSummary, Event, LayersSummary, MqttConnSummary, Problems};
 use crate::tcp::{CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened};
-use detect::{Held, ProvenServers, Verdict, judge_handshake, judge_midstream, looks_like_tls};
+use detect::{Held, ProvenServers, Verdict, judge_handshake, judge_midstream};
+use stack::{Layers, Top};
 
 /// What a connection turned out to carry.
 enum Carries {
     /// Not known yet: the first bytes are held until they decide (content detection).
     Undecided(Held),
-    /// MQTT: its decoder and its analysis.
+    /// MQTT (possibly inside TLS and/or WebSocket): its layers, decoder and analysis.
     Mqtt(Box<MqttStack>),
-    /// TLS on an MQTT port: encrypted, nothing to decode.
-    Tls,
+    /// TLS off the MQTT ports, not (yet) known to carry MQTT: the layer
+    /// reads the hellos and, with a key, decrypts; the first plaintext is
+    /// held until it decides.
+    Tls(Box<TlsProbe>),
 }
 
 /// The MQTT side of a connection.
 struct MqttStack {
+    layers: Layers,
     mqtt: MqttConnection,
     /// `None` until the connection is reported (detection decided).
     analysis: Option<ConnAnalysis>,
+}
+
+/// A TLS connection being judged (see [`Carries::Tls`]).
+struct TlsProbe {
+    tls: Box<TlsLayer>,
+    held: Held,
+    /// TLS records seen without a ClientHello that parses.
+    records: u32,
 }
 
 /// Everything above TCP of one connection (module docs).
@@ -70,7 +87,7 @@ pub struct Connection {
 impl Connection {
     /// Whether the connection appears in the report (not while detection is undecided).
     fn reported(&self) -> bool {
-        !matches!(self.carries, Carries::Undecided { .. })
+        matches!(self.carries, Carries::Mqtt(_))
     }
 
     /// The connection's analysis state, for a live tick.
@@ -83,11 +100,24 @@ impl Connection {
 
     /// The report's record of the connection.
     fn summary(&self, record: &ConnRecord) -> ConnectionSummary {
+        let layers = match &self.carries {
+            Carries::Mqtt(m) => Some(&m.layers),
+            _ => None,
+        };
+        let tls = layers.and_then(|l| l.tls.as_ref()).map(|t| t.summary());
         ConnectionSummary {
             tcp: record.clone(),
-            encrypted: matches!(self.carries, Carries::Tls),
+            // Encrypted and not decoded: TLS whose application data we never decrypted.
+            encrypted: tls.as_ref().is_some_and(|t| !t.decrypted),
             mqtt: self.mqtt_summary(),
             problems: self.problems,
+            layers: LayersSummary {
+                names: layers.map_or_else(|| vec!["tcp"], Layers::names),
+                tls,
+                websocket: layers
+                    .and_then(|l| l.ws.as_ref())
+                    .map(|w| w.summary().clone()),
+            },
         }
     }
 
@@ -120,6 +150,8 @@ pub struct Connections<'s> {
     ports: Vec<u16>,
     detect: bool,
     mqtt_cfg: MqttConfig,
+    /// `--tls-keylog`: the secrets that decrypt TLS connections.
+    keylog: Option<KeyLog>,
     /// Servers that proved to speak MQTT on some connection.
     proven: ProvenServers,
     pub analysis: Shared,
@@ -138,9 +170,35 @@ impl<'s> Connections<'s> {
             ports,
             detect,
             mqtt_cfg,
+            keylog: None,
             proven: ProvenServers::default(),
             analysis,
             out,
+        }
+    }
+
+    /// Decrypt TLS with the NSS key log at `path` (`--tls-keylog`). A key
+    /// log that cannot be read is a warning (the command line checks it
+    /// before the run, so this is a file that vanished since).
+    pub fn set_keylog(&mut self, path: Option<&std::path::Path>) {
+        let Some(path) = path else {
+            return;
+        };
+        match KeyLog::open(path) {
+            Ok(k) => {
+                if k.bad_lines > 0 {
+                    // Never the lines themselves: they may hold secrets.
+                    self.out.emit(Event::Warning(&Warning::general(format!(
+                        "TLS key log {}: {} line(s) not in the NSS key log format were skipped",
+                        path.display(),
+                        k.bad_lines
+                    ))));
+                }
+                self.keylog = Some(k);
+            }
+            Err(e) => self
+                .out
+                .emit(Event::Warning(&Warning::general(e.to_string()))),
         }
     }
 
@@ -169,13 +227,21 @@ impl<'s> Connections<'s> {
 
     /// The MQTT side of a connection whose streams start at a packet
     /// boundary, or (`midstream`) somewhere inside one.
-    fn mqtt_stack(&self, midstream: bool) -> Carries {
+    fn mqtt_stack(&self, midstream: bool, layers: Option<Layers>) -> Carries {
         let mqtt = if midstream {
             MqttConnection::new_mid_stream(&self.mqtt_cfg)
         } else {
             MqttConnection::new(&self.mqtt_cfg)
         };
+        let layers = layers.unwrap_or_else(|| {
+            if midstream {
+                Layers::midstream()
+            } else {
+                Layers::default()
+            }
+        });
         Carries::Mqtt(Box::new(MqttStack {
+            layers,
             mqtt,
             analysis: None,
         }))
@@ -188,8 +254,9 @@ impl<'s> Connections<'s> {
         &mut self,
         c: &mut Connection,
         rest: Option<(Direction, At, &[u8])>,
+        layers: Option<Layers>,
     ) -> Interest {
-        let stack = self.mqtt_stack(c.midstream);
+        let stack = self.mqtt_stack(c.midstream, layers);
         let Carries::Undecided(held) = std::mem::replace(&mut c.carries, stack) else {
             return Interest::Keep;
         };
@@ -204,22 +271,13 @@ impl<'s> Connections<'s> {
         }
     }
 
-    /// Feeds decided bytes to the connection's decoder.
+    /// Feeds decided bytes to the connection's decoder (through its layers).
     fn feed(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
         let m = match &mut c.carries {
             Carries::Mqtt(m) => m,
-            // Still followed (not decoded) so its byte counts stay right.
-            Carries::Tls => return Interest::Keep,
+            Carries::Tls(_) => return self.probe(c, dir, at, data),
             Carries::Undecided(_) => return Interest::Ignore,
         };
-        if dir == Direction::ClientToServer
-            && c.packets == 0
-            && m.mqtt.buffered_bytes() == 0
-            && looks_like_tls(data)
-        {
-            c.carries = Carries::Tls;
-            return Interest::Keep;
-        }
         let mut cx = Cx {
             out: &mut self.out,
             shared: &mut self.analysis,
@@ -227,11 +285,178 @@ impl<'s> Connections<'s> {
             packets: &mut c.packets,
             problems: &mut c.problems,
         };
-        let MqttStack { mqtt, analysis } = &mut **m;
-        mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+        } = &mut **m;
+        if layers.is_plain() {
+            // The plain path: TCP bytes straight into the decoder.
+            mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
+                cx.mqtt_event(analysis, ev)
+            });
+        } else {
+            let mut top = Up {
+                mqtt,
+                analysis,
+                cx: &mut cx,
+            };
+            layers.data(self.keylog.as_mut(), dir, at, data, &mut top);
+        }
+        Interest::Keep
+    }
+
+    /// The client's first bytes (off the MQTT ports) are a TLS record:
+    /// judge the connection from its TLS layer.
+    fn start_probe(&mut self, c: &mut Connection) -> Interest {
+        let Carries::Undecided(held) = std::mem::replace(
+            &mut c.carries,
+            Carries::Tls(Box::new(TlsProbe {
+                tls: Box::new(TlsLayer::new(self.keylog.is_some())),
+                held: Held::default(),
+                records: 0,
+            })),
+        ) else {
+            return Interest::Keep;
+        };
+        for (dir, at, bytes) in held.into_chunks() {
+            if self.probe(c, dir, at, &bytes) == Interest::Ignore {
+                return Interest::Ignore;
+            }
+        }
+        Interest::Keep
+    }
+
+    /// Bytes of a TLS connection being judged: MQTT when the client offers
+    /// ALPN `mqtt`, the server is proven, or (with a key) the plaintext
+    /// starts with a CONNECT or a WebSocket upgrade for MQTT.
+    fn probe(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
+        let Carries::Tls(p) = &mut c.carries else {
+            return Interest::Ignore;
+        };
+        let TlsProbe { tls, held, records } = &mut **p;
+        tls.on_data(dir, at, data, self.keylog.as_mut(), &mut |ev| {
+            if let TlsEvent::Plain { dir, at, bytes } = ev {
+                held.push(dir, at, bytes);
+            }
+        });
+        let verdict = if tls.client_hello_seen() {
+            if tls.offers_mqtt() || self.proven.contains(&c.server) {
+                Verdict::Mqtt
+            } else if self.keylog.is_none() {
+                Verdict::NotMqtt
+            } else if tls.summary().version.is_none() {
+                Verdict::Undecided
+            } else if !tls.keyed() {
+                Verdict::NotMqtt
+            } else {
+                match judge_handshake(held) {
+                    Verdict::Undecided if held.is_full() => Verdict::NotMqtt,
+                    v => v,
+                }
+            }
+        } else {
+            *records += 1;
+            if *records > 8 {
+                Verdict::NotMqtt
+            } else {
+                Verdict::Undecided
+            }
+        };
+        let ws = match verdict {
+            Verdict::NotMqtt => return Interest::Ignore,
+            Verdict::Undecided => return Interest::Keep,
+            Verdict::Mqtt => false,
+            Verdict::WebSocket => true,
+        };
+        let stack = self.mqtt_stack(false, None);
+        let Carries::Tls(p) = std::mem::replace(&mut c.carries, stack) else {
+            return Interest::Keep;
+        };
+        let TlsProbe { tls, held, .. } = *p;
+        // An ALPN or proven-server decision comes before any plaintext:
+        // the first plaintext is then sniffed for a WebSocket upgrade.
+        let sniffed = ws || !held.is_empty();
+        if let Carries::Mqtt(m) = &mut c.carries {
+            m.layers = Layers::tls(tls, ws);
+            m.layers.upper_sniffed = sniffed;
+        }
+        self.proven.add(c.server);
+        self.start_mqtt(c);
+        for (dir, at, bytes) in held.into_chunks() {
+            self.feed_above_tls(c, dir, at, &bytes);
+        }
+        Interest::Keep
+    }
+
+    /// Plaintext that was held while the TLS connection was judged: into
+    /// the layers above TLS.
+    fn feed_above_tls(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) {
+        let Carries::Mqtt(m) = &mut c.carries else {
+            return;
+        };
+        let mut cx = Cx {
+            out: &mut self.out,
+            shared: &mut self.analysis,
+            conn: c.id,
+            packets: &mut c.packets,
+            problems: &mut c.problems,
+        };
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+        } = &mut **m;
+        let mut top = Up {
+            mqtt,
+            analysis,
+            cx: &mut cx,
+        };
+        layers.above_tls(dir, at, data, &mut top);
+    }
+}
+
+/// The top of a connection's stack: its MQTT decoder, and the connection's
+/// reporting for what the layers say.
+struct Up<'a, 'b, 's> {
+    mqtt: &'a mut MqttConnection,
+    analysis: &'a mut Option<ConnAnalysis>,
+    cx: &'a mut Cx<'b, 's>,
+}
+
+impl Top for Up<'_, '_, '_> {
+    fn data(&mut self, dir: Direction, at: At, bytes: &[u8]) {
+        let (cx, analysis) = (&mut *self.cx, &mut *self.analysis);
+        self.mqtt.on_data(dir, at.frame, at.ts, bytes, &mut |ev| {
             cx.mqtt_event(analysis, ev)
         });
-        Interest::Keep
+    }
+
+    fn gap(&mut self, dir: Direction, at: At, len: u64) {
+        let (cx, analysis) = (&mut *self.cx, &mut *self.analysis);
+        self.mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
+            cx.mqtt_event(analysis, ev)
+        });
+    }
+
+    fn finding(&mut self, kind: FindingKind, dir: Direction, at: At, text: String, lost: bool) {
+        let Some(a) = self.analysis.as_mut() else {
+            return;
+        };
+        let cx = &mut *self.cx;
+        let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
+        cx.shared
+            .layer_finding(a, kind, dir, at, text, lost, &mut |e| {
+                analysed(out, problems, conn, e)
+            });
+    }
+
+    fn warning(&mut self, dir: Direction, at: At, text: String) {
+        let w = Warning::at(
+            at.frame,
+            format!("connection {} {}: {text}", self.cx.conn, dir.as_str()),
+        );
+        self.cx.out.emit(Event::Warning(&w));
     }
 }
 
@@ -280,7 +505,7 @@ impl ConnectionFactory for Connections<'_> {
     fn open(&mut self, o: &Opened) -> Option<Connection> {
         let on_port = self.ports.contains(&o.server.port);
         let carries = if on_port || (self.detect && self.proven.contains(&o.server)) {
-            self.mqtt_stack(o.midstream)
+            self.mqtt_stack(o.midstream, None)
         } else if self.detect {
             Carries::Undecided(Held::default())
         } else {
@@ -308,6 +533,15 @@ impl ConnectionFactory for Connections<'_> {
         let Carries::Undecided(held) = &mut c.carries else {
             return self.feed(c, dir, at, data);
         };
+        if dir == Direction::ClientToServer
+            && held.is_empty()
+            && !c.midstream
+            && looks_like_tls_record(data)
+        {
+            // TLS off the MQTT ports: its layer decides (ALPN, server, keys).
+            self.start_probe(c);
+            return self.feed(c, dir, at, data);
+        }
         let (verdict, rest) = if self.proven.contains(&c.server) {
             (Verdict::Mqtt, data)
         } else {
@@ -326,14 +560,17 @@ impl ConnectionFactory for Connections<'_> {
         match verdict {
             Verdict::NotMqtt => Interest::Ignore,
             Verdict::Undecided => Interest::Keep,
-            Verdict::Mqtt => self.decided_mqtt(c, Some((dir, at, rest))),
+            Verdict::Mqtt => self.decided_mqtt(c, Some((dir, at, rest)), None),
+            Verdict::WebSocket => {
+                self.decided_mqtt(c, Some((dir, at, rest)), Some(Layers::websocket()))
+            }
         }
     }
 
     fn gap(&mut self, c: &mut Connection, dir: Direction, at: At, len: u64) -> Interest {
         match &mut c.carries {
             Carries::Undecided(_) if self.proven.contains(&c.server) => {
-                self.decided_mqtt(c, None);
+                self.decided_mqtt(c, None, None);
                 self.gap(c, dir, at, len)
             }
             Carries::Undecided(held) => {
@@ -343,10 +580,12 @@ impl ConnectionFactory for Connections<'_> {
                 } else {
                     judge_handshake(held)
                 };
-                if v != Verdict::Mqtt {
-                    return Interest::Ignore;
-                }
-                self.decided_mqtt(c, None);
+                let layers = match v {
+                    Verdict::Mqtt => None,
+                    Verdict::WebSocket => Some(Layers::websocket()),
+                    _ => return Interest::Ignore,
+                };
+                self.decided_mqtt(c, None, layers);
                 self.gap(c, dir, at, len)
             }
             Carries::Mqtt(m) => {
@@ -357,13 +596,30 @@ impl ConnectionFactory for Connections<'_> {
                     packets: &mut c.packets,
                     problems: &mut c.problems,
                 };
-                let MqttStack { mqtt, analysis } = &mut **m;
-                mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
-                    cx.mqtt_event(analysis, ev)
-                });
+                let MqttStack {
+                    layers,
+                    mqtt,
+                    analysis,
+                } = &mut **m;
+                if layers.is_plain() || !layers.tcp_sniffed {
+                    mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
+                        cx.mqtt_event(analysis, ev)
+                    });
+                } else {
+                    let mut top = Up {
+                        mqtt,
+                        analysis,
+                        cx: &mut cx,
+                    };
+                    layers.gap(dir, at, len, &mut top);
+                }
                 Interest::Keep
             }
-            Carries::Tls => Interest::Keep,
+            // The handshake is what decides; a gap in it leaves nothing to judge.
+            Carries::Tls(p) => {
+                p.tls.on_gap(dir, at, len, &mut |_| {});
+                Interest::Keep
+            }
         }
     }
 
@@ -382,7 +638,7 @@ impl ConnectionFactory for Connections<'_> {
             return;
         }
         if let Carries::Mqtt(m) = &mut c.carries {
-            let MqttStack { mqtt, analysis } = &mut **m;
+            let MqttStack { mqtt, analysis, .. } = &mut **m;
             let mut cx = Cx {
                 out: &mut self.out,
                 shared: &mut self.analysis,

@@ -9,6 +9,7 @@
 mod event;
 mod files;
 mod json;
+mod layers;
 mod listing;
 mod packet_json;
 pub mod prometheus;
@@ -20,6 +21,7 @@ mod text;
 pub use event::{Event, PacketInfo};
 pub use files::{FileMap, InFile};
 pub use json::{JsonLines, JsonReport};
+pub use layers::{LayerTally, LayersSummary};
 pub use listing::{Problems, Unlisted};
 pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
 pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};
