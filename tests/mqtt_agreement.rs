@@ -17,9 +17,12 @@
 //! [`our_pdus`] and listed there.
 //!
 //! MQTT that tshark found inside TLS or WebSocket (the `ws_*`, `tls1*_keylog`
-//! and `wss_keylog` samples, `packets[].layers` in their truth) is not
-//! compared: mqtt-inspect has no TLS or WebSocket layer yet. Whatever we
-//! decode in those captures still is.
+//! and `wss_keylog` samples, `packets[].layers` in their truth) is compared
+//! the same way, frame by frame: mqtt-inspect runs with `--tls-keylog X.keys`
+//! where the truth's tshark ran with `-o tls.keylog_file:X.keys`, and the
+//! WebSocket truth is tshark's own WebSocket → MQTT decode (with the
+//! `mqtt_ws.lua` registration). Packets tshark decodes from a frame it
+//! cannot have decoded right (`packets_untrusted`) are in neither list.
 
 mod common;
 
@@ -50,19 +53,27 @@ struct Pdu {
 /// Frames where tshark's decode is demonstrably wrong: (capture, frame, why).
 /// Those frames are left out on both sides; an entry whose frame shows no
 /// difference any more is reported as stale.
-const TSHARK_WRONG: &[(&str, u64, &str)] = &[(
-    "samples/faults/malformed_packet.pcap",
-    11,
-    "the bytes are 0x30 (PUBLISH) and a remaining length of five bytes ff ff ff ff 7f; \
-     tshark calls it a PUBCOMP of length 0 (proved in tshark_misnames_a_malformed_publish)",
-)];
+const TSHARK_WRONG: &[(&str, u64, &str)] = &[
+    (
+        "samples/faults/malformed_packet.pcap",
+        11,
+        "the bytes are 0x30 (PUBLISH) and a remaining length of five bytes ff ff ff ff 7f; \
+         tshark calls it a PUBCOMP of length 0 (proved in tshark_misnames_a_malformed_publish)",
+    ),
+    (
+        "samples/ws_frames.pcap",
+        25,
+        "the QoS 1 PUBLISH raw/split (id 2) is cut over three WebSocket binary messages \
+         (frames 19, 22, 25); tshark dissects each message as if a packet started in it and \
+         finds none here (proved in tshark_cannot_join_a_packet_over_websocket_messages)",
+    ),
+];
 
 fn truth_pdus(truth: &Value) -> Vec<Pdu> {
     truth["packets"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| plain_tcp(p))
         .map(|p| {
             let topics = match p.get("topics").and_then(Value::as_array) {
                 Some(list) => list
@@ -224,7 +235,9 @@ fn check(cap: &Path) -> (usize, Vec<String>) {
         .collect();
     let truth = read_json(&truth_path(cap));
     let want = by_frame(&truth_pdus(&truth));
-    let got = by_frame(&our_pdus(&analyze_jsonl(&[cap.to_str().unwrap()])));
+    let args = capture_args(cap);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let got = by_frame(&our_pdus(&analyze_jsonl(&args)));
     let empty = Vec::new();
     let mut lines = Vec::new();
     let mut fields: BTreeMap<&str, usize> = BTreeMap::new();
@@ -394,4 +407,72 @@ fn tshark_misnames_a_malformed_publish() {
             .contains("5 bytes"),
         "{ours}"
     );
+}
+
+/// ws_frames' frames 19, 22 and 25 are three masked binary WebSocket
+/// messages whose payloads, joined, are one QoS 1 PUBLISH: its fixed header
+/// starts in frame 19 and its remaining length ends in frame 25. tshark has
+/// no packet at 25 (MQTT-6.0.0-2 lets a packet span WebSocket frames; its
+/// dissector starts a packet at every message); we decode it there.
+#[test]
+fn tshark_cannot_join_a_packet_over_websocket_messages() {
+    let cap = root().join("samples/ws_frames.pcap");
+    let segs = tcp_segments(&cap);
+    // The client's stream from frame 19 to frame 25 (one connection).
+    let client = segment(&segs, 19).src.clone();
+    let stream: Vec<u8> = segs
+        .iter()
+        .filter(|s| (19..=25).contains(&s.frame) && s.src == client)
+        .flat_map(|s| s.payload.clone())
+        .collect();
+    let mut joined = Vec::new();
+    let mut rest = &stream[..];
+    for n in 0..3 {
+        assert_eq!(rest[0], 0x82, "message {n}: FIN + binary");
+        assert!(rest[1] & 0x80 != 0, "message {n}: masked");
+        let (len, at) = match rest[1] & 0x7f {
+            126 => (usize::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+            n => (usize::from(n), 2),
+        };
+        let key = rest[at..at + 4].to_vec();
+        let body = &rest[at + 4..at + 4 + len];
+        joined.extend(body.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        rest = &rest[at + 4 + len..];
+    }
+    assert!(
+        rest.is_empty(),
+        "the three messages are all the client sent in frames 19–25"
+    );
+    assert_eq!(joined[0], 0x32, "PUBLISH, QoS 1");
+    let remaining = usize::from(joined[1] & 0x7f) | (usize::from(joined[2]) << 7);
+    assert!(
+        joined[1] & 0x80 != 0 && joined[2] & 0x80 == 0,
+        "2-byte remaining length"
+    );
+    assert_eq!(
+        3 + remaining,
+        joined.len(),
+        "the three messages hold exactly the packet"
+    );
+    let topic_len = usize::from(u16::from_be_bytes([joined[3], joined[4]]));
+    assert_eq!(&joined[5..5 + topic_len], b"raw/split");
+    let id = u16::from_be_bytes([joined[5 + topic_len], joined[6 + topic_len]]);
+    let truth = read_json(&truth_path(&cap));
+    assert!(
+        truth["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["frame"] != 25),
+        "tshark has no trusted packet at frame 25"
+    );
+    let lines = analyze_jsonl(&[cap.to_str().unwrap()]);
+    let ours = lines
+        .iter()
+        .find(|l| l["type"] == "packet" && l["frame"] == 25)
+        .expect("our packet at frame 25");
+    assert_eq!(ours["mqtt"]["type"], "PUBLISH");
+    assert_eq!(ours["mqtt"]["packet_id"], u64::from(id));
+    assert_eq!(ours["mqtt"]["topic"], "raw/split");
+    assert_eq!(ours["mqtt"]["length"], remaining as u64);
 }

@@ -206,8 +206,13 @@ mod tests {
             judge_handshake(&held(&[(S2C, b"220 smtp ready")])),
             Verdict::NotMqtt
         );
+        // an HTTP request waits for its head (it may be a WebSocket upgrade)
         assert_eq!(
             judge_handshake(&held(&[(C2S, b"GET / HTTP/1.1\r\n")])),
+            Verdict::Undecided
+        );
+        assert_eq!(
+            judge_handshake(&held(&[(C2S, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")])),
             Verdict::NotMqtt
         );
     }

@@ -88,12 +88,6 @@ impl Layers {
         v
     }
 
-    /// Memory the layers hold now.
-    pub fn buffered_bytes(&self) -> usize {
-        self.tls.as_ref().map_or(0, |t| t.buffered_bytes())
-            + self.ws.as_ref().map_or(0, |w| w.buffered_bytes())
-    }
-
     /// In-order TCP bytes of `dir`.
     pub fn data(
         &mut self,
