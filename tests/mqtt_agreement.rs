@@ -67,6 +67,14 @@ const TSHARK_WRONG: &[(&str, u64, &str)] = &[
          (frames 19, 22, 25); tshark dissects each message as if a packet started in it and \
          finds none here (proved in tshark_cannot_join_a_packet_over_websocket_messages)",
     ),
+    (
+        "samples/ws_deflate.pcap",
+        35,
+        "the broker's compressed 80,000-byte delivery (PUBLISH id 3) spans two WebSocket \
+         messages (frames 32 and 35), the second also holds PUBACK id 4; tshark inflates each \
+         message right but parses it as if a packet started there: garbage PDUs \
+         (proved in tshark_cannot_join_a_compressed_packet_over_websocket_messages)",
+    ),
 ];
 
 fn truth_pdus(truth: &Value) -> Vec<Pdu> {
@@ -475,4 +483,100 @@ fn tshark_cannot_join_a_packet_over_websocket_messages() {
     assert_eq!(ours["mqtt"]["packet_id"], u64::from(id));
     assert_eq!(ours["mqtt"]["topic"], "raw/split");
     assert_eq!(ours["mqtt"]["length"], remaining as u64);
+}
+
+/// ws_deflate's broker → client messages, inflated in order with one raw
+/// inflater (permessage-deflate with context takeover, RFC 7692 7.2.2: the
+/// `00 00 ff ff` tail added back): the messages that end in frames 32 and
+/// 35 join into one PUBLISH of 80,000 payload bytes followed by PUBACK id 4
+/// — a packet across two messages, which tshark does not join.
+#[test]
+fn tshark_cannot_join_a_compressed_packet_over_websocket_messages() {
+    let cap = root().join("samples/ws_deflate.pcap");
+    let segs = tcp_segments(&cap);
+    let client = segment(&segs, 10).src.clone();
+    // the server's stream of connection 0, with the frame each byte came from
+    let mut stream = Vec::new();
+    let mut frame_of = Vec::new();
+    for s in segs
+        .iter()
+        .filter(|s| s.dst == client && !s.payload.is_empty())
+    {
+        stream.extend_from_slice(&s.payload);
+        frame_of.extend(std::iter::repeat_n(s.frame, s.payload.len()));
+    }
+    let head = stream.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(stream.starts_with(b"HTTP/1.1 101"));
+    let mut z = flate2::Decompress::new(false);
+    let mut at = head;
+    let mut messages: Vec<(u64, Vec<u8>)> = Vec::new();
+    while at + 2 <= stream.len() {
+        let (b0, b1) = (stream[at], stream[at + 1]);
+        assert_eq!(b1 & 0x80, 0, "server frames are not masked");
+        let (len, hdr) = match b1 & 0x7f {
+            126 => (
+                usize::from(u16::from_be_bytes([stream[at + 2], stream[at + 3]])),
+                4,
+            ),
+            127 => (
+                u64::from_be_bytes(stream[at + 2..at + 10].try_into().unwrap()) as usize,
+                10,
+            ),
+            n => (usize::from(n), 2),
+        };
+        let body = &stream[at + hdr..at + hdr + len];
+        let end_frame = frame_of[at + hdr + len - 1];
+        at += hdr + len;
+        if b0 & 0x0f != 2 {
+            continue; // close
+        }
+        assert_eq!(
+            b0 & 0xf0,
+            0xc0,
+            "FIN and RSV1: one compressed message per frame"
+        );
+        let mut input = body.to_vec();
+        input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        let mut out = Vec::with_capacity(200_000);
+        z.decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync)
+            .unwrap();
+        messages.push((end_frame, out));
+    }
+    let i = messages
+        .iter()
+        .position(|(f, _)| *f == 32)
+        .expect("a message ending in frame 32");
+    assert_eq!(messages[i + 1].0, 35, "the next message ends in frame 35");
+    let first = &messages[i].1;
+    let joined: Vec<u8> = [first.clone(), messages[i + 1].1.clone()].concat();
+    assert_eq!(joined[0], 0x32, "PUBLISH QoS 1");
+    let (mut remaining, mut k) = (0usize, 1);
+    while joined[k] & 0x80 != 0 {
+        remaining |= usize::from(joined[k] & 0x7f) << (7 * (k - 1));
+        k += 1;
+    }
+    remaining |= usize::from(joined[k]) << (7 * (k - 1));
+    let end = k + 1 + remaining;
+    assert!(
+        first.len() < end,
+        "the PUBLISH does not fit in the first message"
+    );
+    assert_eq!(&joined[k + 1..k + 3], &[0, 11], "topic length 11");
+    assert_eq!(&joined[k + 3..k + 14], b"deflate/big");
+    assert_eq!(remaining, 2 + 11 + 2 + 80_000);
+    assert_eq!(
+        &joined[end..],
+        &[0x40, 2, 0, 4],
+        "then PUBACK id 4, and nothing else"
+    );
+    let lines = analyze_jsonl(&[cap.to_str().unwrap()]);
+    let ours: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "packet" && l["frame"] == 35)
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours[0]["mqtt"]["type"], "PUBLISH");
+    assert_eq!(ours[0]["mqtt"]["length"], remaining as u64);
+    assert_eq!(ours[1]["mqtt"]["type"], "PUBACK");
+    assert_eq!(ours[1]["mqtt"]["packet_id"], 4);
 }

@@ -108,7 +108,7 @@ impl Connection {
         ConnectionSummary {
             tcp: record.clone(),
             // Encrypted and not decoded: TLS whose application data we never decrypted.
-            encrypted: tls.as_ref().is_some_and(|t| !t.decrypted),
+            encrypted: tls.as_ref().is_some_and(|t| t.undecoded.is_some()),
             mqtt: self.mqtt_summary(),
             problems: self.problems,
             layers: LayersSummary {

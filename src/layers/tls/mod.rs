@@ -80,17 +80,21 @@ pub enum Undecoded {
     UnsupportedVersion,
     /// Keys were there, but no record decrypted with them.
     DecryptFailed,
+    /// The handshake did not complete (an alert, or the connection ended
+    /// before the client's Finished): there was nothing to decrypt.
+    HandshakeFailed,
     /// The capture has no ClientHello/ServerHello of the connection.
     NoHandshake,
 }
 
 impl Undecoded {
-    pub const ALL: [Undecoded; 6] = [
+    pub const ALL: [Undecoded; 7] = [
         Undecoded::NoKeyLog,
         Undecoded::NoKey,
         Undecoded::UnsupportedSuite,
         Undecoded::UnsupportedVersion,
         Undecoded::DecryptFailed,
+        Undecoded::HandshakeFailed,
         Undecoded::NoHandshake,
     ];
 
@@ -102,6 +106,7 @@ impl Undecoded {
             Undecoded::UnsupportedSuite => "unsupported_suite",
             Undecoded::UnsupportedVersion => "unsupported_version",
             Undecoded::DecryptFailed => "decrypt_failed",
+            Undecoded::HandshakeFailed => "handshake_failed",
             Undecoded::NoHandshake => "no_handshake",
         }
     }
@@ -114,6 +119,7 @@ impl Undecoded {
             Undecoded::UnsupportedSuite => "its cipher suite is not supported",
             Undecoded::UnsupportedVersion => "its TLS version is not supported",
             Undecoded::DecryptFailed => "its records do not decrypt with the key log's key",
+            Undecoded::HandshakeFailed => "its handshake did not complete",
             Undecoded::NoHandshake => "its handshake is not in the capture",
         }
     }
@@ -323,6 +329,11 @@ pub struct TlsLayer {
     keyed: bool,
     /// A key log was given (decides the reason when nothing decrypts).
     have_keylog: bool,
+    /// A fatal alert was seen.
+    fatal_alert: bool,
+    /// A warning held back until there is something to decrypt (a missing
+    /// key is worth a warning only if encrypted records follow).
+    pending: Option<(Direction, At, TlsProblem)>,
 }
 
 impl TlsLayer {
@@ -338,10 +349,21 @@ impl TlsLayer {
     /// The report's view, with the reason the connection was not decoded.
     pub fn summary(&self) -> TlsSummary {
         let mut s = self.summary.clone();
-        if !s.decrypted && s.undecoded.is_none() {
-            s.undecoded = Some(if self.client_random.is_none() || s.version.is_none() {
-                Undecoded::NoHandshake
-            } else if !self.have_keylog {
+        let failures = s.decrypt_failures.client_to_server + s.decrypt_failures.server_to_client;
+        if s.decrypted {
+            s.undecoded = None;
+        } else if self.client_random.is_none() || s.version.is_none() {
+            s.undecoded = Some(Undecoded::NoHandshake);
+        } else if matches!(
+            s.undecoded,
+            Some(Undecoded::UnsupportedSuite | Undecoded::UnsupportedVersion)
+        ) {
+            // Said at the ServerHello.
+        } else if s.handshake_ms.is_none() || (self.fatal_alert && failures == 0) {
+            // Nothing was encrypted to decode: the handshake failed.
+            s.undecoded = Some(Undecoded::HandshakeFailed);
+        } else {
+            s.undecoded = Some(if !self.have_keylog {
                 Undecoded::NoKeyLog
             } else if self.keyed {
                 Undecoded::DecryptFailed
@@ -507,6 +529,13 @@ impl TlsLayer {
             if dir == Direction::ClientToServer && self.summary.handshake_ms.is_none() {
                 self.handshake_done(at);
             }
+            if let Some((d, a, problem)) = self.pending.take() {
+                out(TlsEvent::Problem {
+                    dir: d,
+                    at: a,
+                    problem,
+                });
+            }
             if collected {
                 self.decrypt(dir, at, header, &mut body, out);
             } else if self.sides[dir].keys.is_some() && self.sides[dir].damaged {
@@ -517,7 +546,10 @@ impl TlsLayer {
         } else if collected || body.is_empty() {
             match t {
                 ct::HANDSHAKE => self.handshake(dir, at, &body, keylog, out),
-                ct::ALERT => alert(dir, at, &body, false, &mut self.summary, out),
+                ct::ALERT => {
+                    self.fatal_alert |= body.first() == Some(&2);
+                    alert(dir, at, &body, false, &mut self.summary, out)
+                }
                 ct::CHANGE_CIPHER_SPEC if !tls13 => {
                     self.sides[dir].encrypted = true;
                     if dir == Direction::ClientToServer && self.summary.handshake_ms.is_none() {
@@ -638,7 +670,10 @@ impl TlsLayer {
                     bytes: content,
                 });
             }
-            ct::ALERT => alert(dir, at, content, true, &mut self.summary, out),
+            ct::ALERT => {
+                self.fatal_alert |= content.first() == Some(&2);
+                alert(dir, at, content, true, &mut self.summary, out)
+            }
             ct::HANDSHAKE => {
                 let content = content.to_vec();
                 self.handshake(dir, at, &content, None, out);
@@ -866,14 +901,14 @@ impl TlsLayer {
         self.keyed = keyed;
         if !keyed {
             self.summary.undecoded = Some(Undecoded::NoKey);
-            out(TlsEvent::Problem {
+            self.pending = Some((
                 dir,
                 at,
-                problem: TlsProblem::NoKey {
+                TlsProblem::NoKey {
                     client_random: cr,
                     tls13,
                 },
-            });
+            ));
         }
     }
 

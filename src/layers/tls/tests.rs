@@ -103,12 +103,14 @@ fn hellos_in_the_clear_across_segments() {
         (Some(3), Some(5))
     );
     assert!((s.hello_ms.unwrap() - 2.0).abs() < 1e-9);
-    assert_eq!(s.undecoded, Some(Undecoded::NoKeyLog));
+    // no client Finished yet: were it to end here, its handshake failed
+    assert_eq!(s.undecoded, Some(Undecoded::HandshakeFailed));
     // the client's ChangeCipherSpec ends its handshake; what follows is skipped unread
     feed(&mut t, &mut seen, C2S, 7, &record(20, &[1]), None);
     feed(&mut t, &mut seen, C2S, 8, &record(22, &[0x55; 40]), None);
     feed(&mut t, &mut seen, C2S, 9, &record(23, &[0x66; 4000]), None);
     assert!((t.summary().handshake_ms.unwrap() - 4.0).abs() < 1e-9);
+    assert_eq!(t.summary().undecoded, Some(Undecoded::NoKeyLog));
     assert_eq!(t.summary().records.client_to_server, 4);
     assert!(seen.plain.is_empty() && seen.problems.is_empty());
     // nothing of the skipped records was kept
@@ -120,39 +122,48 @@ fn alerts_and_the_missing_key() {
     let mut t = TlsLayer::new(true);
     let mut seen = Seen::default();
     let mut keys = KeyLog::parse("");
-    feed(
-        &mut t,
-        &mut seen,
-        C2S,
-        1,
-        &record(22, &handshake_msg(1, &client_hello([4; 32]))),
-        Some(&mut keys),
-    );
+    let ch = record(22, &handshake_msg(1, &client_hello([4; 32])));
+    feed(&mut t, &mut seen, C2S, 1, &ch, Some(&mut keys));
+    let sh = record(22, &handshake_msg(2, &server_hello(0x0304, 0x1301)));
+    feed(&mut t, &mut seen, S2C, 2, &sh, Some(&mut keys));
+    // the missing key is a warning only once there is something to decrypt
+    assert!(seen.problems.is_empty());
+    assert_eq!(t.summary().undecoded, Some(Undecoded::HandshakeFailed));
     feed(
         &mut t,
         &mut seen,
         S2C,
-        2,
-        &record(22, &handshake_msg(2, &server_hello(0x0304, 0x1301))),
+        3,
+        &record(23, &[0x77; 40]),
+        Some(&mut keys),
+    );
+    feed(
+        &mut t,
+        &mut seen,
+        C2S,
+        4,
+        &record(23, &[0x78; 40]),
         Some(&mut keys),
     );
     assert!(
-        matches!(seen.problems.as_slice(), [TlsProblem::NoKey { client_random, tls13: true }] if *client_random == [4; 32])
+        matches!(seen.problems.as_slice(), [TlsProblem::NoKey { client_random, tls13: true }] if *client_random == [4; 32]),
+        "{:?}",
+        seen.problems
     );
     let shown = seen.problems[0].to_string();
     assert!(shown.contains(&"04".repeat(32)), "{shown}");
     assert_eq!(t.summary().undecoded, Some(Undecoded::NoKey));
     assert_eq!(t.summary().version_name(), Some("TLS 1.3"));
-    // a plaintext alert from the client (before its keys)
+    // a plaintext fatal alert from the client
     feed(
         &mut t,
         &mut seen,
         C2S,
-        3,
+        5,
         &record(21, &[2, 48]),
         Some(&mut keys),
     );
-    assert_eq!(seen.alerts, [(C2S, 3, 48)]);
+    assert_eq!(seen.alerts, [(C2S, 5, 48)]);
     assert_eq!(alert_name(48), "unknown_ca");
     assert_eq!(t.summary().alerts, 1);
 }
