@@ -97,7 +97,18 @@ const WS_FRAMES: &str = "samples/ws_frames.pcap";
 /// Complete flows tshark cannot see (or sees incomplete) because it does
 /// not decode one of their packets: (capture, connection, direction,
 /// packet id, our frames, why).
-const TSHARK_MISSED_FLOWS: &[(&str, u64, &str, u64, &[u64], &str)] = &[
+/// A flow listed by hand: (capture, connection, direction, packet id,
+/// frames, why).
+type ListedFlow = (
+    &'static str,
+    u64,
+    &'static str,
+    u64,
+    &'static [u64],
+    &'static str,
+);
+
+const TSHARK_MISSED_FLOWS: &[ListedFlow] = &[
     (
         WS_FRAMES,
         0,

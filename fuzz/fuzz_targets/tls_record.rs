@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, mut ops)) = data.split_first() else {
         return;
     };
-    let mut keys = (mode & 1 == 1).then(|| KeyLog::parse(keylog_text()));
+    let keys = (mode & 1 == 1).then(|| KeyLog::parse(keylog_text()));
     let mut tls = TlsLayer::new(keys.is_some());
     let mut now = 0u64;
     let mut last = [0u64; 2];
@@ -94,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
             };
             let len = usize::from(u16::from_le_bytes(*len));
             let (chunk, rest) = rest.split_at(len.min(rest.len()));
-            tls.on_data(dir, at(now), chunk, keys.as_mut(), &mut |e| check(now, e));
+            tls.on_data(dir, at(now), chunk, keys.as_ref(), &mut |e| check(now, e));
             ops = rest;
         } else {
             let (len, rest) = if op & 0x80 == 0 {

@@ -7,27 +7,34 @@
 //! what is known about the connection above TCP:
 //!
 //! - detection: whether it carries MQTT (server port in `--port`, or —
-//!   with detection on — the client's first bytes are a CONNECT; TLS on an
-//!   MQTT port is recognised and followed undecoded), see `detect.rs`;
+//!   with detection on — the client's first bytes are a CONNECT or a
+//!   WebSocket upgrade for MQTT), see `detect.rs`;
 //! - the byte-stream layers between TCP and MQTT (`stack.rs`: TLS and
 //!   WebSocket between the TCP bytes and [`MqttConnection::on_data`], in
-//!   [`Connection`]'s `Carries::Mqtt`; a TLS connection not yet known to
-//!   carry MQTT is `Carries::Tls`, decided from its ALPN, its server, or —
-//!   with a key log — the decrypted first bytes);
+//!   [`Connection`]'s `Carries::Mqtt`; a TLS connection off the MQTT
+//!   ports not yet known to carry MQTT is `Carries::Tls`, decided from its
+//!   ALPN, its server, or — with a key log — the decrypted first bytes);
 //! - the MQTT decoder ([`MqttConnection`]: framing, version, aliases);
 //! - the analysis state of the connection ([`ConnAnalysis`]: flows,
 //!   subscriptions, keep alive, Receive Maximum).
 //!
 //! What spans connections lives in the factory: the analysis' [`Shared`]
-//! service (sessions across reconnects, tallies, histograms, breakdowns)
-//! and the [`Output`] (summary fold and sink). A connection and all it
-//! owns is `Send`.
+//! service (sessions across reconnects, tallies, histograms, breakdowns),
+//! the run's key log, and where events go ([`Emit`]: the summary fold and
+//! sink of an [`Output`]). A connection and all it owns is `Send`.
+//!
+//! With `--threads`, detection stays with the factory on the thread that
+//! reads the capture, and a connection found to carry MQTT moves — with
+//! the layers detection chose for it, and a TLS layer's state and the
+//! plaintext it decrypted while the connection was judged — to an
+//! analysis worker ([`Forward`], `crate::parallel`): the worker runs the
+//! same code on it ([`Upper`]), so its layers run there too.
 
 mod detect;
 mod output;
 mod stack;
 
-pub use output::Output;
+pub use output::{Emit, Output};
 pub use stack::looks_like_tls_record;
 
 use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, FindingKind, Severity, Shared};
@@ -38,6 +45,8 @@ use crate::report::{ConnectionSummary, Event, LayersSummary, MqttConnSummary, Pr
 use crate::tcp::{CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened};
 use detect::{Held, ProvenServers, Verdict, judge_handshake, judge_midstream};
 use stack::{Layers, Top};
+use std::fmt;
+use std::sync::Arc;
 
 /// What a connection turned out to carry.
 enum Carries {
@@ -49,6 +58,8 @@ enum Carries {
     /// reads the hellos and, with a key, decrypts; the first plaintext is
     /// held until it decides.
     Tls(Box<TlsProbe>),
+    /// MQTT, decoded and analysed (with its layers) by worker `n` of `--threads`.
+    Remote(usize),
 }
 
 /// The MQTT side of a connection.
@@ -57,6 +68,9 @@ struct MqttStack {
     mqtt: MqttConnection,
     /// `None` until the connection is reported (detection decided).
     analysis: Option<ConnAnalysis>,
+    /// Plaintext a TLS layer decrypted while the connection was judged:
+    /// decoded when the connection starts ([`Connection::start`]).
+    pending: Held,
 }
 
 /// A TLS connection being judged (see [`Carries::Tls`]).
@@ -76,7 +90,7 @@ pub struct Connection {
     midstream: bool,
     handshake: Option<Handshake>,
     carries: Carries,
-    /// MQTT packets decoded so far (decides TLS and whether `mqtt` is null).
+    /// MQTT packets decoded so far (decides whether `mqtt` is null).
     packets: u64,
     /// Findings raised on the connection (decides whether the summary lists it).
     problems: Problems,
@@ -84,10 +98,73 @@ pub struct Connection {
     learnt: Option<ConnectionMqtt>,
 }
 
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let carries = match &self.carries {
+            Carries::Undecided(_) => "undecided",
+            Carries::Mqtt(_) => "mqtt",
+            Carries::Tls(_) => "tls",
+            Carries::Remote(_) => "remote",
+        };
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("client", &self.client)
+            .field("server", &self.server)
+            .field("carries", &carries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hands connections that carry MQTT to analysis workers (`--threads`):
+/// the connection itself moves to the worker that will own it (with its
+/// layers, as detection left them), and every later call the reassembler
+/// makes on it goes to that worker, in order.
+pub trait Forward {
+    /// A connection found to carry MQTT, not started yet: the worker that
+    /// now owns it (and starts it, [`Connection::start`]).
+    fn open(&mut self, c: Box<Connection>) -> usize;
+    fn data(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At, data: &[u8]);
+    fn gap(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At, len: u64);
+    fn unseen(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At);
+    fn end(&mut self, worker: usize, conn: ConnId, at: At, how: CloseKind, record: &ConnRecord);
+    fn retire(&mut self, worker: usize, conn: ConnId, record: &ConnRecord);
+}
+
+/// What a connection's MQTT side reports to and shares with: the output
+/// and the analysis' shared state, on whichever thread it runs.
+pub struct Upper<'a> {
+    pub out: &'a mut dyn Emit,
+    pub shared: &'a mut Shared,
+}
+
 impl Connection {
+    fn new(o: &Opened, carries: Carries) -> Connection {
+        Connection {
+            id: o.conn,
+            client: o.client,
+            server: o.server,
+            first: o.first,
+            midstream: o.midstream,
+            handshake: o.handshake,
+            carries,
+            packets: 0,
+            problems: Problems::default(),
+            learnt: None,
+        }
+    }
+
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The client's and the server's endpoints.
+    pub fn endpoints(&self) -> (Endpoint, Endpoint) {
+        (self.client, self.server)
+    }
+
     /// Whether the connection appears in the report (not while detection is undecided).
     fn reported(&self) -> bool {
-        matches!(self.carries, Carries::Mqtt(_))
+        matches!(self.carries, Carries::Mqtt(_) | Carries::Remote(_))
     }
 
     /// The connection's analysis state, for a live tick.
@@ -142,29 +219,178 @@ impl Connection {
             packets: learnt.packets,
         })
     }
+
+    /// What the connection's MQTT side reports through.
+    fn cx<'a>(&'a mut self, up: &'a mut Upper<'_>) -> Option<(&'a mut MqttStack, Cx<'a>)> {
+        let Carries::Mqtt(m) = &mut self.carries else {
+            return None;
+        };
+        let cx = Cx {
+            out: &mut *up.out,
+            shared: &mut *up.shared,
+            conn: self.id,
+            packets: &mut self.packets,
+            problems: &mut self.problems,
+        };
+        Some((&mut **m, cx))
+    }
+
+    /// The connection is MQTT from now on: announce it, start its
+    /// analysis, and decode the plaintext its TLS layer decrypted while
+    /// the connection was judged.
+    pub fn start(&mut self, up: &mut Upper<'_>) {
+        up.out.emit(Event::ConnectionOpen {
+            conn: self.id,
+            frame: self.first.frame,
+            ts: self.first.ts,
+            client: self.client,
+            server: self.server,
+        });
+        let analysis = up.shared.open(
+            self.id,
+            self.client,
+            self.handshake.as_ref(),
+            self.midstream,
+        );
+        let Some((m, mut cx)) = self.cx(up) else {
+            return;
+        };
+        m.analysis = Some(analysis);
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+            pending,
+        } = m;
+        for (dir, at, bytes) in std::mem::take(pending).into_chunks() {
+            let mut top = Up {
+                mqtt,
+                analysis,
+                cx: &mut cx,
+            };
+            layers.above_tls(dir, at, &bytes, &mut top);
+        }
+    }
+
+    /// Feeds decided bytes to the connection's decoder, through its layers.
+    pub fn feed(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, data: &[u8]) -> Interest {
+        let undecided = matches!(self.carries, Carries::Undecided(_) | Carries::Tls(_));
+        let Some((m, mut cx)) = self.cx(up) else {
+            // Remote: followed here (for its byte counts), decoded on its worker.
+            return if undecided {
+                Interest::Ignore
+            } else {
+                Interest::Keep
+            };
+        };
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+            ..
+        } = m;
+        if layers.is_plain() {
+            // The plain path: TCP bytes straight into the decoder.
+            mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
+                cx.mqtt_event(analysis, ev)
+            });
+        } else {
+            let mut top = Up {
+                mqtt,
+                analysis,
+                cx: &mut cx,
+            };
+            layers.data(dir, at, data, &mut top);
+        }
+        Interest::Keep
+    }
+
+    /// `len` bytes of `dir` were never captured (a decided connection).
+    pub fn gap(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, len: u64) {
+        let Some((m, mut cx)) = self.cx(up) else {
+            return;
+        };
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+            ..
+        } = m;
+        if layers.is_plain() || !layers.tcp_sniffed {
+            mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
+                cx.mqtt_event(analysis, ev)
+            });
+        } else {
+            let mut top = Up {
+                mqtt,
+                analysis,
+                cx: &mut cx,
+            };
+            layers.gap(dir, at, len, &mut top);
+        }
+    }
+
+    /// The peer acknowledged bytes of `dir` the capture has not shown.
+    pub fn unseen(&mut self, dir: Direction, at: At) {
+        if let Some(a) = self.analysis_mut() {
+            // Not a gap yet (the bytes may still come, reordered), but what
+            // the peer sends now may answer bytes the capture lost.
+            a.undecoded(dir, at.ts);
+        }
+    }
+
+    /// The connection ended: the decoder and the analysis conclude, and its
+    /// record is reported.
+    pub fn end(&mut self, up: &mut Upper<'_>, at: At, how: CloseKind, record: &ConnRecord) {
+        if let Some((m, mut cx)) = self.cx(up) {
+            let MqttStack { mqtt, analysis, .. } = m;
+            mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
+            if let Some(a) = analysis.take() {
+                let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
+                self.learnt = cx
+                    .shared
+                    .end(a, at, how, &mut |e| analysed(out, problems, conn, e));
+            }
+        }
+        let record = self.summary(record);
+        up.out.emit(Event::ConnectionClose {
+            conn: self.id,
+            frame: at.frame,
+            ts: at.ts,
+            how,
+            record: &record,
+        });
+    }
+
+    /// The connection is forgotten: its final record goes to the summary.
+    pub fn retire(self, out: &mut dyn Emit, record: &ConnRecord) {
+        out.connection(self.summary(record));
+    }
 }
 
 /// The connection factory: makes each connection's [`Connection`] and
 /// holds what all of them share (module docs).
-pub struct Connections<'s> {
+pub struct Connections<O: Emit> {
     ports: Vec<u16>,
     detect: bool,
     mqtt_cfg: MqttConfig,
     /// `--tls-keylog`: the secrets that decrypt TLS connections.
-    keylog: Option<KeyLog>,
+    keylog: Option<Arc<KeyLog>>,
     /// Servers that proved to speak MQTT on some connection.
     proven: ProvenServers,
     pub analysis: Shared,
-    pub out: Output<'s>,
+    pub out: O,
+    /// `--threads`: where connections that carry MQTT go.
+    forward: Option<Box<dyn Forward>>,
 }
 
-impl<'s> Connections<'s> {
+impl<O: Emit> Connections<O> {
     pub fn new(
         ports: Vec<u16>,
         detect: bool,
         mqtt_cfg: MqttConfig,
         analysis: Shared,
-        out: Output<'s>,
+        out: O,
     ) -> Self {
         Connections {
             ports,
@@ -174,7 +400,19 @@ impl<'s> Connections<'s> {
             proven: ProvenServers::default(),
             analysis,
             out,
+            forward: None,
         }
+    }
+
+    /// Connections that carry MQTT are handed to `forward` (`--threads`).
+    pub fn forwarding(mut self, forward: Box<dyn Forward>) -> Self {
+        self.forward = Some(forward);
+        self
+    }
+
+    /// The workers' side of the run, at its end.
+    pub fn take_forward(&mut self) -> Option<Box<dyn Forward>> {
+        self.forward.take()
     }
 
     /// Decrypt TLS with the NSS key log at `path` (`--tls-keylog`). A key
@@ -186,15 +424,15 @@ impl<'s> Connections<'s> {
         };
         match KeyLog::open(path) {
             Ok(k) => {
-                if k.bad_lines > 0 {
+                let bad = k.bad_lines();
+                if bad > 0 {
                     // Never the lines themselves: they may hold secrets.
                     self.out.emit(Event::Warning(&Warning::general(format!(
-                        "TLS key log {}: {} line(s) not in the NSS key log format were skipped",
+                        "TLS key log {}: {bad} line(s) not in the NSS key log format were skipped",
                         path.display(),
-                        k.bad_lines
                     ))));
                 }
-                self.keylog = Some(k);
+                self.keylog = Some(Arc::new(k));
             }
             Err(e) => self
                 .out
@@ -208,42 +446,60 @@ impl<'s> Connections<'s> {
         self.out.warnings(ws);
     }
 
-    /// The connection is MQTT from now on: announce it and start its analysis.
-    fn start_mqtt(&mut self, c: &mut Connection) {
-        self.out.emit(Event::ConnectionOpen {
-            conn: c.id,
-            frame: c.first.frame,
-            ts: c.first.ts,
-            client: c.client,
-            server: c.server,
-        });
-        let analysis = self
-            .analysis
-            .open(c.id, c.client, c.handshake.as_ref(), c.midstream);
-        if let Carries::Mqtt(m) = &mut c.carries {
-            m.analysis = Some(analysis);
+    fn upper(&mut self) -> Upper<'_> {
+        Upper {
+            out: &mut self.out,
+            shared: &mut self.analysis,
         }
     }
 
+    /// The connection is MQTT from now on: it starts here, or moves to
+    /// its worker and starts there.
+    fn start_mqtt(&mut self, c: &mut Connection) {
+        if let Some(fw) = self.forward.as_mut() {
+            let moved = Box::new(Connection {
+                id: c.id,
+                client: c.client,
+                server: c.server,
+                first: c.first,
+                midstream: c.midstream,
+                handshake: c.handshake,
+                carries: std::mem::replace(&mut c.carries, Carries::Remote(0)),
+                packets: c.packets,
+                problems: c.problems,
+                learnt: None,
+            });
+            c.carries = Carries::Remote(fw.open(moved));
+            return;
+        }
+        c.start(&mut Upper {
+            out: &mut self.out,
+            shared: &mut self.analysis,
+        });
+    }
+
     /// The MQTT side of a connection whose streams start at a packet
-    /// boundary, or (`midstream`) somewhere inside one.
+    /// boundary, or (`midstream`) somewhere inside one; `layers`: as
+    /// detection found them (else found from the client's first bytes).
     fn mqtt_stack(&self, midstream: bool, layers: Option<Layers>) -> Carries {
         let mqtt = if midstream {
             MqttConnection::new_mid_stream(&self.mqtt_cfg)
         } else {
             MqttConnection::new(&self.mqtt_cfg)
         };
-        let layers = layers.unwrap_or_else(|| {
+        let mut layers = layers.unwrap_or_else(|| {
             if midstream {
                 Layers::midstream()
             } else {
                 Layers::default()
             }
         });
+        layers.keylog = self.keylog.clone();
         Carries::Mqtt(Box::new(MqttStack {
             layers,
             mqtt,
             analysis: None,
+            pending: Held::default(),
         }))
     }
 
@@ -271,39 +527,19 @@ impl<'s> Connections<'s> {
         }
     }
 
-    /// Feeds decided bytes to the connection's decoder (through its layers).
+    /// Feeds decided bytes to the connection's decoder (or its worker).
     fn feed(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
-        let m = match &mut c.carries {
-            Carries::Mqtt(m) => m,
+        match &c.carries {
             Carries::Tls(_) => return self.probe(c, dir, at, data),
-            Carries::Undecided(_) => return Interest::Ignore,
-        };
-        let mut cx = Cx {
-            out: &mut self.out,
-            shared: &mut self.analysis,
-            conn: c.id,
-            packets: &mut c.packets,
-            problems: &mut c.problems,
-        };
-        let MqttStack {
-            layers,
-            mqtt,
-            analysis,
-        } = &mut **m;
-        if layers.is_plain() {
-            // The plain path: TCP bytes straight into the decoder.
-            mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
-                cx.mqtt_event(analysis, ev)
-            });
-        } else {
-            let mut top = Up {
-                mqtt,
-                analysis,
-                cx: &mut cx,
-            };
-            layers.data(self.keylog.as_mut(), dir, at, data, &mut top);
+            Carries::Remote(w) => {
+                if let Some(fw) = self.forward.as_mut() {
+                    fw.data(*w, c.id, dir, at, data);
+                }
+                return Interest::Keep;
+            }
+            Carries::Mqtt(_) | Carries::Undecided(_) => {}
         }
-        Interest::Keep
+        c.feed(&mut self.upper(), dir, at, data)
     }
 
     /// The client's first bytes (off the MQTT ports) are a TLS record:
@@ -329,13 +565,15 @@ impl<'s> Connections<'s> {
 
     /// Bytes of a TLS connection being judged: MQTT when the client offers
     /// ALPN `mqtt`, the server is proven, or (with a key) the plaintext
-    /// starts with a CONNECT or a WebSocket upgrade for MQTT.
+    /// starts with a CONNECT or a WebSocket upgrade for MQTT. The TLS
+    /// layer runs here, on the reading thread, until it decides; then it
+    /// becomes the connection's own (and moves with it to a worker).
     fn probe(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
         let Carries::Tls(p) = &mut c.carries else {
             return Interest::Ignore;
         };
         let TlsProbe { tls, held, records } = &mut **p;
-        tls.on_data(dir, at, data, self.keylog.as_mut(), &mut |ev| {
+        tls.on_data(dir, at, data, self.keylog.as_deref(), &mut |ev| {
             if let TlsEvent::Plain { dir, at, bytes } = ev {
                 held.push(dir, at, bytes);
             }
@@ -369,62 +607,33 @@ impl<'s> Connections<'s> {
             Verdict::Mqtt => false,
             Verdict::WebSocket => true,
         };
-        let stack = self.mqtt_stack(false, None);
-        let Carries::Tls(p) = std::mem::replace(&mut c.carries, stack) else {
+        let Carries::Tls(p) = std::mem::replace(&mut c.carries, Carries::Remote(0)) else {
             return Interest::Keep;
         };
         let TlsProbe { tls, held, .. } = *p;
+        let mut layers = Layers::tls(tls, ws);
         // An ALPN or proven-server decision comes before any plaintext:
         // the first plaintext is then sniffed for a WebSocket upgrade.
-        let sniffed = ws || !held.is_empty();
+        layers.upper_sniffed = ws || !held.is_empty();
+        c.carries = self.mqtt_stack(false, Some(layers));
         if let Carries::Mqtt(m) = &mut c.carries {
-            m.layers = Layers::tls(tls, ws);
-            m.layers.upper_sniffed = sniffed;
+            m.pending = held;
         }
         self.proven.add(c.server);
         self.start_mqtt(c);
-        for (dir, at, bytes) in held.into_chunks() {
-            self.feed_above_tls(c, dir, at, &bytes);
-        }
         Interest::Keep
-    }
-
-    /// Plaintext that was held while the TLS connection was judged: into
-    /// the layers above TLS.
-    fn feed_above_tls(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) {
-        let Carries::Mqtt(m) = &mut c.carries else {
-            return;
-        };
-        let mut cx = Cx {
-            out: &mut self.out,
-            shared: &mut self.analysis,
-            conn: c.id,
-            packets: &mut c.packets,
-            problems: &mut c.problems,
-        };
-        let MqttStack {
-            layers,
-            mqtt,
-            analysis,
-        } = &mut **m;
-        let mut top = Up {
-            mqtt,
-            analysis,
-            cx: &mut cx,
-        };
-        layers.above_tls(dir, at, data, &mut top);
     }
 }
 
 /// The top of a connection's stack: its MQTT decoder, and the connection's
 /// reporting for what the layers say.
-struct Up<'a, 'b, 's> {
+struct Up<'a, 'b> {
     mqtt: &'a mut MqttConnection,
     analysis: &'a mut Option<ConnAnalysis>,
-    cx: &'a mut Cx<'b, 's>,
+    cx: &'a mut Cx<'b>,
 }
 
-impl Top for Up<'_, '_, '_> {
+impl Top for Up<'_, '_> {
     fn data(&mut self, dir: Direction, at: At, bytes: &[u8]) {
         let (cx, analysis) = (&mut *self.cx, &mut *self.analysis);
         self.mqtt.on_data(dir, at.frame, at.ts, bytes, &mut |ev| {
@@ -462,15 +671,15 @@ impl Top for Up<'_, '_, '_> {
 
 /// What handling one connection's MQTT events needs: the output, the
 /// shared analysis, and the connection's own counters.
-struct Cx<'a, 's> {
-    out: &'a mut Output<'s>,
+struct Cx<'a> {
+    out: &'a mut dyn Emit,
     shared: &'a mut Shared,
     conn: ConnId,
     packets: &'a mut u64,
     problems: &'a mut Problems,
 }
 
-impl Cx<'_, '_> {
+impl Cx<'_> {
     /// One MQTT decoding event: reported, then judged by the analysis.
     fn mqtt_event(&mut self, analysis: &mut Option<ConnAnalysis>, ev: MqttEvent<'_>) {
         if let MqttEvent::Packet(_) = ev {
@@ -486,7 +695,7 @@ impl Cx<'_, '_> {
 }
 
 /// An analysis event, reported and counted against the connection it is about.
-fn analysed(out: &mut Output<'_>, problems: &mut Problems, conn: ConnId, e: AnalysisEvent<'_>) {
+fn analysed(out: &mut dyn Emit, problems: &mut Problems, conn: ConnId, e: AnalysisEvent<'_>) {
     if let AnalysisEvent::Finding(f) = e
         && f.connection == conn
     {
@@ -499,7 +708,17 @@ fn analysed(out: &mut Output<'_>, problems: &mut Problems, conn: ConnId, e: Anal
     out.analysis(e);
 }
 
-impl ConnectionFactory for Connections<'_> {
+/// Detection's verdict on a connection's first bytes (`midstream`: the
+/// capture picked it up after its start).
+fn judge(midstream: bool, held: &Held) -> Verdict {
+    if midstream {
+        judge_midstream(held)
+    } else {
+        judge_handshake(held)
+    }
+}
+
+impl<O: Emit> ConnectionFactory for Connections<O> {
     type Consumer = Connection;
 
     fn open(&mut self, o: &Opened) -> Option<Connection> {
@@ -511,18 +730,7 @@ impl ConnectionFactory for Connections<'_> {
         } else {
             return None;
         };
-        let mut c = Connection {
-            id: o.conn,
-            client: o.client,
-            server: o.server,
-            first: o.first,
-            midstream: o.midstream,
-            handshake: o.handshake,
-            carries,
-            packets: 0,
-            problems: Problems::default(),
-            learnt: None,
-        };
+        let mut c = Connection::new(o, carries);
         if c.reported() {
             self.start_mqtt(&mut c);
         }
@@ -539,19 +747,16 @@ impl ConnectionFactory for Connections<'_> {
             && looks_like_tls_record(data)
         {
             // TLS off the MQTT ports: its layer decides (ALPN, server, keys).
-            self.start_probe(c);
+            if self.start_probe(c) == Interest::Ignore {
+                return Interest::Ignore;
+            }
             return self.feed(c, dir, at, data);
         }
         let (verdict, rest) = if self.proven.contains(&c.server) {
             (Verdict::Mqtt, data)
         } else {
             let kept = held.push(dir, at, data);
-            let v = if c.midstream {
-                judge_midstream(held)
-            } else {
-                judge_handshake(held)
-            };
-            let v = match v {
+            let v = match judge(c.midstream, held) {
                 Verdict::Undecided if held.is_full() => Verdict::NotMqtt,
                 v => v,
             };
@@ -575,12 +780,7 @@ impl ConnectionFactory for Connections<'_> {
             }
             Carries::Undecided(held) => {
                 // What arrived before the gap may be enough to tell.
-                let v = if c.midstream {
-                    judge_midstream(held)
-                } else {
-                    judge_handshake(held)
-                };
-                let layers = match v {
+                let layers = match judge(c.midstream, held) {
                     Verdict::Mqtt => None,
                     Verdict::WebSocket => Some(Layers::websocket()),
                     _ => return Interest::Ignore,
@@ -588,30 +788,9 @@ impl ConnectionFactory for Connections<'_> {
                 self.decided_mqtt(c, None, layers);
                 self.gap(c, dir, at, len)
             }
-            Carries::Mqtt(m) => {
-                let mut cx = Cx {
-                    out: &mut self.out,
-                    shared: &mut self.analysis,
-                    conn: c.id,
-                    packets: &mut c.packets,
-                    problems: &mut c.problems,
-                };
-                let MqttStack {
-                    layers,
-                    mqtt,
-                    analysis,
-                } = &mut **m;
-                if layers.is_plain() || !layers.tcp_sniffed {
-                    mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
-                        cx.mqtt_event(analysis, ev)
-                    });
-                } else {
-                    let mut top = Up {
-                        mqtt,
-                        analysis,
-                        cx: &mut cx,
-                    };
-                    layers.gap(dir, at, len, &mut top);
+            Carries::Remote(w) => {
+                if let Some(fw) = self.forward.as_mut() {
+                    fw.gap(*w, c.id, dir, at, len);
                 }
                 Interest::Keep
             }
@@ -620,54 +799,39 @@ impl ConnectionFactory for Connections<'_> {
                 p.tls.on_gap(dir, at, len, &mut |_| {});
                 Interest::Keep
             }
+            Carries::Mqtt(_) => {
+                c.gap(&mut self.upper(), dir, at, len);
+                Interest::Keep
+            }
         }
     }
 
     fn unseen(&mut self, c: &mut Connection, dir: Direction, at: At) {
-        if let Carries::Mqtt(m) = &mut c.carries
-            && let Some(a) = m.analysis.as_mut()
-        {
-            // Not a gap yet (the bytes may still come, reordered), but what
-            // the peer sends now may answer bytes the capture lost.
-            a.undecoded(dir, at.ts);
+        if let (Carries::Remote(w), Some(fw)) = (&c.carries, self.forward.as_mut()) {
+            fw.unseen(*w, c.id, dir, at);
+            return;
         }
+        c.unseen(dir, at);
     }
 
     fn end(&mut self, c: &mut Connection, at: At, how: CloseKind, record: &ConnRecord) {
         if !c.reported() {
             return;
         }
-        if let Carries::Mqtt(m) = &mut c.carries {
-            let MqttStack { mqtt, analysis, .. } = &mut **m;
-            let mut cx = Cx {
-                out: &mut self.out,
-                shared: &mut self.analysis,
-                conn: c.id,
-                packets: &mut c.packets,
-                problems: &mut c.problems,
-            };
-            mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
-            if let Some(a) = analysis.take() {
-                let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
-                c.learnt = cx
-                    .shared
-                    .end(a, at, how, &mut |e| analysed(out, problems, conn, e));
-            }
+        if let (Carries::Remote(w), Some(fw)) = (&c.carries, self.forward.as_mut()) {
+            fw.end(*w, c.id, at, how, record);
+            return;
         }
-        let record = c.summary(record);
-        self.out.emit(Event::ConnectionClose {
-            conn: c.id,
-            frame: at.frame,
-            ts: at.ts,
-            how,
-            record: &record,
-        });
+        c.end(&mut self.upper(), at, how, record);
     }
 
     fn retire(&mut self, c: Option<Connection>, record: &ConnRecord) {
         match c {
-            Some(c) if c.reported() => self.out.builder.connection(c.summary(record)),
-            _ => self.out.builder.other_connection(record),
+            Some(c) if c.reported() => match (&c.carries, self.forward.as_mut()) {
+                (Carries::Remote(w), Some(fw)) => fw.retire(*w, c.id, record),
+                _ => c.retire(&mut self.out, record),
+            },
+            _ => self.out.other_connection(record),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::base::{At, Direction};
 use crate::layers::tls::{TlsEvent, TlsLayer, alert_name, looks_like_client_hello};
 use crate::layers::ws::{WsError, WsEvent, WsLayer};
 use crate::layers::{KeyLog, looks_like_http_get};
+use std::sync::Arc;
 
 /// Where the bytes above the layers go, and what the layers report.
 pub(super) trait Top {
@@ -39,6 +40,9 @@ pub(super) struct Layers {
     pub tcp_sniffed: bool,
     /// The client's first bytes above TCP/TLS were looked at (WebSocket or not).
     pub upper_sniffed: bool,
+    /// `--tls-keylog`, for a TLS layer this connection has or finds: the
+    /// run's one key log, shared with every connection on every thread.
+    pub keylog: Option<Arc<KeyLog>>,
 }
 
 impl Layers {
@@ -68,6 +72,7 @@ impl Layers {
             ws: ws.then(|| Box::new(WsLayer::new())),
             tcp_sniffed: true,
             upper_sniffed: ws,
+            keylog: None,
         }
     }
 
@@ -89,18 +94,11 @@ impl Layers {
     }
 
     /// In-order TCP bytes of `dir`.
-    pub fn data(
-        &mut self,
-        keylog: Option<&mut KeyLog>,
-        dir: Direction,
-        at: At,
-        data: &[u8],
-        top: &mut dyn Top,
-    ) {
+    pub fn data(&mut self, dir: Direction, at: At, data: &[u8], top: &mut dyn Top) {
         if !self.tcp_sniffed && dir == Direction::ClientToServer {
             self.tcp_sniffed = true;
             if self.tls.is_none() && looks_like_tls_record(data) {
-                self.tls = Some(Box::new(TlsLayer::new(keylog.is_some())));
+                self.tls = Some(Box::new(TlsLayer::new(self.keylog.is_some())));
                 if !looks_like_client_hello(data) {
                     // A TLS stream picked up after its handshake.
                     self.upper_sniffed = true;
@@ -111,10 +109,11 @@ impl Layers {
             tls,
             ws,
             upper_sniffed,
+            keylog,
             ..
         } = self;
         match tls {
-            Some(t) => t.on_data(dir, at, data, keylog, &mut |ev| {
+            Some(t) => t.on_data(dir, at, data, keylog.as_deref(), &mut |ev| {
                 tls_event(ev, ws, upper_sniffed, top)
             }),
             None => upper_data(ws, upper_sniffed, dir, at, data, top),

@@ -24,6 +24,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use zeroize::Zeroize;
 
@@ -65,12 +66,23 @@ pub struct ConnSecrets {
 }
 
 /// A loaded key log (module docs).
+///
+/// One key log serves every connection of a run, on whichever thread it
+/// is analysed (`--threads`), so lookups take `&self`: the table sits
+/// behind a lock taken once per TLS connection (at its ServerHello), never
+/// per record.
 #[derive(Debug, Default)]
 pub struct KeyLog {
     path: Option<PathBuf>,
+    table: Mutex<Table>,
+}
+
+/// What a [`KeyLog`] has read so far.
+#[derive(Debug, Default)]
+struct Table {
     entries: HashMap<[u8; 32], ConnSecrets>,
     /// Lines that are not of the format (counted only: never shown).
-    pub bad_lines: u64,
+    bad_lines: u64,
     /// Bytes of the file read so far (a reload reads on from here only when
     /// the file grew; a file that shrank is read again whole).
     read_len: u64,
@@ -89,11 +101,11 @@ pub struct KeyLogError {
 impl KeyLog {
     /// Reads the key log at `path`.
     pub fn open(path: &Path) -> Result<KeyLog, KeyLogError> {
-        let mut k = KeyLog {
+        let k = KeyLog {
             path: Some(path.to_path_buf()),
             ..KeyLog::default()
         };
-        k.reload().map_err(|source| KeyLogError {
+        k.table().reload(path).map_err(|source| KeyLogError {
             path: path.display().to_string(),
             source,
         })?;
@@ -102,43 +114,54 @@ impl KeyLog {
 
     /// A key log from text (tests, fuzzing).
     pub fn parse(text: &str) -> KeyLog {
-        let mut k = KeyLog::default();
-        k.add(text);
+        let k = KeyLog::default();
+        k.table().add(text);
         k
+    }
+
+    /// The table; a thread that panicked holding it left it whole (every
+    /// change to it is one insertion), so a poisoned lock is still used.
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Client randoms with at least one secret.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.table().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
+    }
+
+    /// Lines read so far that are not of the format (counted only: never shown).
+    pub fn bad_lines(&self) -> u64 {
+        self.table().bad_lines
     }
 
     /// The secrets for `client_random`, re-reading the file (at most once
     /// a second) when they are not there yet.
-    pub fn lookup(&mut self, client_random: &[u8; 32]) -> Option<ConnSecrets> {
-        if let Some(s) = self.entries.get(client_random) {
+    pub fn lookup(&self, client_random: &[u8; 32]) -> Option<ConnSecrets> {
+        let mut t = self.table();
+        if let Some(s) = t.entries.get(client_random) {
             return Some(s.clone());
         }
-        let due = self
+        let due = t
             .last_reload
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
-        if self.path.is_some() && due {
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        if let (Some(path), true) = (&self.path, due) {
             // A failed re-read keeps what was read before.
-            let _ = self.reload();
+            let _ = t.reload(path);
         }
-        self.entries.get(client_random).cloned()
+        t.entries.get(client_random).cloned()
     }
+}
 
-    fn reload(&mut self) -> std::io::Result<()> {
+impl Table {
+    fn reload(&mut self, path: &Path) -> std::io::Result<()> {
         use std::io::{Read, Seek, SeekFrom};
         self.last_reload = Some(Instant::now());
-        let Some(path) = self.path.clone() else {
-            return Ok(());
-        };
-        let mut f = std::fs::File::open(&path)?;
+        let mut f = std::fs::File::open(path)?;
         let len = f.metadata()?.len();
         if len < self.read_len {
             self.read_len = 0;
@@ -212,7 +235,7 @@ impl KeyLog {
 
 /// Decodes an even-length hex string.
 fn hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let nib = |c: u8| match c {
@@ -241,9 +264,9 @@ mod tests {
             "02".repeat(32),
             "03".repeat(48)
         );
-        let mut k = KeyLog::parse(&text);
+        let k = KeyLog::parse(&text);
         assert_eq!(k.len(), 1);
-        assert_eq!(k.bad_lines, 2);
+        assert_eq!(k.bad_lines(), 2);
         let r: [u8; 32] = hex(R1).unwrap().try_into().unwrap();
         let s = k.lookup(&r).unwrap();
         assert_eq!(s.master.as_ref().unwrap().bytes(), &[1u8; 48][..]);
@@ -264,10 +287,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("keys");
         std::fs::write(&p, "").unwrap();
-        let mut k = KeyLog::open(&p).unwrap();
+        let k = KeyLog::open(&p).unwrap();
         assert!(k.is_empty());
         std::fs::write(&p, format!("CLIENT_RANDOM {R1} {}\n", "0f".repeat(48))).unwrap();
-        k.last_reload = None;
+        k.table().last_reload = None;
         let r: [u8; 32] = hex(R1).unwrap().try_into().unwrap();
         assert!(k.lookup(&r).is_some());
         assert!(KeyLog::open(&dir.path().join("missing")).is_err());

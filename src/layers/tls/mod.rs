@@ -407,7 +407,7 @@ impl TlsLayer {
         dir: Direction,
         at: At,
         mut data: &[u8],
-        mut keylog: Option<&mut KeyLog>,
+        keylog: Option<&KeyLog>,
         out: &mut dyn FnMut(TlsEvent<'_>),
     ) {
         while !data.is_empty() {
@@ -451,7 +451,7 @@ impl TlsLayer {
                 let wants = self.wants_body(dir, t);
                 self.sides[dir].collecting = wants;
                 if len == 0 {
-                    self.finish(dir, at, keylog.as_deref_mut(), out);
+                    self.finish(dir, at, keylog, out);
                 }
                 continue;
             }
@@ -463,7 +463,7 @@ impl TlsLayer {
             s.body_left -= take;
             data = data.get(take..).unwrap_or_default();
             if s.body_left == 0 {
-                self.finish(dir, at, keylog.as_deref_mut(), out);
+                self.finish(dir, at, keylog, out);
             }
         }
     }
@@ -513,7 +513,7 @@ impl TlsLayer {
         &mut self,
         dir: Direction,
         at: At,
-        keylog: Option<&mut KeyLog>,
+        keylog: Option<&KeyLog>,
         out: &mut dyn FnMut(TlsEvent<'_>),
     ) {
         let s = &mut self.sides[dir];
@@ -538,10 +538,11 @@ impl TlsLayer {
             }
             if collected {
                 self.decrypt(dir, at, header, &mut body, out);
-            } else if self.sides[dir].keys.is_some() && self.sides[dir].damaged {
-                if let Some(k) = self.sides[dir].keys.as_mut() {
-                    k.seq += 1;
-                }
+            } else if self.sides[dir].damaged
+                && let Some(k) = self.sides[dir].keys.as_mut()
+            {
+                // A record lost to a gap still used up its sequence number.
+                k.seq += 1;
             }
         } else if collected || body.is_empty() {
             match t {
@@ -701,7 +702,7 @@ impl TlsLayer {
         dir: Direction,
         at: At,
         mut bytes: &[u8],
-        mut keylog: Option<&mut KeyLog>,
+        keylog: Option<&KeyLog>,
         out: &mut dyn FnMut(TlsEvent<'_>),
     ) {
         loop {
@@ -739,14 +740,7 @@ impl TlsLayer {
                 return;
             }
             let mut m = std::mem::take(&mut s.hs);
-            let r = self.message(
-                dir,
-                at,
-                kind,
-                m.get(4..).unwrap_or_default(),
-                keylog.as_deref_mut(),
-                out,
-            );
+            let r = self.message(dir, at, kind, m.get(4..).unwrap_or_default(), keylog, out);
             m.clear();
             self.sides[dir].hs = m;
             if let Err(e) = r {
@@ -769,7 +763,7 @@ impl TlsLayer {
         at: At,
         kind: u8,
         body: &[u8],
-        keylog: Option<&mut KeyLog>,
+        keylog: Option<&KeyLog>,
         out: &mut dyn FnMut(TlsEvent<'_>),
     ) -> Result<(), hello::HelloError> {
         match (dir, kind) {
@@ -835,7 +829,7 @@ impl TlsLayer {
         at: At,
         version: u16,
         suite_id: u16,
-        keylog: Option<&mut KeyLog>,
+        keylog: Option<&KeyLog>,
         out: &mut dyn FnMut(TlsEvent<'_>),
     ) {
         let dir = Direction::ServerToClient;

@@ -57,7 +57,7 @@ fn feed(
     dir: Direction,
     f: u64,
     data: &[u8],
-    keys: Option<&mut KeyLog>,
+    keys: Option<&KeyLog>,
 ) {
     t.on_data(dir, at(f), data, keys, &mut |e| match e {
         TlsEvent::Plain { bytes, .. } => seen.plain.extend_from_slice(bytes),
@@ -121,11 +121,11 @@ fn hellos_in_the_clear_across_segments() {
 fn alerts_and_the_missing_key() {
     let mut t = TlsLayer::new(true);
     let mut seen = Seen::default();
-    let mut keys = KeyLog::parse("");
+    let keys = KeyLog::parse("");
     let ch = record(22, &handshake_msg(1, &client_hello([4; 32])));
-    feed(&mut t, &mut seen, C2S, 1, &ch, Some(&mut keys));
+    feed(&mut t, &mut seen, C2S, 1, &ch, Some(&keys));
     let sh = record(22, &handshake_msg(2, &server_hello(0x0304, 0x1301)));
-    feed(&mut t, &mut seen, S2C, 2, &sh, Some(&mut keys));
+    feed(&mut t, &mut seen, S2C, 2, &sh, Some(&keys));
     // the missing key is a warning only once there is something to decrypt
     assert!(seen.problems.is_empty());
     assert_eq!(t.summary().undecoded, Some(Undecoded::HandshakeFailed));
@@ -135,7 +135,7 @@ fn alerts_and_the_missing_key() {
         S2C,
         3,
         &record(23, &[0x77; 40]),
-        Some(&mut keys),
+        Some(&keys),
     );
     feed(
         &mut t,
@@ -143,7 +143,7 @@ fn alerts_and_the_missing_key() {
         C2S,
         4,
         &record(23, &[0x78; 40]),
-        Some(&mut keys),
+        Some(&keys),
     );
     assert!(
         matches!(seen.problems.as_slice(), [TlsProblem::NoKey { client_random, tls13: true }] if *client_random == [4; 32]),
@@ -161,7 +161,7 @@ fn alerts_and_the_missing_key() {
         C2S,
         5,
         &record(21, &[2, 48]),
-        Some(&mut keys),
+        Some(&keys),
     );
     assert_eq!(seen.alerts, [(C2S, 5, 48)]);
     assert_eq!(alert_name(48), "unknown_ca");
@@ -172,14 +172,14 @@ fn alerts_and_the_missing_key() {
 fn unsupported_suites_are_named() {
     let mut t = TlsLayer::new(true);
     let mut seen = Seen::default();
-    let mut keys = KeyLog::parse("");
+    let keys = KeyLog::parse("");
     feed(
         &mut t,
         &mut seen,
         C2S,
         1,
         &record(22, &handshake_msg(1, &client_hello([4; 32]))),
-        Some(&mut keys),
+        Some(&keys),
     );
     feed(
         &mut t,
@@ -187,7 +187,7 @@ fn unsupported_suites_are_named() {
         S2C,
         2,
         &record(22, &handshake_msg(2, &server_hello(0x0303, 0xc013))),
-        Some(&mut keys),
+        Some(&keys),
     );
     assert_eq!(seen.problems, [TlsProblem::UnsupportedSuite(0xc013)]);
     assert!(
