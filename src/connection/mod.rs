@@ -611,10 +611,10 @@ impl<O: Emit> Connections<O> {
             return Interest::Keep;
         };
         let TlsProbe { tls, held, .. } = *p;
-        let mut layers = Layers::tls(tls, ws);
-        // An ALPN or proven-server decision comes before any plaintext:
-        // the first plaintext is then sniffed for a WebSocket upgrade.
-        layers.upper_sniffed = ws || !held.is_empty();
+        // Without a verdict on the plaintext (ALPN, a proven server), the
+        // client's first plaintext — held already or still to come — is
+        // sniffed for a WebSocket upgrade as it goes up.
+        let layers = Layers::tls(tls, ws);
         c.carries = self.mqtt_stack(false, Some(layers));
         if let Carries::Mqtt(m) = &mut c.carries {
             m.pending = held;
