@@ -136,9 +136,28 @@ const TSHARK_MISSED_FLOWS: &[ListedFlow] = &[
         3,
         &[35, 36],
         "the broker's 80,000-byte PUBLISH spans two WebSocket messages (frames 32 and 35), which \
-         tshark does not join; it has the PUBACK (frame 36) alone",
+         tshark does not join: it decodes the PUBLISH from the first message alone (frame 32, \
+         TSHARK_MISPLACED_FLOWS), where only the start of the packet is",
     ),
 ];
+
+/// Complete flows of tshark that start at a PUBLISH it decoded from a
+/// frame that does not hold the whole packet (mqtt_agreement's
+/// `TSHARK_WRONG`): (capture, connection, direction, packet id, tshark's
+/// frames, why). Left out of the comparison; our flow of the same message
+/// is in [`TSHARK_MISSED_FLOWS`]. An entry tshark's truth no longer has is
+/// reported as stale.
+const TSHARK_MISPLACED_FLOWS: &[ListedFlow] = &[(
+    "samples/ws_deflate.pcap",
+    0,
+    S2C,
+    3,
+    &[32, 36],
+    "frame 32's WebSocket message holds only the start of the 80,000-byte PUBLISH, whose rest \
+     is in frame 35's (mqtt_agreement's \
+     tshark_cannot_join_a_compressed_packet_over_websocket_messages); tshark reports the \
+     PUBLISH at 32 anyway, so its latency runs from a frame the packet had not completed in",
+)];
 
 /// Every finding the corpus calls for. A tcp_gap is expected at the first
 /// frame of its direction after the hole (the segment whose sequence number
@@ -167,6 +186,25 @@ const EXPECTED_FINDINGS: &[Expected] = &[
             keepalive: 1,
             until: 62,
         },
+    },
+    // ---- samples: TLS handshakes refused by the client
+    Expected {
+        capture: "samples/tls_alerts.pcap",
+        kind: "tls_alert",
+        direction: C2S,
+        frames: &[10],
+        why: "conn 0 (TLS 1.2): the client's record 15 03 03 00 02 02 30 is an alert in the clear, \
+              level 2 (fatal), description 48 (unknown_ca): it refused the broker's certificate",
+        proof: Proof::Bytes(&[(0, &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x30])]),
+    },
+    Expected {
+        capture: "samples/tls_alerts.pcap",
+        kind: "tls_alert",
+        direction: C2S,
+        frames: &[20],
+        why: "conn 1 (TLS 1.3): the same alert record in the clear (the client has no handshake \
+              write key yet when it checks the certificate)",
+        proof: Proof::Bytes(&[(0, &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x30])]),
     },
     // ---- suricata-verify: captures made to carry protocol violations
     Expected {
@@ -543,10 +581,32 @@ fn check(cap: &Path) -> Vec<String> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let lines = analyze_jsonl(&args);
     let ours: Vec<&Value> = lines.iter().filter(|l| l["type"] == "flow").collect();
-    let mut problems = Vec::new();
 
-    // complete flows, with their latencies
-    let want: Vec<&Value> = truth["flows_complete"].as_array().unwrap().iter().collect();
+    // complete flows, with their latencies (tshark's misplaced ones left out)
+    let is = |t: &Value, (c, conn, d, id, frames, _): &ListedFlow| {
+        *c == name
+            && t["stream"] == *conn
+            && t["direction"] == *d
+            && t["packet_id"] == *id
+            && t["frames"] == serde_json::json!(frames)
+    };
+    let all: Vec<&Value> = truth["flows_complete"].as_array().unwrap().iter().collect();
+    let mut problems = Vec::new();
+    for e in TSHARK_MISPLACED_FLOWS {
+        if e.0 == name && !all.iter().any(|t| is(t, e)) {
+            problems.push(format!(
+                "{name}: TSHARK_MISPLACED_FLOWS lists conn {} {} id {} frames {:?}, which tshark does not have: remove the entry",
+                e.1,
+                dir_short(e.2),
+                e.3,
+                e.4
+            ));
+        }
+    }
+    let want: Vec<&Value> = all
+        .into_iter()
+        .filter(|t| !TSHARK_MISPLACED_FLOWS.iter().any(|e| is(t, e)))
+        .collect();
     let same_start = |o: &Value, t: &Value| {
         o["connection"] == t["stream"]
             && o["direction"] == t["direction"]

@@ -69,6 +69,14 @@ const TSHARK_WRONG: &[(&str, u64, &str)] = &[
     ),
     (
         "samples/ws_deflate.pcap",
+        32,
+        "frame 32's compressed WebSocket message inflates to the first part of the broker's \
+         80,000-byte PUBLISH (id 3), whose rest is in frame 35's message; tshark reports a \
+         PUBLISH here from that part alone, we report it at 35 where it completes \
+         (proved in tshark_cannot_join_a_compressed_packet_over_websocket_messages)",
+    ),
+    (
+        "samples/ws_deflate.pcap",
         35,
         "the broker's compressed 80,000-byte delivery (PUBLISH id 3) spans two WebSocket \
          messages (frames 32 and 35), the second also holds PUBACK id 4; tshark inflates each \
@@ -569,7 +577,23 @@ fn tshark_cannot_join_a_compressed_packet_over_websocket_messages() {
         &[0x40, 2, 0, 4],
         "then PUBACK id 4, and nothing else"
     );
+    let truth = read_json(&truth_path(&cap));
+    let at_32: Vec<&Value> = truth["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["frame"] == 32)
+        .collect();
+    assert_eq!(at_32.len(), 1, "tshark's one packet at frame 32");
+    assert_eq!(at_32[0]["type"], "PUBLISH", "what tshark says");
+    assert_eq!(at_32[0]["len"], remaining as u64, "from the header alone");
     let lines = analyze_jsonl(&[cap.to_str().unwrap()]);
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["type"] == "packet" && l["frame"] == 32),
+        "the packet is not complete at frame 32"
+    );
     let ours: Vec<&Value> = lines
         .iter()
         .filter(|l| l["type"] == "packet" && l["frame"] == 35)
