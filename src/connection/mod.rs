@@ -39,6 +39,7 @@ pub use stack::looks_like_tls_record;
 
 use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, FindingKind, Severity, Shared};
 use crate::base::{At, ConnId, Direction, Endpoint, Warning};
+use crate::layers::tls::TlsProblem;
 use crate::layers::{KeyLog, TlsEvent, TlsLayer};
 use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent};
 use crate::report::{ConnectionSummary, Event, LayersSummary, MqttConnSummary, Problems};
@@ -573,11 +574,36 @@ impl<O: Emit> Connections<O> {
             return Interest::Ignore;
         };
         let TlsProbe { tls, held, records } = &mut **p;
-        tls.on_data(dir, at, data, self.keylog.as_deref(), &mut |ev| {
-            if let TlsEvent::Plain { dir, at, bytes } = ev {
+        let mut undecryptable = None;
+        tls.on_data(dir, at, data, self.keylog.as_deref(), &mut |ev| match ev {
+            TlsEvent::Plain { dir, at, bytes } => {
                 held.push(dir, at, bytes);
             }
+            TlsEvent::Problem {
+                dir,
+                at,
+                problem: TlsProblem::Decrypt { record_frame },
+            } if undecryptable.is_none() => undecryptable = Some((dir, at, record_frame)),
+            _ => {}
         });
+        if let (Some((dir, at, record_frame)), true) = (undecryptable, held.is_empty()) {
+            // The key log has this connection, but its key does not open
+            // it: nothing can tell whether it carries MQTT. Said, since the
+            // key log is then wrong for it (not for a connection it lacks:
+            // off the MQTT ports, those are mostly other protocols).
+            self.out.emit(Event::Warning(&Warning::at(
+                at.frame,
+                format!(
+                    "connection {} {}: a TLS record (completed in frame {record_frame}) does not \
+                     decrypt with the key log's key (wrong key, or damaged); TLS off the MQTT \
+                     ports is judged by what it decrypts to, so this connection is not analysed \
+                     (give its port with --port to follow it encrypted)",
+                    c.id,
+                    dir.as_str()
+                ),
+            )));
+            return Interest::Ignore;
+        }
         let verdict = if tls.client_hello_seen() {
             if tls.offers_mqtt() || self.proven.contains(&c.server) {
                 Verdict::Mqtt
