@@ -288,3 +288,87 @@ fn an_unreadable_key_log_stops_the_run() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TLS key log"));
     assert!(out.stdout.is_empty());
 }
+
+/// `samples/tls13_keylog.pcap` with frame `frame` changed by `edit`
+/// (`None`: left out), written to `dir`.
+fn tls13_edited(dir: &std::path::Path, frame: usize, edit: Option<fn(&mut Vec<u8>)>) -> PathBuf {
+    let d = std::fs::read(cap("tls13_keylog")).unwrap();
+    let mut out = d[..24].to_vec();
+    let (mut o, mut n) = (24, 0);
+    while o + 16 <= d.len() {
+        let len = u32::from_le_bytes(d[o + 8..o + 12].try_into().unwrap()) as usize;
+        let (head, mut body) = (&d[o..o + 16], d[o + 16..o + 16 + len].to_vec());
+        o += 16 + len;
+        n += 1;
+        if n == frame {
+            match edit {
+                None => continue,
+                Some(f) => f(&mut body),
+            }
+        }
+        out.extend_from_slice(head);
+        out.extend_from_slice(&body);
+    }
+    let p = dir.join(format!("tls13-{frame}.pcap"));
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+/// Frame 21 of tls13_keylog is the client's QoS 1 PUBLISH (one TLS
+/// record), answered by the broker's PUBACK in frame 24. A record that is
+/// in the capture but does not decrypt (its tag spoilt) is a warning and
+/// no `tcp_gap`; a segment the capture lost is a `tcp_gap`. Either way the
+/// PUBACK that answers what was lost is not an `unexpected_ack`, but an
+/// ack whose request may sit in the lost bytes.
+#[test]
+fn a_record_that_does_not_decrypt_is_no_capture_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = root().join("samples/tls13_keylog.keys");
+    let keys = keys.to_str().unwrap();
+    let base = analyze_json(&["--tls-keylog", keys, cap("tls13_keylog").to_str().unwrap()]);
+    assert_eq!(base["findings_by_kind"], serde_json::json!({}));
+    let acks_before = base["analysis"]["acks_without_publish"].as_u64().unwrap();
+
+    let spoilt = tls13_edited(
+        dir.path(),
+        21,
+        Some(|b: &mut Vec<u8>| {
+            let last = b.last_mut().unwrap();
+            *last ^= 0x55;
+        }),
+    );
+    let s = analyze_json(&["--tls-keylog", keys, spoilt.to_str().unwrap()]);
+    let warnings: Vec<&str> = s["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "connection 0 client_to_server: a TLS record (completed in frame 21) does not decrypt"
+        )),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        s["findings_by_kind"],
+        serde_json::json!({}),
+        "no tcp_gap, no unexpected_ack"
+    );
+    assert_eq!(s["analysis"]["acks_without_publish"], acks_before + 1);
+    assert_eq!(
+        s["connections"][0]["tls"]["decrypt_failures"]["client_to_server"],
+        1
+    );
+    assert_eq!(s["connections"][0]["tls"]["decrypted"], true);
+
+    let lost = tls13_edited(dir.path(), 21, None);
+    let s = analyze_json(&["--tls-keylog", keys, lost.to_str().unwrap()]);
+    assert_eq!(
+        s["findings_by_kind"]["tcp_gap"], 1,
+        "{}",
+        s["findings_by_kind"]
+    );
+    assert!(s["findings_by_kind"].get("unexpected_ack").is_none());
+    assert_eq!(s["analysis"]["acks_without_publish"], acks_before + 1);
+}

@@ -256,7 +256,9 @@ impl Shared {
     }
 
     /// MQTT bytes of `dir` were lost below MQTT without a finding of their
-    /// own (a record that does not decrypt): as [`layer_finding`]'s `lost_data`.
+    /// own (a TLS record that does not decrypt: its warning says so): as
+    /// [`Shared::layer_finding`]'s `lost_data`, acks there that match
+    /// nothing are no longer proof of a fault.
     pub fn layer_lost(&mut self, c: &mut ConnAnalysis, dir: Direction, at: At) {
         c.unsure[dir] = Some(at.ts);
     }

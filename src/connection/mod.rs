@@ -45,7 +45,7 @@ use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent};
 use crate::report::{ConnectionSummary, Event, LayersSummary, MqttConnSummary, Problems};
 use crate::tcp::{CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened};
 use detect::{Held, ProvenServers, Verdict, judge_handshake, judge_midstream};
-use stack::{Layers, Top};
+use stack::{Layers, Loss, Top};
 use std::fmt;
 use std::sync::Arc;
 
@@ -667,11 +667,26 @@ impl Top for Up<'_, '_> {
         });
     }
 
-    fn gap(&mut self, dir: Direction, at: At, len: u64) {
+    fn gap(&mut self, dir: Direction, at: At, len: u64, loss: Loss) {
         let (cx, analysis) = (&mut *self.cx, &mut *self.analysis);
-        self.mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
-            cx.mqtt_event(analysis, ev)
-        });
+        self.mqtt
+            .on_gap(dir, at.frame, at.ts, len, &mut |ev| match ev {
+                MqttEvent::Gap(g) if loss == Loss::Undecryptable => {
+                    // Not a tcp_gap: the bytes are in the capture (the TLS
+                    // layer warned that they do not decrypt).
+                    if let Some(a) = analysis.as_mut() {
+                        cx.shared.layer_lost(
+                            a,
+                            g.dir,
+                            At {
+                                frame: g.frame,
+                                ts: g.ts,
+                            },
+                        );
+                    }
+                }
+                ev => cx.mqtt_event(analysis, ev),
+            });
     }
 
     fn finding(&mut self, kind: FindingKind, dir: Direction, at: At, text: String, lost: bool) {

@@ -24,11 +24,24 @@ use std::sync::Arc;
 /// Where the bytes above the layers go, and what the layers report.
 pub(super) trait Top {
     fn data(&mut self, dir: Direction, at: At, bytes: &[u8]);
-    fn gap(&mut self, dir: Direction, at: At, len: u64);
+    /// `len` bytes of `dir` are lost to the layer above: missing from the
+    /// capture, or (`Loss::Undecryptable`) there but not decrypted.
+    fn gap(&mut self, dir: Direction, at: At, len: u64, loss: Loss);
     /// A finding of a layer; `lost_data`: MQTT bytes went missing with it.
     fn finding(&mut self, kind: FindingKind, dir: Direction, at: At, text: String, lost_data: bool);
     /// A warning about direction `dir` (the top names the connection).
     fn warning(&mut self, dir: Direction, at: At, text: String);
+}
+
+/// Why bytes went missing on their way up the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Loss {
+    /// The capture does not have them (a TCP gap).
+    Capture,
+    /// A TLS record that is in the capture did not decrypt: no `tcp_gap`
+    /// (nothing is missing from the capture; its warning says why), but
+    /// what answers those bytes is as unsure as after a gap.
+    Undecryptable,
 }
 
 /// The layers of one connection.
@@ -141,7 +154,7 @@ impl Layers {
             Some(t) => t.on_gap(dir, at, len, &mut |ev| {
                 tls_event(ev, ws, upper_sniffed, top)
             }),
-            None => upper_gap(ws, dir, at, len, top),
+            None => upper_gap(ws, dir, at, len, Loss::Capture, top),
         }
     }
 }
@@ -162,7 +175,19 @@ fn tls_event(
 ) {
     match ev {
         TlsEvent::Plain { dir, at, bytes } => upper_data(ws, upper_sniffed, dir, at, bytes, top),
-        TlsEvent::Lost { dir, at, len } => upper_gap(ws, dir, at, len, top),
+        TlsEvent::Lost {
+            dir,
+            at,
+            len,
+            undecryptable,
+        } => {
+            let loss = if undecryptable {
+                Loss::Undecryptable
+            } else {
+                Loss::Capture
+            };
+            upper_gap(ws, dir, at, len, loss, top)
+        }
         TlsEvent::Alert {
             dir,
             at,
@@ -213,22 +238,30 @@ fn upper_data(
         }
     }
     match ws {
-        Some(w) => w.on_data(dir, at, bytes, &mut |ev| ws_event(ev, top)),
+        Some(w) => w.on_data(dir, at, bytes, &mut |ev| ws_event(ev, Loss::Capture, top)),
         None => top.data(dir, at, bytes),
     }
 }
 
-fn upper_gap(ws: &mut Option<Box<WsLayer>>, dir: Direction, at: At, len: u64, top: &mut dyn Top) {
+fn upper_gap(
+    ws: &mut Option<Box<WsLayer>>,
+    dir: Direction,
+    at: At,
+    len: u64,
+    loss: Loss,
+    top: &mut dyn Top,
+) {
     match ws {
-        Some(w) => w.on_gap(dir, at, len, &mut |ev| ws_event(ev, top)),
-        None => top.gap(dir, at, len),
+        Some(w) => w.on_gap(dir, at, len, &mut |ev| ws_event(ev, loss, top)),
+        None => top.gap(dir, at, len, loss),
     }
 }
 
-fn ws_event(ev: WsEvent<'_>, top: &mut dyn Top) {
+/// One WebSocket event; a gap it passes up was lost as `loss` below it.
+fn ws_event(ev: WsEvent<'_>, loss: Loss, top: &mut dyn Top) {
     match ev {
         WsEvent::Data { dir, at, bytes } => top.data(dir, at, bytes),
-        WsEvent::Gap { dir, at, len } => top.gap(dir, at, len),
+        WsEvent::Gap { dir, at, len } => top.gap(dir, at, len, loss),
         WsEvent::Error { dir, at, error } => {
             // Errors that drop MQTT bytes (a text or stray frame, a message
             // that does not inflate) make later unmatched acks unsure.

@@ -186,8 +186,14 @@ pub enum TlsEvent<'a> {
     },
     /// Application bytes that could not be decrypted (a record that fails,
     /// or a gap): the layer above loses `len` bytes (approximately: the
-    /// record's size).
-    Lost { dir: Direction, at: At, len: u64 },
+    /// record's size). `undecryptable`: the bytes are in the capture but
+    /// did not decrypt (not a gap of the capture's).
+    Lost {
+        dir: Direction,
+        at: At,
+        len: u64,
+        undecryptable: bool,
+    },
     /// An alert (`encrypted`: read from a decrypted record).
     Alert {
         dir: Direction,
@@ -492,8 +498,15 @@ impl TlsLayer {
             s.hs.clear();
             s.hs_broken = true;
         }
-        if decrypting && s.encrypted {
-            out(TlsEvent::Lost { dir, at, len });
+        // TLS 1.3 never marks the client's side `encrypted` (its records
+        // are told by type), but once its keys are in, what it sends is.
+        if decrypting && (s.encrypted || s.keys.is_some()) {
+            out(TlsEvent::Lost {
+                dir,
+                at,
+                len,
+                undecryptable: false,
+            });
         }
     }
 
@@ -638,6 +651,7 @@ impl TlsLayer {
                 dir,
                 at,
                 len: len as u64,
+                undecryptable: true,
             });
             return;
         };
