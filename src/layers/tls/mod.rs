@@ -339,7 +339,7 @@ pub struct TlsLayer {
     fatal_alert: bool,
     /// A warning held back until there is something to decrypt (a missing
     /// key is worth a warning only if encrypted records follow).
-    pending: Option<(Direction, At, TlsProblem)>,
+    pending: Option<TlsProblem>,
 }
 
 impl TlsLayer {
@@ -542,12 +542,11 @@ impl TlsLayer {
             if dir == Direction::ClientToServer && self.summary.handshake_ms.is_none() {
                 self.handshake_done(at);
             }
-            if let Some((d, a, problem)) = self.pending.take() {
-                out(TlsEvent::Problem {
-                    dir: d,
-                    at: a,
-                    problem,
-                });
+            if let Some(problem) = self.pending.take() {
+                // Said where it matters — at this encrypted record, in its
+                // direction — so that a direction's events never go back
+                // to the ServerHello's frame.
+                out(TlsEvent::Problem { dir, at, problem });
             }
             if collected {
                 self.decrypt(dir, at, header, &mut body, out);
@@ -909,14 +908,10 @@ impl TlsLayer {
         self.keyed = keyed;
         if !keyed {
             self.summary.undecoded = Some(Undecoded::NoKey);
-            self.pending = Some((
-                dir,
-                at,
-                TlsProblem::NoKey {
-                    client_random: cr,
-                    tls13,
-                },
-            ));
+            self.pending = Some(TlsProblem::NoKey {
+                client_random: cr,
+                tls13,
+            });
         }
     }
 

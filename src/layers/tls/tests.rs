@@ -49,6 +49,8 @@ struct Seen {
     lost: u64,
     alerts: Vec<(Direction, u64, u8)>,
     problems: Vec<TlsProblem>,
+    /// Where each problem was said.
+    problem_at: Vec<(Direction, u64)>,
 }
 
 fn feed(
@@ -68,7 +70,10 @@ fn feed(
             description,
             ..
         } => seen.alerts.push((dir, at.frame, description)),
-        TlsEvent::Problem { problem, .. } => seen.problems.push(problem),
+        TlsEvent::Problem { dir, at, problem } => {
+            seen.problems.push(problem);
+            seen.problem_at.push((dir, at.frame));
+        }
     });
 }
 
@@ -150,6 +155,9 @@ fn alerts_and_the_missing_key() {
         "{:?}",
         seen.problems
     );
+    // said at the first encrypted record (frame 3), not back at the
+    // ServerHello (frame 2): a direction's events never go back in frame
+    assert_eq!(seen.problem_at, [(S2C, 3)]);
     let shown = seen.problems[0].to_string();
     assert!(shown.contains(&"04".repeat(32)), "{shown}");
     assert_eq!(t.summary().undecoded, Some(Undecoded::NoKey));
