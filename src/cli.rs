@@ -81,9 +81,33 @@ pub enum Command {
     /// Print a man page (roff): `mqtt-inspect man > mqtt-inspect.1`, and
     /// one per command: `mqtt-inspect man analyze > mqtt-inspect-analyze.1`.
     Man {
-        #[arg(value_name = "COMMAND", value_parser = ["analyze", "live", "interfaces", "completions", "man"])]
+        #[arg(value_name = "COMMAND", value_parser = ["analyze", "live", "interfaces", "merge", "completions", "man"])]
         command: Option<String>,
     },
+    /// Merge `--format json` summaries of separate runs into one (`-` reads
+    /// stdin: concatenated summaries, or whole jsonl outputs, whose summary
+    /// lines are taken): counts add up, percentiles come from the merged
+    /// histograms. Exact when every connection (and every client's
+    /// session) lies whole in one part.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Summaries to merge, in order (`-` = stdin); listed records keep the
+    /// `part` they came from, counted from 0 in this order.
+    #[arg(required = true, value_name = "SUMMARY")]
+    pub summaries: Vec<String>,
+    /// Connections listed one by one (the most troubled first); the rest
+    /// are counted in `connections_unlisted`.
+    #[arg(long, default_value_t = crate::pipeline::DEFAULT_LISTED, value_name = "N")]
+    pub connections: usize,
+    /// Findings listed; the rest are counted in `findings_dropped`.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_findings: usize,
+    /// Clients and topics in the latency breakdowns.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +191,12 @@ pub struct CommonArgs {
     /// Only --port: no content-based MQTT detection.
     #[arg(long)]
     pub no_detect: bool,
+    /// Decrypt TLS 1.2 / 1.3 with this NSS key log (SSLKEYLOGFILE format:
+    /// CLIENT_RANDOM, *_TRAFFIC_SECRET_0 ...). As secret as the traffic
+    /// itself; keys are never printed. Re-read when a key is missing, so a
+    /// file still being written during live capture works.
+    #[arg(long, value_name = "FILE")]
+    pub tls_keylog: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -212,6 +242,11 @@ pub struct CommonArgs {
     /// Default: 1000 in JSON; the text summary shows the 20 most troubled.
     #[arg(long = "connections", value_name = "N|all", value_parser = count_or_all)]
     pub listed_connections: Option<usize>,
+    /// Clients and topics the latency breakdowns list one by one (the
+    /// busiest; the rest fold into `other`). Summaries meant for `merge`
+    /// list more, so that no part hides a key another part lists.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = at_least_one)]
     pub max_connections: usize,

@@ -1,5 +1,7 @@
 //! `mqtt-inspect`: builds the pipeline from the command line and picks the output.
 
+mod merge_summaries;
+
 use anyhow::Context;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Interfaces => interfaces(),
         Command::Completions { shell } => completions(shell),
         Command::Man { command } => man(command.as_deref()),
+        Command::Merge(args) => merge_summaries::run(&args),
     }
 }
 
@@ -117,7 +120,21 @@ fn stop_flag() -> Arc<AtomicBool> {
     stop
 }
 
+/// A key log that cannot be read stops the run before any output (exit 2).
+fn check_keylog(c: &CommonArgs) -> Result<(), ExitCode> {
+    if let Some(p) = &c.tls_keylog
+        && let Err(e) = mqtt_inspect::layers::KeyLog::open(p)
+    {
+        eprintln!("mqtt-inspect: {e}");
+        return Err(ExitCode::from(EXIT_UNREADABLE));
+    }
+    Ok(())
+}
+
 fn analyze(args: AnalyzeArgs, threads_given: bool) -> ExitCode {
+    if let Err(code) = check_keylog(&args.common) {
+        return code;
+    }
     let mut reader = match open_captures(&args.captures) {
         Ok(r) => r,
         Err(e) => {
@@ -240,6 +257,9 @@ fn start_metrics(c: &CommonArgs) -> Result<Option<MetricsEndpoint>, ExitCode> {
 }
 
 fn live(args: LiveArgs) -> ExitCode {
+    if let Err(code) = check_keylog(&args.common) {
+        return code;
+    }
     #[cfg(feature = "live")]
     {
         use mqtt_inspect::live::{LiveOptions, LiveSource, port_filter};
@@ -396,6 +416,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
     PipelineOptions {
         listed_connections: c.listed_connections.unwrap_or(DEFAULT_LISTED),
+        tls_keylog: c.tls_keylog.clone(),
         ports: c.port.clone(),
         detect: !c.no_detect,
         analysis: AnalysisConfig {
@@ -407,6 +428,7 @@ fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
                 topics: c.topic.clone(),
                 kinds: c.kind.clone(),
             },
+            top_topics: c.top.max(1),
             ..AnalysisConfig::default()
         },
         mqtt: MqttConfig {

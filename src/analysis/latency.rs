@@ -181,6 +181,34 @@ impl LatencyStats {
         }
     }
 
+    /// Statistics rebuilt from their printed parts (`mqtt-inspect merge`):
+    /// the exact totals and the histogram, when there is one.
+    pub fn from_parts(
+        count: u64,
+        min_ns: u64,
+        max_ns: u64,
+        sum_ns: u128,
+        hist: Option<Histogram<u64>>,
+    ) -> Self {
+        let mut hist = hist;
+        if let Some(h) = &mut hist {
+            h.auto(true);
+        }
+        LatencyStats {
+            count,
+            min_ns: if count == 0 { u64::MAX } else { min_ns },
+            max_ns,
+            sum_ns,
+            hist,
+        }
+    }
+
+    /// The histogram behind the percentiles (`None` only if it could not
+    /// be built or merged).
+    pub fn histogram(&self) -> Option<&Histogram<u64>> {
+        self.hist.as_ref()
+    }
+
     pub fn count(&self) -> u64 {
         self.count
     }
@@ -300,6 +328,21 @@ impl LatencySet {
     /// Whether no key has a sample.
     pub fn is_empty(&self) -> bool {
         self.stats.iter().flatten().all(|s| s.count() == 0)
+    }
+
+    /// `(key, statistics)` for every key with samples, in contract order.
+    pub fn stats(&self) -> impl Iterator<Item = (LatencyKey, &LatencyStats)> + '_ {
+        LatencyKey::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).filter(|s| s.count() > 0).map(|s| (k, s)))
+    }
+
+    /// Adds every sample of `stats` to `key` (merging summaries).
+    pub fn merge_key(&mut self, key: LatencyKey, stats: &LatencyStats) {
+        if let Some(slot) = self.stats.get_mut(key.index()) {
+            slot.get_or_insert_with(|| Box::new(LatencyStats::new(self.precision)))
+                .merge(stats);
+        }
     }
 
     /// `(key, summary)` for every key with samples, in contract order.

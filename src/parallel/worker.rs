@@ -7,16 +7,17 @@ use super::record::{Record, Recorder};
 use crate::analysis::{AnalysisConfig, Shared};
 use crate::base::{At, ConnId, Direction};
 use crate::connection::{Connection, Upper};
-use crate::mqtt::MqttConfig;
 use crate::report::PacketCounts;
-use crate::tcp::{CloseKind, ConnRecord, Opened};
+use crate::tcp::{CloseKind, ConnRecord};
 use foldhash::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
 
 /// One call on a connection.
 #[derive(Debug)]
 pub enum Op {
-    Open(Opened),
+    /// The connection itself, decided on the reading thread (its layers
+    /// as detection left them), not started yet.
+    Open(Box<Connection>),
     /// `len` bytes at `start` of the batch's byte buffer.
     Data {
         dir: Direction,
@@ -63,6 +64,17 @@ pub struct Batch {
     pub through: u64,
 }
 
+impl Batch {
+    /// Room for a full batch, so that filling it never reallocates.
+    pub fn with_room(calls: usize, bytes: usize) -> Self {
+        Batch {
+            msgs: Vec::with_capacity(calls),
+            bytes: Vec::with_capacity(bytes),
+            through: 0,
+        }
+    }
+}
+
 /// What a worker reports after each batch.
 #[derive(Debug)]
 pub struct Out {
@@ -71,6 +83,9 @@ pub struct Out {
     /// Every record of steps at or before this one is in this or an
     /// earlier report.
     pub through: u64,
+    /// The batch, emptied, for the reading thread to fill again: batches
+    /// go round instead of being allocated (a batch holds a megabyte).
+    pub spent: Batch,
 }
 
 /// What a worker leaves at the end: its share of the analysis and of the
@@ -85,14 +100,13 @@ pub fn work(
     worker: usize,
     batches: Receiver<Batch>,
     outs: Sender<Out>,
-    mqtt: MqttConfig,
     analysis: AnalysisConfig,
 ) -> Done {
     let mut rec = Recorder::new(analysis.max_findings);
     let mut shared = Shared::new(analysis);
     let mut conns: HashMap<ConnId, Connection> = HashMap::default();
-    for batch in batches {
-        for msg in batch.msgs {
+    for mut batch in batches {
+        for msg in batch.msgs.drain(..) {
             rec.at(msg.step, msg.call);
             shared.set_clock(msg.order);
             let mut up = Upper {
@@ -100,10 +114,10 @@ pub fn work(
                 shared: &mut shared,
             };
             match msg.op {
-                Op::Open(o) => {
-                    let mut c = Connection::mqtt(&o, &mqtt);
+                Op::Open(c) => {
+                    let mut c = *c;
                     c.start(&mut up);
-                    conns.insert(o.conn, c);
+                    conns.insert(c.id(), c);
                 }
                 Op::Data {
                     dir,
@@ -145,10 +159,13 @@ pub fn work(
                 rec.hold_analysis_warnings(ws);
             }
         }
+        let through = batch.through;
+        batch.bytes.clear();
         let out = Out {
             worker,
             records: rec.take(),
-            through: batch.through,
+            through,
+            spent: batch,
         };
         if outs.send(out).is_err() {
             break; // the run stopped

@@ -8,7 +8,9 @@
 
 mod event;
 mod files;
+pub mod hdr;
 mod json;
+mod layers;
 mod listing;
 mod packet_json;
 pub mod prometheus;
@@ -20,6 +22,7 @@ mod text;
 pub use event::{Event, PacketInfo};
 pub use files::{FileMap, InFile};
 pub use json::{JsonLines, JsonReport};
+pub use layers::{LayerTally, LayersSummary};
 pub use listing::{Problems, Unlisted};
 pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
 pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};

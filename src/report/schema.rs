@@ -8,13 +8,14 @@
 //! [`SCHEMA`](super::SCHEMA): the views are the one place to look.
 
 use super::files::{FileMap, InFile};
+use super::layers::{LayerTallyJson, TlsJson, WsJson};
 use super::listing::Unlisted;
 use super::servers::{OtherTcp, SilentServer};
 use super::summary::{CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, Summary};
 use crate::analysis::topk::BreakdownReport;
 use crate::analysis::{
     AnalysisCounters, AnalysisSummary, ClientLatency, Finding, FlowCounts, FlowRecord, FlowsByQos,
-    LatencySet, LatencySummary, Qos0Counts, TopicLatency,
+    LatencySet, LatencyStats, LatencySummary, Qos0Counts, TopicLatency,
 };
 use crate::base::{Direction, Endpoint, PerDir, Timestamp, Warning};
 use crate::mqtt::Violation;
@@ -365,6 +366,12 @@ pub struct ConnectionJson<'a> {
     server_to_client: DirStatsJson,
     encrypted: bool,
     mqtt: Option<&'a MqttConnSummary>,
+    /// The layers that carried the MQTT, bottom up (`tcp`, `tls`, `websocket`).
+    layers: &'a [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TlsJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    websocket: Option<WsJson<'a>>,
 }
 
 impl<'a> From<&'a ConnectionSummary> for ConnectionJson<'a> {
@@ -385,6 +392,9 @@ impl<'a> From<&'a ConnectionSummary> for ConnectionJson<'a> {
             server_to_client: DirStatsJson::from(&t.server_to_client),
             encrypted: c.encrypted,
             mqtt: c.mqtt.as_ref(),
+            layers: &c.layers.names,
+            tls: c.layers.tls.as_ref().map(TlsJson::from),
+            websocket: c.layers.websocket.as_ref().map(WsJson::from),
         }
     }
 }
@@ -633,7 +643,9 @@ impl From<&Qos0Counts> for Qos0Json {
     }
 }
 
-/// One latency key: count, min, mean, percentiles and max in milliseconds.
+/// One latency key: count, min, mean, percentiles and max in
+/// milliseconds, then what merging needs: the exact integer totals in
+/// nanoseconds and the histogram ([`super::hdr`]).
 #[derive(Serialize)]
 struct LatencySummaryJson {
     count: u64,
@@ -643,10 +655,15 @@ struct LatencySummaryJson {
     p90_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    min_ns: u64,
+    max_ns: u64,
+    sum_ns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hdr: Option<String>,
 }
 
-impl From<&LatencySummary> for LatencySummaryJson {
-    fn from(l: &LatencySummary) -> Self {
+impl LatencySummaryJson {
+    fn new(l: &LatencySummary, stats: &LatencyStats) -> Self {
         LatencySummaryJson {
             count: l.count,
             min_ms: l.min_ms,
@@ -655,6 +672,10 @@ impl From<&LatencySummary> for LatencySummaryJson {
             p90_ms: l.p90_ms,
             p99_ms: l.p99_ms,
             max_ms: l.max_ms,
+            min_ns: stats.min_ns().unwrap_or(0),
+            max_ns: stats.max_ns().unwrap_or(0),
+            sum_ns: u64::try_from(stats.sum_ns()).unwrap_or(u64::MAX),
+            hdr: stats.histogram().map(super::hdr::encode),
         }
     }
 }
@@ -665,8 +686,10 @@ pub struct LatencyJson<'a>(pub &'a LatencySet);
 impl Serialize for LatencyJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        for (k, summary) in self.0.summaries() {
-            map.serialize_entry(k.as_str(), &LatencySummaryJson::from(&summary))?;
+        for (k, stats) in self.0.stats() {
+            if let Some(summary) = stats.summary() {
+                map.serialize_entry(k.as_str(), &LatencySummaryJson::new(&summary, stats))?;
+            }
         }
         map.end()
     }
@@ -878,6 +901,7 @@ struct SummaryJson<'a> {
     tcp: TcpJson,
     warnings: Vec<WarningJson<'a>>,
     warnings_dropped: u64,
+    layers: LayerTallyJson,
 }
 
 /// `filters`: what `--connection`, `--client`, `--topic` and `--kind` kept
@@ -925,6 +949,7 @@ impl Serialize for Summary {
                 .map(|w| WarningJson::from(w).located(&files))
                 .collect(),
             warnings_dropped: self.warnings_dropped,
+            layers: LayerTallyJson::from(&self.layers),
         }
         .serialize(s)
     }

@@ -393,7 +393,9 @@ impl Page<'_> {
                 self.line(l);
             }
             let mut bits: Vec<String> = Vec::new();
-            if c.encrypted {
+            if let Some(line) = crate::report::layers::text_line(&c.layers) {
+                bits.push(line);
+            } else if c.encrypted {
                 bits.push("TLS: encrypted, not decoded".into());
             }
             if let Some(m) = &c.mqtt {
@@ -451,6 +453,22 @@ impl Page<'_> {
                 let text = bits.join(", ");
                 self.wrap(&text, &" ".repeat(detail), detail + 2);
             }
+        }
+        // TLS the capture could not be read through, and why.
+        let l = &s.layers;
+        if l.undecoded() > 0 {
+            let why: Vec<String> = l
+                .tls_undecoded
+                .iter()
+                .map(|(k, n)| format!("{n} {}", k.describe()))
+                .collect();
+            let text = p.yellow(&format!(
+                "encrypted: {} of {} TLS connections not decoded ({})",
+                l.undecoded(),
+                l.tls,
+                why.join("; ")
+            ));
+            self.wrap(&text, "  ", 4);
         }
         // What is not listed: by the pipeline (beyond --connections) and here.
         let u = &s.connections_unlisted;
