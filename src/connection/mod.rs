@@ -159,9 +159,9 @@ impl<'s> Connections<'s> {
             client: c.client,
             server: c.server,
         });
-        let analysis = self
-            .analysis
-            .open(c.id, c.client, c.handshake.as_ref(), c.midstream);
+        let analysis =
+            self.analysis
+                .open(c.id, c.client, c.server, c.handshake.as_ref(), c.midstream);
         if let Carries::Mqtt(m) = &mut c.carries {
             m.analysis = Some(analysis);
         }
