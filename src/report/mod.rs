@@ -1,4 +1,5 @@
-//! Output: coloured text for people, JSON / JSON lines for scripts.
+//! Output: coloured text for people, JSON / JSON lines for scripts, and
+//! an HTML page with pictures (`--html`, beside any of them).
 //!
 //! Every stage's results reach the report as [`Event`]s, in capture order.
 //! The [`Summary`] is a fold over those events (built by
@@ -8,32 +9,43 @@
 
 mod event;
 mod files;
+pub mod html;
 mod json;
 mod listing;
 mod packet_json;
 pub mod prometheus;
 mod schema;
 mod servers;
+mod start;
 mod summary;
+mod tee;
 mod text;
 
 pub use event::{Event, PacketInfo};
 pub use files::{FileMap, InFile};
+pub use html::HtmlReport;
 pub use json::{JsonLines, JsonReport};
 pub use listing::{Problems, Unlisted};
 pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
 pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};
 pub use servers::{OtherTcp, SilentServer};
+pub use start::{RunOptions, RunStart, VERSION};
 pub use summary::{
     CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, SCHEMA, Summary,
     SummaryBuilder,
 };
+pub use tee::Tee;
 pub use text::{TextOptions, TextReport};
 
 use std::io;
 
 /// Where events and the final summary go.
 pub trait Sink {
+    /// Before the first event: what the run reads and how (the jsonl
+    /// `start` record). Sinks that print nothing of it need not implement it.
+    fn begin(&mut self, _start: &RunStart) -> io::Result<()> {
+        Ok(())
+    }
     /// One event, in capture order.
     fn event(&mut self, ev: &Event<'_>) -> io::Result<()>;
     /// The run is over.

@@ -1,0 +1,60 @@
+//! `--html FILE`: one self-contained page with the summary and its
+//! pictures (latency histograms, a timeline of the capture and of each
+//! troubled connection), written when the run ends.
+//!
+//! The sink keeps no packet: it folds the events into bounded timelines
+//! ([`timeline`]) as they come, and renders them with the [`Summary`] at
+//! the end ([`page`]). It runs beside the `--format` output (see
+//! [`super::Tee`]).
+
+mod escape;
+mod format;
+mod page;
+mod svg;
+pub mod timeline;
+
+pub use escape::Esc;
+
+use super::{Event, Sink, Summary};
+use std::io::{self, Write};
+use timeline::Collector;
+
+/// Writes the HTML report to `out` when the run finishes.
+pub struct HtmlReport<W: Write> {
+    out: W,
+    collect: Option<Collector>,
+    version: String,
+}
+
+impl<W: Write> HtmlReport<W> {
+    /// `version` is printed in the page's header (the tool's version).
+    pub fn new(out: W, version: impl Into<String>) -> Self {
+        HtmlReport {
+            out,
+            collect: Some(Collector::default()),
+            version: version.into(),
+        }
+    }
+}
+
+/// The page of `summary` and the timelines folded from the events, as a
+/// string (what [`HtmlReport`] writes).
+pub fn render(summary: &Summary, timelines: &timeline::Timelines, version: &str) -> String {
+    page::render(summary, timelines, version)
+}
+
+impl<W: Write> Sink for HtmlReport<W> {
+    fn event(&mut self, ev: &Event<'_>) -> io::Result<()> {
+        if let Some(c) = &mut self.collect {
+            c.event(ev);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        let timelines = self.collect.take().unwrap_or_default().finish();
+        let page = page::render(summary, &timelines, &self.version);
+        self.out.write_all(page.as_bytes())?;
+        self.out.flush()
+    }
+}
