@@ -41,8 +41,8 @@ pub fn render(s: &Summary, t: &Timelines, version: &str) -> String {
     p.capture();
     p.overview(t);
     p.findings();
-    p.flows();
     p.latency();
+    p.flows();
     p.timelines(t);
     p.connections();
     p.warnings();
@@ -96,7 +96,7 @@ impl Page<'_> {
         w!(
             self,
             r##" · mqtt-inspect {} · schema <code>{}</code></p>
-<nav><a href="#findings">findings</a><a href="#flows">messages</a><a href="#latency">latency</a><a href="#timelines">timelines</a><a href="#connections">connections</a><a href="#warnings">warnings</a></nav></header>
+<nav><a href="#findings">findings</a><a href="#latency">latency</a><a href="#flows">messages</a><a href="#timelines">timelines</a><a href="#connections">connections</a><a href="#warnings">warnings</a></nav></header>
 "##,
             Esc(version),
             Esc(self.s.schema)
@@ -173,10 +173,10 @@ impl Page<'_> {
         let c = &self.s.capture;
         w!(
             self,
-            r#"<section id="capture"><h2>Capture</h2><table class="facts">"#
+            r#"<section id="capture"><h2>Capture</h2><dl class="facts">"#
         );
         let row = |p: &mut Self, k: &str, v: &str| {
-            w!(p, "<tr><th>{}</th><td>{}</td></tr>", Esc(k), Esc(v));
+            w!(p, "<div><dt>{}</dt><dd>{}</dd></div>", Esc(k), Esc(v));
         };
         row(self, "frames", &c.frames.to_string());
         row(self, "bytes", &bytes_text(c.bytes));
@@ -244,7 +244,7 @@ impl Page<'_> {
                 row(self, &f.name, &frames);
             }
         }
-        self.out.push_str("</table></section>\n");
+        self.out.push_str("</dl></section>\n");
     }
 
     /// The whole capture on one axis.
@@ -487,14 +487,14 @@ impl Page<'_> {
             };
             w!(
                 self,
-                "<figure><figcaption>{} <span class=\"dim\">p50 and p99 marked</span></figcaption>",
+                "<figure><figcaption>{}</figcaption>",
                 latency_label(*key)
             );
             svg::histogram(&mut self.out, key.as_str(), latency_label(*key), stats);
             self.out.push_str("</figure>");
         }
         self.out.push_str(
-            r#"</div><p class="note">Bars are equal steps on a logarithmic axis from the fastest to the slowest sample; counts come from the HDR histograms (3 significant digits).</p></section>
+            r#"</div><p class="note">Bars are equal steps on a logarithmic axis from the fastest to the slowest sample (hover a bar for its range and count); the green line is the median (p50), the red one the 99th percentile. Counts come from the HDR histograms (3 significant digits).</p></section>
 "#,
         );
     }
@@ -742,7 +742,7 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background
 table{border-collapse:collapse;margin:6px 0;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid var(--line);padding:3px 10px 3px 0;text-align:left;vertical-align:top}
 th{font-weight:600;color:var(--dim)}
-table.facts th{width:180px}
+dl.facts{display:flex;flex-wrap:wrap;gap:4px 26px;margin:6px 0}dl.facts div{min-width:120px}dl.facts dt{color:var(--dim);font-size:12px}dl.facts dd{margin:0;font-weight:600}
 td.bad,p.bad{color:var(--err)}
 .close-rst{color:var(--err)}.close-open{color:var(--warn)}
 .verdict{margin:14px 0;padding:10px 14px;border-radius:6px;border:1px solid var(--line)}
