@@ -5,7 +5,7 @@
 //! alone on the reassembled client bytes.
 //!
 //! `cargo bench --bench pipeline`; the whole-program comparison with tshark
-//! is `scripts/bench/compare.sh`.
+//! is `scripts/bench/run`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mqtt_inspect::base::{Direction, Timestamp};

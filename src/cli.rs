@@ -32,8 +32,27 @@ pub struct AnalyzeArgs {
     /// Capture files, read one after another as one capture (`-` = stdin).
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<String>,
+    /// Analysis threads beside the one that reads the capture (`auto`: one
+    /// per core, at most 8; `1`: everything on one thread). Used for the
+    /// summary formats (json, the text summary); the output is the same
+    /// as with one thread.
+    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = threads)]
+    pub threads: usize,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `--threads`: a count of at least 1, or `auto` (one per core, at most 8).
+fn threads(s: &str) -> Result<usize, String> {
+    if s == "auto" {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        return Ok(cores.clamp(1, 8));
+    }
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n.min(256)),
+        Err(_) => Err(format!("{s:?} is not a number or `auto`")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -53,9 +72,11 @@ pub struct LiveArgs {
     /// Put the interface in promiscuous mode (see traffic not addressed to this host).
     #[arg(long)]
     pub promisc: bool,
-    /// The kernel's capture buffer in bytes (raise it when packets are dropped).
-    #[arg(long, value_name = "BYTES")]
-    pub buffer_size: Option<u32>,
+    /// The kernel's capture buffer in bytes: what absorbs a burst while the
+    /// analysis is busy or descheduled (raise it when the summary reports
+    /// kernel drops; libpcap's own default is 2 MiB).
+    #[arg(long, default_value_t = DEFAULT_BUFFER, value_name = "BYTES")]
+    pub buffer_size: u32,
     /// Stop after this long (e.g. 30s, 5m, 24h); default: until Ctrl-C or SIGTERM.
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub duration: Option<Duration>,
@@ -68,6 +89,10 @@ pub struct LiveArgs {
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+/// `live --buffer-size` unless told otherwise: 32 MiB, as this project's
+/// own recordings give tcpdump (`-B 32768`).
+pub const DEFAULT_BUFFER: u32 = 32 << 20;
 
 /// Options shared by `analyze` and `live`.
 #[derive(Debug, Args, Clone)]
@@ -123,7 +148,8 @@ pub struct CommonArgs {
     pub payload_bytes: usize,
     /// Connections the summary lists, the most troubled first (`all`: every
     /// one — memory then grows with the connections seen); the rest are
-    /// counted. Every connection's record is in its jsonl `close` event anyway.
+    /// counted. Every connection's record is in its jsonl `close` event anyway
+    /// (as of its close: ACKs after the last FIN still count in the summary).
     #[arg(long = "connections", default_value = "1000", value_name = "N|all", value_parser = count_or_all)]
     pub listed_connections: usize,
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.

@@ -19,6 +19,7 @@ pub mod live;
 pub mod mqtt;
 pub mod netdecode;
 pub mod observe;
+pub mod parallel;
 pub mod pipeline;
 pub mod report;
 pub mod tcp;

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
-use mqtt_inspect::capture::{FrameSource, Prefetch, open_captures};
+use mqtt_inspect::capture::{FrameSource, Next, Prefetch, open_captures};
 use mqtt_inspect::cli::{
     AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs,
 };
@@ -19,6 +19,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Exit code when `--fail-on` is reached.
 const EXIT_FINDINGS: u8 = 1;
@@ -58,6 +59,10 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             return ExitCode::from(EXIT_UNREADABLE);
         }
     };
+    let metrics = match start_metrics(&args.common) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     // From a pipe (e.g. tcpdump -U -w -), show each line as soon as it is
     // known, and read on a thread of its own so a silent pipe does not
     // block Ctrl-C, timers and statistics.
@@ -67,6 +72,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         common: &args.common,
         streaming,
         live: false,
+        threads: args.threads,
     };
     if streaming {
         let mut source = match Prefetch::spawn(reader) {
@@ -76,9 +82,76 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
                 return ExitCode::from(EXIT_UNREADABLE);
             }
         };
-        finish(run.go(&mut source, &stop), &args.common)
+        let mut source = DrainOnStop {
+            inner: &mut source,
+            stop: &stop,
+            until: None,
+        };
+        finish(run.go(&mut source, None, metrics), &args.common)
     } else {
-        finish(run.go(&mut reader, &stop), &args.common)
+        finish(run.go(&mut reader, Some(&stop), metrics), &args.common)
+    }
+}
+
+/// `analyze -` after Ctrl-C: what is already on its way is still read.
+///
+/// Ctrl-C on a terminal goes to the whole pipeline (`tcpdump -w - |
+/// mqtt-inspect analyze -`): tcpdump writes what it still buffers (without
+/// `-U`, up to 4 KiB of packets) as it exits, and frames wait in the
+/// reader thread's channel. Breaking off at once lost them. After the stop
+/// flag the stream is read on until it ends, goes quiet for one idle turn,
+/// or [`STREAM_DRAIN`] has passed (a writer that keeps writing); a second
+/// Ctrl-C still quits at once.
+struct DrainOnStop<'a> {
+    inner: &'a mut dyn FrameSource,
+    stop: &'a AtomicBool,
+    until: Option<Instant>,
+}
+
+/// The longest `analyze -` reads on after Ctrl-C.
+const STREAM_DRAIN: Duration = Duration::from_secs(1);
+
+impl FrameSource for DrainOnStop<'_> {
+    fn next(&mut self) -> Next<'_> {
+        if self.until.is_none() && self.stop.load(Ordering::Relaxed) {
+            self.until = Some(Instant::now() + STREAM_DRAIN);
+        }
+        let draining = match self.until {
+            Some(until) if Instant::now() >= until => return Next::End,
+            Some(_) => true,
+            None => false,
+        };
+        match self.inner.next() {
+            Next::Idle(_) if draining => Next::End,
+            other => other,
+        }
+    }
+
+    fn info(&self) -> &mqtt_inspect::capture::CaptureInfo {
+        self.inner.info()
+    }
+
+    fn take_warnings(&mut self) -> Vec<mqtt_inspect::base::Warning> {
+        self.inner.take_warnings()
+    }
+
+    fn drops(&self) -> Option<mqtt_inspect::capture::Drops> {
+        self.inner.drops()
+    }
+}
+
+/// `--metrics`: the endpoint listening before the run starts, or the exit
+/// code after a one-line error (the address is taken, or not an address).
+fn start_metrics(c: &CommonArgs) -> Result<Option<MetricsEndpoint>, ExitCode> {
+    match &c.metrics {
+        None => Ok(None),
+        Some(addr) => match MetricsEndpoint::start(addr) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => {
+                eprintln!("mqtt-inspect: {e}");
+                Err(ExitCode::from(EXIT_UNREADABLE))
+            }
+        },
     }
 }
 
@@ -94,10 +167,16 @@ fn live(args: LiveArgs) -> ExitCode {
                 .unwrap_or_else(|| port_filter(&args.common.port)),
             snaplen: args.snaplen,
             promisc: args.promisc,
-            buffer_size: args.buffer_size,
+            buffer_size: Some(args.buffer_size),
             duration: args.duration,
             count: args.count,
             write: args.write.clone(),
+        };
+        // Before the capture opens, so that a taken port does not leave
+        // an empty --write file behind.
+        let metrics = match start_metrics(&args.common) {
+            Ok(m) => m,
+            Err(code) => return code,
         };
         let stop = stop_flag();
         let mut source = match LiveSource::open(&opts, Arc::clone(&stop)) {
@@ -107,12 +186,34 @@ fn live(args: LiveArgs) -> ExitCode {
                 return ExitCode::from(EXIT_UNREADABLE);
             }
         };
+        eprintln!(
+            "mqtt-inspect: {}; Ctrl-C stops and writes the summary",
+            source.banner()
+        );
         let run = Run {
             common: &args.common,
             streaming: true,
             live: true,
+            threads: 1,
         };
-        finish(run.go(&mut source, &stop), &args.common)
+        // The source itself ends on Ctrl-C/SIGTERM (it holds `stop`), so
+        // that its last step reads libpcap's final drop counters and
+        // flushes --write; the pipeline is not handed the flag, which
+        // would break off before that step.
+        let result = run.go(&mut source, None, metrics);
+        if let Ok(summary) = &result
+            && let Some(d) = summary.capture.drops.filter(|d| d.any())
+        {
+            // The text summary has no place for it; JSON has capture.drops.
+            eprintln!(
+                "mqtt-inspect: the capture lost {} packets in the kernel and {} at the interface: \
+                 what they carried is missing from the analysis (raise --buffer-size, now {})",
+                d.kernel,
+                d.interface,
+                mqtt_inspect::live::size_text(args.buffer_size)
+            );
+        }
+        finish(result, &args.common)
     }
     #[cfg(not(feature = "live"))]
     {
@@ -228,6 +329,7 @@ fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
             server_ports: c.port.clone(),
             ..TcpConfig::default()
         },
+        threads: 1,
     }
 }
 
@@ -274,20 +376,33 @@ struct Run<'a> {
     streaming: bool,
     /// Live capture: timeouts on the wall clock, findings printed as they come.
     live: bool,
+    /// `--threads` (analyze).
+    threads: usize,
 }
 
 impl Run<'_> {
-    fn go(&self, source: &mut dyn FrameSource, stop: &AtomicBool) -> anyhow::Result<Summary> {
+    fn go(
+        &self,
+        source: &mut dyn FrameSource,
+        stop: Option<&AtomicBool>,
+        metrics: Option<MetricsEndpoint>,
+    ) -> anyhow::Result<Summary> {
         let c = self.common;
         let render = RenderOptions {
             payload_bytes: c.payload_bytes,
             show_secrets: c.show_secrets,
         };
         let stdout = io::stdout();
+        let status = (self.streaming && io::stderr().is_terminal()).then(StatusLine::new);
         let out: Box<dyn Write> = if self.streaming {
             Box::new(io::LineWriter::new(stdout.lock()))
         } else {
             Box::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+        };
+        // Output on the status line's terminal wipes it first.
+        let out: Box<dyn Write> = match &status {
+            Some(s) if io::stdout().is_terminal() => Box::new(s.beside(out)),
+            _ => out,
         };
         let mut sink: Box<dyn Sink> = match c.format {
             Format::Text => Box::new(TextReport::new(
@@ -317,15 +432,16 @@ impl Run<'_> {
             options: run_options(c, self.live),
         })?;
         let mut watch = Watch {
-            status: (self.streaming && io::stderr().is_terminal()).then(StatusLine::new),
+            status,
             interval: c.stats_interval.map(Interval::new),
-            metrics: match &c.metrics {
-                Some(addr) => Some(MetricsEndpoint::start(addr).map_err(anyhow::Error::msg)?),
-                None => None,
-            },
+            metrics,
         };
-        let summary = Pipeline::new(pipeline_options(c, self.live))
-            .run_with(source, sink.as_mut(), &mut watch, Some(stop))
+        let opts = PipelineOptions {
+            threads: self.threads,
+            ..pipeline_options(c, self.live)
+        };
+        let summary = Pipeline::new(opts)
+            .run_with(source, sink.as_mut(), &mut watch, stop)
             .context("writing the report")?;
         io::stdout().flush().ok();
         Ok(summary)

@@ -15,7 +15,7 @@
 use crate::analysis::{AnalysisConfig, Shared};
 use crate::base::Timestamp;
 use crate::capture::{CaptureInfo, Drops, FrameSource, Next};
-use crate::connection::{Connection, Connections, Output};
+use crate::connection::{Connection, Connections, Emit, Output};
 use crate::mqtt::{MqttConfig, looks_like_connect};
 use crate::netdecode::{self, Decoded, NetCounters};
 use crate::report::{Event, PacketCounts, Sink, Summary};
@@ -36,6 +36,10 @@ pub struct PipelineOptions {
     /// Connections listed in the summary (the most troubled first); the
     /// rest are counted.
     pub listed_connections: usize,
+    /// Analysis threads beside the reading one (`--threads`); 0 or 1 runs
+    /// everything on one thread. Used only where the output allows it
+    /// ([`Pipeline::threads_used`]).
+    pub threads: usize,
 }
 
 impl Default for PipelineOptions {
@@ -47,6 +51,7 @@ impl Default for PipelineOptions {
             mqtt: MqttConfig::default(),
             analysis: AnalysisConfig::default(),
             listed_connections: DEFAULT_LISTED,
+            threads: 1,
         }
     }
 }
@@ -66,6 +71,11 @@ pub trait Observer {
     fn turn(&mut self, now: Timestamp, run: &mut RunState<'_, '_>);
     /// The run is over (the summary is about to be written).
     fn finish(&mut self, _run: &mut RunState<'_, '_>) {}
+    /// Whether it never does anything (then a threaded run, which has no
+    /// single state to show, may serve it).
+    fn is_quiet(&self) -> bool {
+        false
+    }
 }
 
 /// The observer that does nothing.
@@ -73,13 +83,16 @@ pub struct Quiet;
 
 impl Observer for Quiet {
     fn turn(&mut self, _now: Timestamp, _run: &mut RunState<'_, '_>) {}
+    fn is_quiet(&self) -> bool {
+        true
+    }
 }
 
 /// What an [`Observer`] may look at, and emit, between steps.
 pub struct RunState<'a, 's> {
     source: &'a dyn FrameSource,
     tcp: &'a mut Reassembler<Connection>,
-    conns: &'a mut Connections<'s>,
+    conns: &'a mut Connections<Output<'s>>,
 }
 
 impl RunState<'_, '_> {
@@ -134,6 +147,21 @@ impl Pipeline {
         Pipeline { opts }
     }
 
+    /// The analysis threads a run with `sink` and `observer` uses: the
+    /// configured number when only a summary is written (no events as they
+    /// happen, nothing observed between steps, no live timers), else one.
+    pub fn threads_used(&self, sink: &dyn Sink, observer: &dyn Observer) -> usize {
+        if self.opts.threads > 1
+            && !sink.needs_events()
+            && observer.is_quiet()
+            && !self.opts.analysis.live
+        {
+            self.opts.threads
+        } else {
+            1
+        }
+    }
+
     /// Reads the whole source, writing events to `sink` as they happen and the summary at the end.
     pub fn run(&self, source: &mut dyn FrameSource, sink: &mut dyn Sink) -> io::Result<Summary> {
         self.run_with(source, sink, &mut Quiet, None)
@@ -148,6 +176,10 @@ impl Pipeline {
         observer: &mut dyn Observer,
         stop: Option<&AtomicBool>,
     ) -> io::Result<Summary> {
+        let threads = self.threads_used(sink, observer);
+        if threads > 1 {
+            return crate::parallel::run(&self.opts, threads, source, sink, stop);
+        }
         let mut tcp_cfg = self.opts.tcp.clone();
         tcp_cfg.server_ports = self.opts.ports.clone();
         tcp_cfg.client_hello = looks_like_connect;
@@ -236,7 +268,7 @@ impl Pipeline {
 }
 
 /// Live timeouts: flows, requests and keep alives overdue by `now`.
-fn tick(tcp: &mut Reassembler<Connection>, conns: &mut Connections<'_>, now: Timestamp) {
+fn tick(tcp: &mut Reassembler<Connection>, conns: &mut Connections<Output<'_>>, now: Timestamp) {
     if !conns.analysis.tick_due(now) {
         return;
     }

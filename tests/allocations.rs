@@ -7,23 +7,36 @@ use mqtt_inspect::capture::open_captures;
 use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
 use mqtt_inspect::report::{JsonLines, JsonReport, RenderOptions, Sink};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// This thread's allocations: the tests of this file run in parallel,
+    /// each analysis on its own thread (one-threaded runs).
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: the slot may be gone while a thread is torn down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -194,14 +207,11 @@ fn allocations_for(bytes: &[u8], sink: &mut dyn Sink) -> (u64, u64) {
         .write_all(bytes)
         .unwrap();
     let mut reader = open_captures(&[path.to_string_lossy().into_owned()]).unwrap();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     let summary = Pipeline::new(PipelineOptions::default())
         .run(&mut reader, sink)
         .unwrap();
-    (
-        ALLOCATIONS.load(Ordering::Relaxed) - before,
-        summary.packets.total,
-    )
+    (allocations() - before, summary.packets.total)
 }
 
 /// The counter is global: two tests measuring at once would count each

@@ -95,7 +95,7 @@ pub const CATALOGUE: [KindInfo; 16] = [
         kind: K::MissingAck,
         name: "missing_ack",
         severity: Error,
-        meaning: "a QoS 1/2 message never got its acknowledgement",
+        meaning: "a QoS 1/2 message, or a CONNECT, SUBSCRIBE, UNSUBSCRIBE or PINGREQ, never got its answer",
         absorbs: &[],
     },
     KindInfo {

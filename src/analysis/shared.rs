@@ -234,6 +234,13 @@ impl Shared {
         env.raise(c.finding(FindingKind::TcpGap, ev.dir, ev.at(), text));
     }
 
+    /// What happens next is the `order`-th call of the run (an analysis
+    /// worker of `--threads`): sessions saved from now on sort after
+    /// everything earlier when shards merge.
+    pub fn set_clock(&mut self, order: u64) {
+        self.store.set_clock(order);
+    }
+
     /// Warnings since the last call (caps hit).
     pub fn take_warnings(&mut self) -> Vec<Warning> {
         std::mem::take(&mut self.warnings)

@@ -78,6 +78,13 @@ impl SessionStore {
         self.map.len()
     }
 
+    /// Sessions saved from now on are later than `order` in the run (an
+    /// analysis worker of `--threads` numbers saves as one thread would,
+    /// so that merged stores keep the run's order).
+    pub fn set_clock(&mut self, order: u64) {
+        self.next_seq = self.next_seq.max(order);
+    }
+
     /// Keeps `s`. Returns what had to be given up: flows of an older saved
     /// session of the same client whose identifiers the newer one reuses
     /// (the newer messages replaced them), and whole sessions evicted to
@@ -136,13 +143,19 @@ impl SessionStore {
         Some(s.flows.swap_remove(pos))
     }
 
-    /// Takes over `other`'s sessions (another shard of the same run), oldest
-    /// first, as if they had been saved here; returns what had to be given
-    /// up, as [`save`](Self::save) does.
+    /// Takes over `other`'s sessions (another shard of the same run): both
+    /// stores' sessions are saved again in the order they were first saved
+    /// (their `seq`, kept), as one store would have saved them; returns
+    /// what had to be given up, as [`save`](Self::save) does.
     pub fn merge(&mut self, other: SessionStore) -> (Vec<Flow>, Vec<SavedSession>) {
         let (mut lost, mut evicted) = (Vec::new(), Vec::new());
         let mut theirs = other;
-        for s in theirs.drain() {
+        let mut all = self.drain();
+        all.extend(theirs.drain());
+        all.sort_by_key(|s| s.seq);
+        self.next_seq = 0;
+        for s in all {
+            self.next_seq = self.next_seq.max(s.seq);
             let (l, e) = self.save(s);
             lost.extend(l);
             evicted.extend(e);

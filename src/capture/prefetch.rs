@@ -121,6 +121,10 @@ impl FrameSource for Prefetch {
                 if self.info.last_ts.is_none_or(|t| o.ts > t) {
                     self.info.last_ts = Some(o.ts);
                 }
+                // A run stopped before the end still names its link types.
+                if !self.info.link_types.contains(&o.link) {
+                    self.info.link_types.push(o.link);
+                }
                 let o = self.current.insert(o);
                 Next::Frame(Frame {
                     index: o.index,

@@ -18,13 +18,18 @@
 //!
 //! What spans connections lives in the factory: the analysis' [`Shared`]
 //! service (sessions across reconnects, tallies, histograms, breakdowns)
-//! and the [`Output`] (summary fold and sink). A connection and all it
-//! owns is `Send`.
+//! and where events go ([`Emit`]: the summary fold and sink of an
+//! [`Output`]). A connection and all it owns is `Send`.
+//!
+//! With `--threads`, detection stays with the factory on the thread that
+//! reads the capture, and a connection found to carry MQTT is handed to an
+//! analysis worker ([`Forward`], `crate::parallel`): the worker holds the
+//! same [`Connection`] and runs the same code on it ([`Upper`]).
 
 mod detect;
 mod output;
 
-pub use output::Output;
+pub use output::{Emit, Output};
 
 use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, Severity, Shared};
 use crate::base::{At, ConnId, Direction, Endpoint};
@@ -41,6 +46,8 @@ enum Carries {
     Mqtt(Box<MqttStack>),
     /// TLS on an MQTT port: encrypted, nothing to decode.
     Tls,
+    /// MQTT, decoded and analysed by worker `n` of `--threads`.
+    Remote(usize),
 }
 
 /// The MQTT side of a connection.
@@ -67,7 +74,49 @@ pub struct Connection {
     learnt: Option<ConnectionMqtt>,
 }
 
+/// Hands connections that carry MQTT to analysis workers (`--threads`):
+/// every call the reassembler makes on such a connection goes to the
+/// worker that owns it, in order, which makes the same calls on its own
+/// [`Connection`].
+pub trait Forward {
+    /// A connection found to carry MQTT: the worker that will own it.
+    fn open(&mut self, opened: &Opened) -> usize;
+    fn data(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At, data: &[u8]);
+    fn gap(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At, len: u64);
+    fn unseen(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At);
+    fn end(&mut self, worker: usize, conn: ConnId, at: At, how: CloseKind, record: &ConnRecord);
+    fn retire(&mut self, worker: usize, conn: ConnId, record: &ConnRecord);
+}
+
+/// What a connection's MQTT side reports to and shares with: the output
+/// and the analysis' shared state, on whichever thread it runs.
+pub struct Upper<'a> {
+    pub out: &'a mut dyn Emit,
+    pub shared: &'a mut Shared,
+}
+
 impl Connection {
+    /// A connection carrying MQTT from its first byte, with its decoder (on
+    /// an analysis worker, for a connection the reading thread handed over).
+    pub fn mqtt(o: &Opened, cfg: &MqttConfig) -> Connection {
+        Connection::new(o, mqtt_stack(cfg, o.midstream))
+    }
+
+    fn new(o: &Opened, carries: Carries) -> Connection {
+        Connection {
+            id: o.conn,
+            client: o.client,
+            server: o.server,
+            first: o.first,
+            midstream: o.midstream,
+            handshake: o.handshake,
+            carries,
+            packets: 0,
+            problems: Problems::default(),
+            learnt: None,
+        }
+    }
+
     /// Whether the connection appears in the report (not while detection is undecided).
     fn reported(&self) -> bool {
         !matches!(self.carries, Carries::Undecided { .. })
@@ -112,27 +161,157 @@ impl Connection {
             packets: learnt.packets,
         })
     }
+
+    /// The connection is MQTT from now on: announce it and start its analysis.
+    pub fn start(&mut self, up: &mut Upper<'_>) {
+        up.out.emit(Event::ConnectionOpen {
+            conn: self.id,
+            frame: self.first.frame,
+            ts: self.first.ts,
+            client: self.client,
+            server: self.server,
+        });
+        let analysis = up.shared.open(
+            self.id,
+            self.client,
+            self.server,
+            self.handshake.as_ref(),
+            self.midstream,
+        );
+        if let Carries::Mqtt(m) = &mut self.carries {
+            m.analysis = Some(analysis);
+        }
+    }
+
+    /// Feeds decided bytes to the connection's decoder.
+    pub fn feed(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, data: &[u8]) -> Interest {
+        let m = match &mut self.carries {
+            Carries::Mqtt(m) => m,
+            // Still followed (not decoded) so its byte counts stay right.
+            Carries::Tls | Carries::Remote(_) => return Interest::Keep,
+            Carries::Undecided(_) => return Interest::Ignore,
+        };
+        if dir == Direction::ClientToServer
+            && self.packets == 0
+            && m.mqtt.buffered_bytes() == 0
+            && looks_like_tls(data)
+        {
+            self.carries = Carries::Tls;
+            return Interest::Keep;
+        }
+        let mut cx = Cx {
+            out: &mut *up.out,
+            shared: &mut *up.shared,
+            conn: self.id,
+            packets: &mut self.packets,
+            problems: &mut self.problems,
+        };
+        let MqttStack { mqtt, analysis } = &mut **m;
+        mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
+            cx.mqtt_event(analysis, ev)
+        });
+        Interest::Keep
+    }
+
+    /// `len` bytes of `dir` were never captured (a decided connection).
+    pub fn gap(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, len: u64) {
+        if let Carries::Mqtt(m) = &mut self.carries {
+            let mut cx = Cx {
+                out: &mut *up.out,
+                shared: &mut *up.shared,
+                conn: self.id,
+                packets: &mut self.packets,
+                problems: &mut self.problems,
+            };
+            let MqttStack { mqtt, analysis } = &mut **m;
+            mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
+                cx.mqtt_event(analysis, ev)
+            });
+        }
+    }
+
+    /// The peer acknowledged bytes of `dir` the capture has not shown.
+    pub fn unseen(&mut self, dir: Direction, at: At) {
+        if let Carries::Mqtt(m) = &mut self.carries
+            && let Some(a) = m.analysis.as_mut()
+        {
+            // Not a gap yet (the bytes may still come, reordered), but what
+            // the peer sends now may answer bytes the capture lost.
+            a.undecoded(dir, at.ts);
+        }
+    }
+
+    /// The connection ended: the decoder and the analysis conclude, and its
+    /// record is reported.
+    pub fn end(&mut self, up: &mut Upper<'_>, at: At, how: CloseKind, record: &ConnRecord) {
+        if let Carries::Mqtt(m) = &mut self.carries {
+            let MqttStack { mqtt, analysis } = &mut **m;
+            let mut cx = Cx {
+                out: &mut *up.out,
+                shared: &mut *up.shared,
+                conn: self.id,
+                packets: &mut self.packets,
+                problems: &mut self.problems,
+            };
+            mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
+            if let Some(a) = analysis.take() {
+                let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
+                self.learnt = cx
+                    .shared
+                    .end(a, at, how, &mut |e| analysed(out, problems, conn, e));
+            }
+        }
+        let record = self.summary(record);
+        up.out.emit(Event::ConnectionClose {
+            conn: self.id,
+            frame: at.frame,
+            ts: at.ts,
+            how,
+            record: &record,
+        });
+    }
+
+    /// The connection is forgotten: its final record goes to the summary.
+    pub fn retire(self, out: &mut dyn Emit, record: &ConnRecord) {
+        out.connection(self.summary(record));
+    }
+}
+
+/// The MQTT side of a connection whose streams start at a packet
+/// boundary, or (`midstream`) somewhere inside one.
+fn mqtt_stack(cfg: &MqttConfig, midstream: bool) -> Carries {
+    let mqtt = if midstream {
+        MqttConnection::new_mid_stream(cfg)
+    } else {
+        MqttConnection::new(cfg)
+    };
+    Carries::Mqtt(Box::new(MqttStack {
+        mqtt,
+        analysis: None,
+    }))
 }
 
 /// The connection factory: makes each connection's [`Connection`] and
 /// holds what all of them share (module docs).
-pub struct Connections<'s> {
+pub struct Connections<O: Emit> {
     ports: Vec<u16>,
     detect: bool,
     mqtt_cfg: MqttConfig,
     /// Servers that proved to speak MQTT on some connection.
     proven: ProvenServers,
     pub analysis: Shared,
-    pub out: Output<'s>,
+    pub out: O,
+    /// `--threads`: where connections that carry MQTT go.
+    forward: Option<Box<dyn Forward>>,
 }
 
-impl<'s> Connections<'s> {
+impl<O: Emit> Connections<O> {
     pub fn new(
         ports: Vec<u16>,
         detect: bool,
         mqtt_cfg: MqttConfig,
         analysis: Shared,
-        out: Output<'s>,
+        out: O,
     ) -> Self {
         Connections {
             ports,
@@ -141,7 +320,19 @@ impl<'s> Connections<'s> {
             proven: ProvenServers::default(),
             analysis,
             out,
+            forward: None,
         }
+    }
+
+    /// Connections that carry MQTT are handed to `forward` (`--threads`).
+    pub fn forwarding(mut self, forward: Box<dyn Forward>) -> Self {
+        self.forward = Some(forward);
+        self
+    }
+
+    /// The workers' side of the run, at its end.
+    pub fn take_forward(&mut self) -> Option<Box<dyn Forward>> {
+        self.forward.take()
     }
 
     /// Warnings of the analysis since the last call, reported.
@@ -150,35 +341,25 @@ impl<'s> Connections<'s> {
         self.out.warnings(ws);
     }
 
-    /// The connection is MQTT from now on: announce it and start its analysis.
+    /// The connection is MQTT from now on: announce it and start its
+    /// analysis, here or on a worker.
     fn start_mqtt(&mut self, c: &mut Connection) {
-        self.out.emit(Event::ConnectionOpen {
-            conn: c.id,
-            frame: c.first.frame,
-            ts: c.first.ts,
-            client: c.client,
-            server: c.server,
-        });
-        let analysis =
-            self.analysis
-                .open(c.id, c.client, c.server, c.handshake.as_ref(), c.midstream);
-        if let Carries::Mqtt(m) = &mut c.carries {
-            m.analysis = Some(analysis);
+        if let Some(fw) = self.forward.as_mut() {
+            let opened = Opened {
+                conn: c.id,
+                client: c.client,
+                server: c.server,
+                first: c.first,
+                midstream: c.midstream,
+                handshake: c.handshake,
+            };
+            c.carries = Carries::Remote(fw.open(&opened));
+            return;
         }
-    }
-
-    /// The MQTT side of a connection whose streams start at a packet
-    /// boundary, or (`midstream`) somewhere inside one.
-    fn mqtt_stack(&self, midstream: bool) -> Carries {
-        let mqtt = if midstream {
-            MqttConnection::new_mid_stream(&self.mqtt_cfg)
-        } else {
-            MqttConnection::new(&self.mqtt_cfg)
-        };
-        Carries::Mqtt(Box::new(MqttStack {
-            mqtt,
-            analysis: None,
-        }))
+        c.start(&mut Upper {
+            out: &mut self.out,
+            shared: &mut self.analysis,
+        });
     }
 
     /// Detection decided: the connection is MQTT. Its server is proven, the
@@ -189,7 +370,7 @@ impl<'s> Connections<'s> {
         c: &mut Connection,
         rest: Option<(Direction, At, &[u8])>,
     ) -> Interest {
-        let stack = self.mqtt_stack(c.midstream);
+        let stack = mqtt_stack(&self.mqtt_cfg, c.midstream);
         let Carries::Undecided(held) = std::mem::replace(&mut c.carries, stack) else {
             return Interest::Keep;
         };
@@ -204,48 +385,35 @@ impl<'s> Connections<'s> {
         }
     }
 
-    /// Feeds decided bytes to the connection's decoder.
+    /// Feeds decided bytes to the connection's decoder (or its worker).
     fn feed(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
-        let m = match &mut c.carries {
-            Carries::Mqtt(m) => m,
-            // Still followed (not decoded) so its byte counts stay right.
-            Carries::Tls => return Interest::Keep,
-            Carries::Undecided(_) => return Interest::Ignore,
-        };
-        if dir == Direction::ClientToServer
-            && c.packets == 0
-            && m.mqtt.buffered_bytes() == 0
-            && looks_like_tls(data)
-        {
-            c.carries = Carries::Tls;
+        if let (Carries::Remote(w), Some(fw)) = (&c.carries, self.forward.as_mut()) {
+            fw.data(*w, c.id, dir, at, data);
             return Interest::Keep;
         }
-        let mut cx = Cx {
-            out: &mut self.out,
-            shared: &mut self.analysis,
-            conn: c.id,
-            packets: &mut c.packets,
-            problems: &mut c.problems,
-        };
-        let MqttStack { mqtt, analysis } = &mut **m;
-        mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
-            cx.mqtt_event(analysis, ev)
-        });
-        Interest::Keep
+        c.feed(
+            &mut Upper {
+                out: &mut self.out,
+                shared: &mut self.analysis,
+            },
+            dir,
+            at,
+            data,
+        )
     }
 }
 
 /// What handling one connection's MQTT events needs: the output, the
 /// shared analysis, and the connection's own counters.
-struct Cx<'a, 's> {
-    out: &'a mut Output<'s>,
+struct Cx<'a> {
+    out: &'a mut dyn Emit,
     shared: &'a mut Shared,
     conn: ConnId,
     packets: &'a mut u64,
     problems: &'a mut Problems,
 }
 
-impl Cx<'_, '_> {
+impl Cx<'_> {
     /// One MQTT decoding event: reported, then judged by the analysis.
     fn mqtt_event(&mut self, analysis: &mut Option<ConnAnalysis>, ev: MqttEvent<'_>) {
         if let MqttEvent::Packet(_) = ev {
@@ -261,7 +429,7 @@ impl Cx<'_, '_> {
 }
 
 /// An analysis event, reported and counted against the connection it is about.
-fn analysed(out: &mut Output<'_>, problems: &mut Problems, conn: ConnId, e: AnalysisEvent<'_>) {
+fn analysed(out: &mut dyn Emit, problems: &mut Problems, conn: ConnId, e: AnalysisEvent<'_>) {
     if let AnalysisEvent::Finding(f) = e
         && f.connection == conn
     {
@@ -274,30 +442,19 @@ fn analysed(out: &mut Output<'_>, problems: &mut Problems, conn: ConnId, e: Anal
     out.analysis(e);
 }
 
-impl ConnectionFactory for Connections<'_> {
+impl<O: Emit> ConnectionFactory for Connections<O> {
     type Consumer = Connection;
 
     fn open(&mut self, o: &Opened) -> Option<Connection> {
         let on_port = self.ports.contains(&o.server.port);
         let carries = if on_port || (self.detect && self.proven.contains(&o.server)) {
-            self.mqtt_stack(o.midstream)
+            mqtt_stack(&self.mqtt_cfg, o.midstream)
         } else if self.detect {
             Carries::Undecided(Held::default())
         } else {
             return None;
         };
-        let mut c = Connection {
-            id: o.conn,
-            client: o.client,
-            server: o.server,
-            first: o.first,
-            midstream: o.midstream,
-            handshake: o.handshake,
-            carries,
-            packets: 0,
-            problems: Problems::default(),
-            learnt: None,
-        };
+        let mut c = Connection::new(o, carries);
         if c.reported() {
             self.start_mqtt(&mut c);
         }
@@ -349,69 +506,61 @@ impl ConnectionFactory for Connections<'_> {
                 self.decided_mqtt(c, None);
                 self.gap(c, dir, at, len)
             }
-            Carries::Mqtt(m) => {
-                let mut cx = Cx {
-                    out: &mut self.out,
-                    shared: &mut self.analysis,
-                    conn: c.id,
-                    packets: &mut c.packets,
-                    problems: &mut c.problems,
-                };
-                let MqttStack { mqtt, analysis } = &mut **m;
-                mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
-                    cx.mqtt_event(analysis, ev)
-                });
+            Carries::Remote(w) => {
+                if let Some(fw) = self.forward.as_mut() {
+                    fw.gap(*w, c.id, dir, at, len);
+                }
                 Interest::Keep
             }
-            Carries::Tls => Interest::Keep,
+            Carries::Mqtt(_) | Carries::Tls => {
+                c.gap(
+                    &mut Upper {
+                        out: &mut self.out,
+                        shared: &mut self.analysis,
+                    },
+                    dir,
+                    at,
+                    len,
+                );
+                Interest::Keep
+            }
         }
     }
 
     fn unseen(&mut self, c: &mut Connection, dir: Direction, at: At) {
-        if let Carries::Mqtt(m) = &mut c.carries
-            && let Some(a) = m.analysis.as_mut()
-        {
-            // Not a gap yet (the bytes may still come, reordered), but what
-            // the peer sends now may answer bytes the capture lost.
-            a.undecoded(dir, at.ts);
+        if let (Carries::Remote(w), Some(fw)) = (&c.carries, self.forward.as_mut()) {
+            fw.unseen(*w, c.id, dir, at);
+            return;
         }
+        c.unseen(dir, at);
     }
 
     fn end(&mut self, c: &mut Connection, at: At, how: CloseKind, record: &ConnRecord) {
         if !c.reported() {
             return;
         }
-        if let Carries::Mqtt(m) = &mut c.carries {
-            let MqttStack { mqtt, analysis } = &mut **m;
-            let mut cx = Cx {
+        if let (Carries::Remote(w), Some(fw)) = (&c.carries, self.forward.as_mut()) {
+            fw.end(*w, c.id, at, how, record);
+            return;
+        }
+        c.end(
+            &mut Upper {
                 out: &mut self.out,
                 shared: &mut self.analysis,
-                conn: c.id,
-                packets: &mut c.packets,
-                problems: &mut c.problems,
-            };
-            mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
-            if let Some(a) = analysis.take() {
-                let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
-                c.learnt = cx
-                    .shared
-                    .end(a, at, how, &mut |e| analysed(out, problems, conn, e));
-            }
-        }
-        let record = c.summary(record);
-        self.out.emit(Event::ConnectionClose {
-            conn: c.id,
-            frame: at.frame,
-            ts: at.ts,
+            },
+            at,
             how,
-            record: &record,
-        });
+            record,
+        );
     }
 
     fn retire(&mut self, c: Option<Connection>, record: &ConnRecord) {
         match c {
-            Some(c) if c.reported() => self.out.builder.connection(c.summary(record)),
-            _ => self.out.builder.other_connection(record),
+            Some(c) if c.reported() => match (&c.carries, self.forward.as_mut()) {
+                (Carries::Remote(w), Some(fw)) => fw.retire(*w, c.id, record),
+                _ => c.retire(&mut self.out, record),
+            },
+            _ => self.out.other_connection(record),
         }
     }
 }

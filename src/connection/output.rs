@@ -1,49 +1,27 @@
 //! Where a run's events go: the summary fold and the chosen sink, fed the
 //! same events in capture order.
+//!
+//! Connections report through [`Emit`], so that the same connection code
+//! runs on the thread that reads the capture (into an [`Output`]) and on
+//! an analysis worker of `--threads` (into a recorder the run merges).
 
 use crate::analysis::AnalysisEvent;
 use crate::base::{ConnId, Warning};
 use crate::mqtt::MqttEvent;
-use crate::report::{Event, PacketInfo, Sink, SummaryBuilder};
+use crate::report::{ConnectionSummary, Event, PacketInfo, Sink, SummaryBuilder};
+use crate::tcp::ConnRecord;
 use std::io;
 
-/// The summary fold and the sink.
-pub struct Output<'s> {
-    pub builder: SummaryBuilder,
-    sink: &'s mut dyn Sink,
-    /// The first output error (e.g. a closed pipe); the run stops at the next frame.
-    io_error: Option<io::Error>,
-}
+/// Where a connection's events and final records go.
+pub trait Emit {
+    /// One event, in capture order.
+    fn emit(&mut self, ev: Event<'_>);
+    /// A reported connection's final record.
+    fn connection(&mut self, summary: ConnectionSummary);
+    /// A connection that carried no MQTT, retired.
+    fn other_connection(&mut self, record: &ConnRecord);
 
-impl<'s> Output<'s> {
-    /// The summary lists at most `listed` connections.
-    pub fn new(sink: &'s mut dyn Sink, listed: usize) -> Self {
-        Output {
-            builder: SummaryBuilder::new(listed),
-            sink,
-            io_error: None,
-        }
-    }
-
-    /// One event, to the fold and to the sink.
-    pub fn emit(&mut self, ev: Event<'_>) {
-        self.builder.event(&ev);
-        if self.io_error.is_none()
-            && let Err(e) = self.sink.event(&ev)
-        {
-            self.io_error = Some(e);
-        }
-    }
-
-    /// The first output error since the last check, if any.
-    pub fn check(&mut self) -> io::Result<()> {
-        match self.io_error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    pub fn warnings(&mut self, ws: Vec<Warning>) {
+    fn warnings(&mut self, ws: Vec<Warning>) {
         // Called after every frame, almost always with nothing.
         if ws.is_empty() {
             return;
@@ -54,7 +32,7 @@ impl<'s> Output<'s> {
     }
 
     /// What the analysis concluded.
-    pub fn analysis(&mut self, ev: AnalysisEvent<'_>) {
+    fn analysis(&mut self, ev: AnalysisEvent<'_>) {
         match ev {
             AnalysisEvent::Flow(f) => self.emit(Event::Flow(f)),
             AnalysisEvent::Finding(f) => self.emit(Event::Finding(f)),
@@ -63,7 +41,7 @@ impl<'s> Output<'s> {
 
     /// What MQTT decoding of connection `conn` reported (the analysis sees
     /// the same event separately).
-    pub fn mqtt(&mut self, conn: ConnId, ev: &MqttEvent<'_>) {
+    fn mqtt(&mut self, conn: ConnId, ev: &MqttEvent<'_>) {
         match ev {
             MqttEvent::Packet(p) => self.emit(Event::Packet(PacketInfo {
                 conn,
@@ -119,6 +97,52 @@ impl<'s> Output<'s> {
                 self.emit(Event::Warning(&w));
             }
             MqttEvent::Gap(_) | MqttEvent::Resync(_) => {}
+        }
+    }
+}
+
+/// The summary fold and the sink.
+pub struct Output<'s> {
+    pub builder: SummaryBuilder,
+    sink: &'s mut dyn Sink,
+    /// The first output error (e.g. a closed pipe); the run stops at the next frame.
+    io_error: Option<io::Error>,
+}
+
+impl Emit for Output<'_> {
+    fn emit(&mut self, ev: Event<'_>) {
+        self.builder.event(&ev);
+        if self.io_error.is_none()
+            && let Err(e) = self.sink.event(&ev)
+        {
+            self.io_error = Some(e);
+        }
+    }
+
+    fn connection(&mut self, summary: ConnectionSummary) {
+        self.builder.connection(summary);
+    }
+
+    fn other_connection(&mut self, record: &ConnRecord) {
+        self.builder.other_connection(record);
+    }
+}
+
+impl<'s> Output<'s> {
+    /// The summary lists at most `listed` connections.
+    pub fn new(sink: &'s mut dyn Sink, listed: usize) -> Self {
+        Output {
+            builder: SummaryBuilder::new(listed),
+            sink,
+            io_error: None,
+        }
+    }
+
+    /// The first output error since the last check, if any.
+    pub fn check(&mut self) -> io::Result<()> {
+        match self.io_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 

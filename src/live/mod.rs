@@ -40,6 +40,16 @@ pub fn port_filter(ports: &[u16]) -> String {
         .join(" or ")
 }
 
+/// A buffer size as people read it: `32 MiB`, `64 KiB`, `1000 B`.
+pub fn size_text(bytes: u32) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 20 => format!("{:.1} MiB", f64::from(b) / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
+
 /// Why live capture could not start, with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -110,6 +120,14 @@ mod tests {
     fn filter_from_ports() {
         assert_eq!(port_filter(&[1883, 8883]), "tcp port 1883 or tcp port 8883");
         assert_eq!(port_filter(&[1337]), "tcp port 1337");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size_text(32 << 20), "32 MiB");
+        assert_eq!(size_text(3 << 19), "1.5 MiB");
+        assert_eq!(size_text(65536), "64 KiB");
+        assert_eq!(size_text(1000), "1000 B");
     }
 
     #[test]

@@ -28,6 +28,10 @@ impl<W: Write> Sink for JsonReport<W> {
         Ok(())
     }
 
+    fn needs_events(&self) -> bool {
+        false
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut self.out, summary)?;
         self.out.write_all(b"\n")?;

@@ -50,4 +50,10 @@ pub trait Sink {
     fn event(&mut self, ev: &Event<'_>) -> io::Result<()>;
     /// The run is over.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+    /// Whether the sink writes anything before the summary (events as
+    /// they happen). A sink that does not can be served by a threaded run,
+    /// which builds only the summary.
+    fn needs_events(&self) -> bool {
+        true
+    }
 }

@@ -804,7 +804,8 @@ impl From<&AnalysisCounters> for CountersJson {
 /// The jsonl `stats` event: one `--stats-interval` of a long run.
 #[derive(Serialize)]
 pub struct StatsJson<'a> {
-    /// The interval's start (`null` for the first, which starts with the capture).
+    /// The interval's start: the first frame's time for the first interval
+    /// (never `null` in practice; kept optional for intervals without one).
     from: Option<Ts>,
     to: Ts,
     messages: u64,

@@ -162,6 +162,16 @@ impl SummaryBuilder {
         }
     }
 
+    /// Packets counted elsewhere (an analysis worker of `--threads`).
+    pub fn add_packets(&mut self, p: &PacketCounts) {
+        self.packets.total += p.total;
+        self.packets.malformed += p.malformed;
+        self.packets.with_violations += p.with_violations;
+        for (k, n) in &p.by_type {
+            *self.packets.by_type.entry(k).or_insert(0) += n;
+        }
+    }
+
     /// A reported connection's final record.
     pub fn connection(&mut self, c: ConnectionSummary) {
         self.servers.mqtt(&c);

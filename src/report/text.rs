@@ -828,6 +828,10 @@ impl<W: Write> Sink for TextReport<W> {
         }
     }
 
+    fn needs_events(&self) -> bool {
+        self.packets || self.stream
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         if self.traced {
             writeln!(self.out)?;

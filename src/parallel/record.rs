@@ -1,0 +1,136 @@
+//! What analysis workers hand back: the records whose order the summary
+//! keeps (warnings, findings, connections' final records), each with its
+//! [`Key`], and the counts whose order does not matter.
+
+use super::key::{ANALYSIS_WARNINGS, CALLS, Key};
+use crate::analysis::Finding;
+use crate::base::Warning;
+use crate::connection::Emit;
+use crate::report::{ConnectionSummary, Event, PacketCounts};
+use crate::tcp::ConnRecord;
+
+/// One ordered record.
+#[derive(Debug)]
+pub enum Record {
+    Warning(Warning),
+    Finding(Finding),
+    /// A reported connection's final record.
+    Connection(Box<ConnectionSummary>),
+    /// A connection that carried no MQTT.
+    Other(Box<ConnRecord>),
+}
+
+/// A worker's [`Emit`]: keeps what the summary needs, keyed by the call
+/// being handled, and counts packets.
+#[derive(Debug)]
+pub struct Recorder {
+    step: u64,
+    call: u32,
+    n: u32,
+    records: Vec<(Key, Record)>,
+    /// The analysis' warnings of the current batch, released at its end
+    /// (a step's calls come before its analysis warnings).
+    held: Vec<(Key, Record)>,
+    findings_kept: usize,
+    /// The summary lists the run's first `max_findings` findings, so no
+    /// worker needs to keep more than that.
+    max_findings: usize,
+    pub packets: PacketCounts,
+}
+
+impl Recorder {
+    pub fn new(max_findings: usize) -> Recorder {
+        Recorder {
+            step: 0,
+            call: 0,
+            n: 0,
+            records: Vec::new(),
+            held: Vec::new(),
+            findings_kept: 0,
+            max_findings,
+            packets: PacketCounts::default(),
+        }
+    }
+
+    /// What follows belongs to call `call` of step `step`.
+    pub fn at(&mut self, step: u64, call: u32) {
+        self.step = step;
+        self.call = call;
+        self.n = 0;
+    }
+
+    fn key(&mut self) -> Key {
+        let k = Key::new(self.step, CALLS, self.call, self.n);
+        self.n = self.n.saturating_add(1);
+        k
+    }
+
+    /// The analysis' warnings raised by the current call.
+    pub fn hold_analysis_warnings(&mut self, ws: Vec<Warning>) {
+        for (n, w) in ws.into_iter().enumerate() {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            let key = Key::new(self.step, ANALYSIS_WARNINGS, self.call, n);
+            self.held.push((key, Record::Warning(w)));
+        }
+    }
+
+    /// The records so far, the held warnings after them (the batch ended
+    /// with its step).
+    pub fn take(&mut self) -> Vec<(Key, Record)> {
+        let mut out = std::mem::take(&mut self.records);
+        out.append(&mut self.held);
+        out
+    }
+}
+
+impl Emit for Recorder {
+    fn emit(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::Warning(w) => {
+                let key = self.key();
+                self.records.push((key, Record::Warning(w.clone())));
+            }
+            Event::Finding(f) => {
+                let key = self.key();
+                if self.findings_kept < self.max_findings {
+                    self.findings_kept += 1;
+                    self.records.push((key, Record::Finding(f.clone())));
+                }
+            }
+            Event::Packet(p) => {
+                self.packets.total += 1;
+                *self
+                    .packets
+                    .by_type
+                    .entry(p.packet.packet_type().as_str())
+                    .or_insert(0) += 1;
+                if !p.violations.is_empty() {
+                    self.packets.with_violations += 1;
+                }
+            }
+            Event::Malformed { .. } => {
+                self.packets.total += 1;
+                self.packets.malformed += 1;
+            }
+            // Not part of a summary (the threaded run serves summary-only sinks).
+            Event::Start { .. }
+            | Event::File { .. }
+            | Event::ConnectionOpen { .. }
+            | Event::ConnectionClose { .. }
+            | Event::Flow(_)
+            | Event::Stats { .. } => {}
+        }
+    }
+
+    fn connection(&mut self, summary: ConnectionSummary) {
+        let key = self.key();
+        self.records
+            .push((key, Record::Connection(Box::new(summary))));
+    }
+
+    fn other_connection(&mut self, record: &ConnRecord) {
+        let key = self.key();
+        self.records
+            .push((key, Record::Other(Box::new(record.clone()))));
+    }
+}
