@@ -64,12 +64,22 @@ pub enum Series {
 }
 
 /// Counts in time buckets of one width, at most `cap` of them.
-#[derive(Debug, Clone)]
+///
+/// Bucket boundaries are multiples of the width since the epoch, not of
+/// the first event: a timeline is then a function of the set of times it
+/// was given, whatever their order, and two timelines of parts of a run
+/// merge ([`Timeline::merge`]) into exactly the timeline of the whole —
+/// what lets the workers of `--threads` fold their own connections and
+/// the page still equal the one-thread page. Its width is the narrowest
+/// (1 µs doubled as often as needed) at which every time reached fits in
+/// `cap` buckets.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeline {
     cap: usize,
-    /// Time of the first event, in nanoseconds since the epoch.
-    start_ns: Option<i128>,
+    /// The first bucket's number: it starts `first * width_ns` after the epoch.
+    first: i128,
     width_ns: u64,
+    /// Empty before any time was reached.
     buckets: Vec<Counts>,
 }
 
@@ -77,21 +87,33 @@ impl Timeline {
     pub fn new(cap: usize) -> Self {
         Timeline {
             cap: cap.max(2),
-            start_ns: None,
+            first: 0,
             width_ns: FIRST_WIDTH_NS,
             buckets: Vec::new(),
         }
     }
 
-    /// Counts one event at `ts`. An event before the first one (the two
-    /// directions of a connection are not ordered in time to the
-    /// nanosecond) counts in the first bucket.
+    /// The bucket number of `ns` (since the epoch) at the current width.
+    fn number(&self, ns: i128) -> i128 {
+        ns.div_euclid(i128::from(self.width_ns.max(1)))
+    }
+
+    /// The last bucket's number (`first - 1` when empty).
+    fn last(&self) -> i128 {
+        self.first + self.buckets.len() as i128 - 1
+    }
+
+    /// Counts one event at `ts` (an event before every other one extends
+    /// the timeline back: the two directions of a connection are not
+    /// ordered in time to the nanosecond).
     pub fn add(&mut self, ts: Timestamp, series: Series) {
-        self.reach(ts);
-        let start = self.start_ns.unwrap_or_default();
-        let offset = u128::try_from(ts.as_nanos() - start).unwrap_or(0);
-        let index = (offset / u128::from(self.width_ns)) as usize;
-        if let Some(b) = self.buckets.get_mut(index) {
+        let ns = ts.as_nanos();
+        self.cover(ns, ns);
+        let i = (self.number(ns) - self.first).clamp(0, self.buckets.len() as i128 - 1);
+        if let Some(b) = usize::try_from(i)
+            .ok()
+            .and_then(|i| self.buckets.get_mut(i))
+        {
             let one = |n: &mut u32| *n = n.saturating_add(1);
             match series {
                 Series::Publish(Direction::ClientToServer) => one(&mut b.publish_c2s),
@@ -102,48 +124,105 @@ impl Timeline {
         }
     }
 
-    /// The timeline reaches at least `ts` (the end of a connection or of
-    /// the capture), without counting anything there; its start is `ts`
-    /// if nothing came before.
+    /// The timeline reaches at least `ts` (the start or end of a
+    /// connection or of the capture), without counting anything there.
     pub fn reach(&mut self, ts: Timestamp) {
         let ns = ts.as_nanos();
-        let start = *self.start_ns.get_or_insert(ns);
-        let offset = u128::try_from(ns - start).unwrap_or(0);
-        let mut index = offset / u128::from(self.width_ns);
-        while index >= self.cap as u128 {
-            self.halve();
-            index = offset / u128::from(self.width_ns);
+        self.cover(ns, ns);
+    }
+
+    /// The buckets cover `lo_ns..=hi_ns` (since the epoch), widened as
+    /// needed to stay within the cap.
+    fn cover(&mut self, lo_ns: i128, hi_ns: i128) {
+        if self.buckets.is_empty() {
+            self.first = self.number(lo_ns);
+            self.buckets.push(Counts::default());
         }
-        let index = index as usize;
-        if self.buckets.len() <= index {
-            self.buckets.resize(index + 1, Counts::default());
+        let cap = self.cap as i128;
+        loop {
+            let lo = self.first.min(self.number(lo_ns));
+            let hi = self.last().max(self.number(hi_ns));
+            if hi - lo < cap || !self.halve() {
+                break;
+            }
+        }
+        // Only a span of centuries outgrows the widest bucket; then the
+        // times beyond it are counted at its ends.
+        let lo = self.number(lo_ns).max(self.last() - cap + 1);
+        if lo < self.first {
+            let more = usize::try_from(self.first - lo).unwrap_or(0);
+            self.buckets
+                .splice(0..0, std::iter::repeat_n(Counts::default(), more));
+            self.first = lo;
+        }
+        let hi = self.number(hi_ns).min(self.first + cap - 1);
+        if hi > self.last() {
+            let len = usize::try_from(hi - self.first + 1).unwrap_or(self.buckets.len());
+            self.buckets.resize(len, Counts::default());
         }
     }
 
-    /// Doubles the bucket width: bucket `i` becomes `2i` + `2i+1`, in
-    /// place (the vector keeps its capacity: merging allocates nothing).
-    fn halve(&mut self) {
-        let n = self.buckets.len().div_ceil(2);
-        for i in 0..n {
-            let mut c = Counts::default();
-            for b in self
+    /// Doubles the bucket width: buckets `2k` and `2k+1` (numbered from
+    /// the epoch) become bucket `k`, in place (the vector keeps its
+    /// capacity). `false` when the width cannot double any more.
+    fn halve(&mut self) -> bool {
+        let Some(width) = self.width_ns.checked_mul(2) else {
+            return false;
+        };
+        let first = self.first.div_euclid(2);
+        for i in 0..self.buckets.len() {
+            let k = usize::try_from((self.first + i as i128).div_euclid(2) - first).unwrap_or(0);
+            // k <= i: bucket k was already taken, and holds only new sums.
+            let b = self
                 .buckets
-                .get(2 * i..(2 * i + 2).min(self.buckets.len()))
-                .unwrap_or_default()
-            {
-                c.add(b);
-            }
-            if let Some(slot) = self.buckets.get_mut(i) {
-                *slot = c;
+                .get_mut(i)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            if let Some(slot) = self.buckets.get_mut(k) {
+                slot.add(&b);
             }
         }
-        self.buckets.truncate(n);
-        self.width_ns = self.width_ns.saturating_mul(2);
+        let len = usize::try_from(self.last().div_euclid(2) - first + 1).unwrap_or(0);
+        self.buckets.truncate(len);
+        self.first = first;
+        self.width_ns = width;
+        true
+    }
+
+    /// Adds `other`'s counts: the result is the timeline of both sets of
+    /// times (the caps being equal).
+    pub fn merge(&mut self, other: &Timeline) {
+        if other.buckets.is_empty() {
+            return;
+        }
+        let mut o = other.clone();
+        if self.buckets.is_empty() {
+            self.width_ns = self.width_ns.max(o.width_ns);
+        }
+        while self.width_ns < o.width_ns && self.halve() {}
+        loop {
+            while o.width_ns < self.width_ns && o.halve() {}
+            let w = i128::from(o.width_ns);
+            self.cover(o.first * w, (o.last() + 1) * w - 1);
+            if o.width_ns >= self.width_ns {
+                break;
+            }
+        }
+        let len = self.buckets.len() as i128;
+        for (i, b) in o.buckets.iter().enumerate() {
+            let at = (o.first + i as i128 - self.first).clamp(0, len - 1);
+            if let Some(slot) = usize::try_from(at)
+                .ok()
+                .and_then(|i| self.buckets.get_mut(i))
+            {
+                slot.add(b);
+            }
+        }
     }
 
     /// Time of the first bucket's start (ns since the epoch); `None` before any event.
     pub fn start_ns(&self) -> Option<i128> {
-        self.start_ns
+        (!self.buckets.is_empty()).then(|| self.first * i128::from(self.width_ns))
     }
 
     pub fn width_ns(&self) -> u64 {
@@ -165,7 +244,7 @@ impl Timeline {
 }
 
 /// A finding drawn at its exact time.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Marker {
     pub ts: Timestamp,
     pub kind: FindingKind,
@@ -173,7 +252,7 @@ pub struct Marker {
 }
 
 /// What the page shows of one connection over time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnTrack {
     pub id: ConnId,
     pub client: Endpoint,
@@ -185,6 +264,11 @@ pub struct ConnTrack {
     /// Findings on the connection, by severity (from its record when it
     /// closed, plus any raised after).
     pub problems: Problems,
+    /// `problems` as its record had them when it closed: what ranks it.
+    /// Findings raised later are shown but do not rank, so which
+    /// connections are kept does not depend on when the list was pruned
+    /// (nor on how `--threads` split the run).
+    closed_with: Problems,
     pub client_id: Option<String>,
     /// `None` while open.
     pub close: Option<CloseKind>,
@@ -200,6 +284,7 @@ impl ConnTrack {
             markers: Vec::new(),
             markers_dropped: 0,
             problems: Problems::default(),
+            closed_with: Problems::default(),
             client_id: None,
             close: None,
         }
@@ -218,16 +303,21 @@ impl ConnTrack {
         }
     }
 
-    /// Troubled first: errors, warnings, then traffic; the lower id on a tie.
+    /// Which connections are kept: troubled first (errors, warnings when
+    /// it closed), then traffic; the lower id on a tie.
     fn rank(&self) -> (u64, u64, u64, std::cmp::Reverse<ConnId>) {
+        self.rank_by(self.closed_with)
+    }
+
+    /// The order on the page: the same, with every finding counted.
+    fn shown_rank(&self) -> (u64, u64, u64, std::cmp::Reverse<ConnId>) {
+        self.rank_by(self.problems)
+    }
+
+    fn rank_by(&self, p: Problems) -> (u64, u64, u64, std::cmp::Reverse<ConnId>) {
         let t = self.timeline.total();
         let traffic = u64::from(t.publish_c2s) + u64::from(t.publish_s2c) + u64::from(t.acks);
-        (
-            self.problems.errors,
-            self.problems.warnings,
-            traffic,
-            std::cmp::Reverse(self.id),
-        )
+        (p.errors, p.warnings, traffic, std::cmp::Reverse(self.id))
     }
 }
 
@@ -287,7 +377,8 @@ impl Collector {
                 if let Some(c) = self.open.get_mut(&f.connection) {
                     c.finding(f);
                 } else if let Some(c) = self.kept.iter_mut().find(|c| c.id == f.connection) {
-                    // Raised after the close (a saved session given up).
+                    // Raised after the close (a saved session given up):
+                    // shown and counted, not ranked (`closed_with`).
                     c.finding(f);
                     match f.severity {
                         crate::analysis::Severity::Error => c.problems.errors += 1,
@@ -307,6 +398,7 @@ impl Collector {
                 if let Some(mut c) = self.open.remove(conn) {
                     c.timeline.reach(*ts);
                     c.problems = record.problems;
+                    c.closed_with = record.problems;
                     c.close = Some(*how);
                     c.client_id = record.mqtt.as_ref().and_then(|m| m.client_id.clone());
                     self.keep(c);
@@ -335,12 +427,27 @@ impl Collector {
         self.kept.truncate(KEPT);
     }
 
+    /// Takes in what `other` folded of the same run (an analysis worker's
+    /// share of `--threads`: other connections, the same capture): the
+    /// result is what one collector of all the events would hold at the
+    /// end, but for findings raised on one share about another's
+    /// connection.
+    pub fn merge(&mut self, other: Collector) {
+        self.capture.merge(&other.capture);
+        self.seen += other.seen;
+        self.open.extend(other.open);
+        for c in other.kept {
+            self.keep(c);
+        }
+    }
+
     /// The timelines for the page, most troubled first (connections the
     /// capture ended without closing are ranked with the rest).
     pub fn finish(mut self) -> Timelines {
         let open: Vec<ConnTrack> = self.open.drain().map(|(_, c)| c).collect();
         self.kept.extend(open);
         self.prune();
+        self.kept.sort_by_key(|c| std::cmp::Reverse(c.shown_rank()));
         Timelines {
             capture: self.capture,
             connections: self.kept,
@@ -350,7 +457,7 @@ impl Collector {
 }
 
 /// What [`Collector::finish`] hands the page.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timelines {
     pub capture: Timeline,
     /// At most [`KEPT`], most troubled first.
@@ -404,9 +511,87 @@ mod tests {
         );
         assert!(b[1].is_empty());
         assert_eq!(b[2].acks, 1);
-        // Earlier than the first event: the first bucket.
+        // Earlier than the first event: the timeline reaches back.
         t.add(at(-5), Series::Ack);
+        // -5..9 µs does not fit 4 buckets of 4 µs from -8: 8 µs ones do.
+        assert_eq!(t.width_ns(), 8_000);
+        assert_eq!(t.start_ns(), Some(at(-8).as_nanos()));
+        assert_eq!(t.buckets().len(), 3);
         assert_eq!(t.buckets()[0].acks, 1);
+        assert_eq!(t.buckets()[1].publish_c2s, 1);
+        assert_eq!(t.total().acks, 2);
+    }
+
+    /// A deterministic shuffle of `0..n` (no dependency for one test).
+    fn shuffled(n: usize, mut seed: u64) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            v.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        v
+    }
+
+    fn series(i: usize) -> Series {
+        match i % 4 {
+            0 => Series::Publish(Direction::ClientToServer),
+            1 => Series::Publish(Direction::ServerToClient),
+            2 => Series::Ack,
+            _ => Series::Finding,
+        }
+    }
+
+    /// What `--threads` relies on: the same times in any order, or
+    /// folded in parts and merged, give the same timeline.
+    #[test]
+    fn order_and_merging_do_not_change_a_timeline() {
+        // Irregular times over ~9 s, one far from the rest.
+        let times: Vec<i64> = (0..3_000i64)
+            .map(|i| (i * i * 7_919) % 9_000_000 + i % 13)
+            .chain([40_000_000])
+            .collect();
+        let fold = |order: &[usize]| {
+            let mut t = Timeline::new(CONN_BUCKETS);
+            for &i in order {
+                t.add(at(times[i]), series(i));
+            }
+            t
+        };
+        let whole = fold(&(0..times.len()).collect::<Vec<_>>());
+        assert!(whole.buckets().len() <= CONN_BUCKETS);
+        assert_eq!(whole.total().acks, 750);
+        for seed in [1, 2, 3] {
+            let order = shuffled(times.len(), seed);
+            assert_eq!(fold(&order), whole, "shuffle {seed}");
+            // Three parts of the shuffled order, merged in another order.
+            let (a, rest) = order.split_at(1_000);
+            let (b, c) = rest.split_at(1_500);
+            let mut merged = fold(c);
+            merged.merge(&fold(a));
+            merged.merge(&fold(b));
+            assert_eq!(merged, whole, "merged parts, shuffle {seed}");
+        }
+        // An empty part changes nothing, either way round.
+        let mut m = Timeline::new(CONN_BUCKETS);
+        m.merge(&whole);
+        assert_eq!(m, whole);
+        let mut m = whole.clone();
+        m.merge(&Timeline::new(CONN_BUCKETS));
+        assert_eq!(m, whole);
+    }
+
+    /// Times centuries apart (a capture's record headers can say
+    /// anything) end in bounded buckets, not in an endless widening.
+    #[test]
+    fn absurd_spans_stay_bounded() {
+        let mut t = Timeline::new(CONN_BUCKETS);
+        for secs in [i64::MIN / 2, -1, 0, 1, i64::MAX / 2] {
+            t.add(Timestamp::new(secs, 0, 9), Series::Ack);
+        }
+        assert!(t.buckets().len() <= CONN_BUCKETS);
+        assert_eq!(t.total().acks, 5);
     }
 
     #[test]
@@ -432,6 +617,7 @@ mod tests {
             let mut t = ConnTrack::new(id, ep(1), ep(2));
             if id % 100 == 7 {
                 t.problems.errors = 1;
+                t.closed_with.errors = 1;
             }
             t.timeline.add(at(0), Series::Ack);
             c.keep(t);
@@ -446,5 +632,36 @@ mod tests {
         );
         // Then the quiet ones, lowest id first.
         assert_eq!(out.connections[10].id, 0);
+    }
+
+    /// Connections kept by two collectors (two workers) and merged are
+    /// those one collector of all of them keeps, in the same order.
+    #[test]
+    fn merged_collectors_keep_what_one_would() {
+        let ep = |port| Endpoint {
+            ip: "10.0.0.1".parse().unwrap(),
+            port,
+        };
+        let track = |id: u32| {
+            let mut t = ConnTrack::new(id, ep(1), ep(2));
+            t.closed_with.errors = u64::from(id % 7 == 3);
+            t.closed_with.warnings = u64::from(id % 5);
+            t.problems = t.closed_with;
+            for k in 0..(id % 11) {
+                t.timeline.add(at(i64::from(id * 100 + k)), Series::Ack);
+            }
+            t
+        };
+        let mut one = Collector::default();
+        let (mut a, mut b) = (Collector::default(), Collector::default());
+        for id in 0..500u32 {
+            one.keep(track(id));
+            one.capture.add(at(i64::from(id)), Series::Ack);
+            let part = if id % 3 == 0 { &mut a } else { &mut b };
+            part.keep(track(id));
+            part.capture.add(at(i64::from(id)), Series::Ack);
+        }
+        b.merge(a);
+        assert_eq!(b.finish(), one.finish());
     }
 }
