@@ -1,8 +1,8 @@
-//! `--threads N` prints exactly what one thread prints: on every bundled
-//! sample, on the corpus when it is there, and on a capture made here of
-//! many client hosts (so connections spread over the workers) whose
-//! sessions resume on a second connection and whose findings interleave
-//! across workers.
+//! `--threads N` prints exactly what one thread prints, and writes the
+//! same `--html` page: on every bundled sample, on the corpus when it is
+//! there, and on a capture made here of many client hosts (so connections
+//! spread over the workers) whose sessions resume on a second connection
+//! and whose findings interleave across workers.
 
 mod common;
 
@@ -10,24 +10,34 @@ use assert_cmd::Command;
 use common::{corpus_dir, root};
 use std::path::{Path, PathBuf};
 
+/// The output of one run; `format` `html` is `--format json --html`,
+/// with the page after the JSON.
 fn run(threads: &str, format: &str, capture: &Path) -> String {
-    let out = Command::cargo_bin("mqtt-inspect")
-        .unwrap()
-        .args(["analyze", "--threads", threads, "--format", format])
-        .args(["--color", "never"])
-        .arg(capture)
-        .output()
-        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let mut cmd = Command::cargo_bin("mqtt-inspect").unwrap();
+    cmd.args(["analyze", "--threads", threads, "--color", "never"]);
+    if format == "html" {
+        cmd.args(["--format", "json", "--html"]).arg(&page);
+    } else {
+        cmd.args(["--format", format]);
+    }
+    let out = cmd.arg(capture).output().unwrap();
     let code = out.status.code();
+    let html = if format == "html" {
+        std::fs::read_to_string(&page).expect("the page")
+    } else {
+        String::new()
+    };
     format!(
-        "exit {code:?}\n{}\n{}",
+        "exit {code:?}\n{}\n{}\n{html}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
 }
 
 fn assert_same(capture: &Path) {
-    for format in ["json", "text"] {
+    for format in ["json", "text", "html"] {
         let one = run("1", format, capture);
         for n in ["2", "5"] {
             let many = run(n, format, capture);

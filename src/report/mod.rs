@@ -56,4 +56,14 @@ pub trait Sink {
     fn needs_events(&self) -> bool {
         true
     }
+    /// Whether the sink draws the run's timelines (the `--html` page). It
+    /// folds them from the events itself; a threaded run, which has no
+    /// events to give, folds them on its workers and hands them over
+    /// with [`timelines`](Self::timelines) before the summary.
+    fn wants_timelines(&self) -> bool {
+        false
+    }
+    /// The timelines of the whole run, folded elsewhere (see
+    /// [`wants_timelines`](Self::wants_timelines)).
+    fn timelines(&mut self, _timelines: html::timeline::Timelines) {}
 }

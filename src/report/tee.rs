@@ -1,6 +1,7 @@
 //! Two sinks fed the same run: the `--format` output on stdout and the
 //! `--html` page beside it.
 
+use super::html::timeline::Timelines;
 use super::{Event, RunStart, Sink, Summary};
 use std::io;
 
@@ -28,6 +29,25 @@ impl<A: Sink, B: Sink> Sink for Tee<A, B> {
         let b = self.second.finish(summary);
         a.and(b)
     }
+
+    fn needs_events(&self) -> bool {
+        self.first.needs_events() || self.second.needs_events()
+    }
+
+    fn wants_timelines(&self) -> bool {
+        self.first.wants_timelines() || self.second.wants_timelines()
+    }
+
+    fn timelines(&mut self, timelines: Timelines) {
+        match (self.first.wants_timelines(), self.second.wants_timelines()) {
+            (true, true) => {
+                self.first.timelines(timelines.clone());
+                self.second.timelines(timelines);
+            }
+            (true, false) => self.first.timelines(timelines),
+            _ => self.second.timelines(timelines),
+        }
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -39,5 +59,14 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         (**self).finish(summary)
+    }
+    fn needs_events(&self) -> bool {
+        (**self).needs_events()
+    }
+    fn wants_timelines(&self) -> bool {
+        (**self).wants_timelines()
+    }
+    fn timelines(&mut self, timelines: Timelines) {
+        (**self).timelines(timelines)
     }
 }

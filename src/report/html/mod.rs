@@ -5,7 +5,9 @@
 //! The sink keeps no packet: it folds the events into bounded timelines
 //! ([`timeline`]) as they come, and renders them with the [`Summary`] at
 //! the end ([`page`]). It runs beside the `--format` output (see
-//! [`super::Tee`]).
+//! [`super::Tee`]). It writes nothing before the end, so a `--threads`
+//! run serves it: the workers fold the timelines of their connections,
+//! and the merged timelines arrive through [`Sink::timelines`].
 
 mod escape;
 mod format;
@@ -23,6 +25,8 @@ use timeline::Collector;
 pub struct HtmlReport<W: Write> {
     out: W,
     collect: Option<Collector>,
+    /// The timelines of a threaded run, folded by its workers.
+    folded: Option<timeline::Timelines>,
     version: String,
 }
 
@@ -32,6 +36,7 @@ impl<W: Write> HtmlReport<W> {
         HtmlReport {
             out,
             collect: Some(Collector::default()),
+            folded: None,
             version: version.into(),
         }
     }
@@ -51,8 +56,24 @@ impl<W: Write> Sink for HtmlReport<W> {
         Ok(())
     }
 
+    fn needs_events(&self) -> bool {
+        false
+    }
+
+    fn wants_timelines(&self) -> bool {
+        true
+    }
+
+    fn timelines(&mut self, timelines: timeline::Timelines) {
+        self.collect = None;
+        self.folded = Some(timelines);
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let timelines = self.collect.take().unwrap_or_default().finish();
+        let timelines = match self.folded.take() {
+            Some(t) => t,
+            None => self.collect.take().unwrap_or_default().finish(),
+        };
         let page = page::render(summary, &timelines, &self.version);
         self.out.write_all(page.as_bytes())?;
         self.out.flush()
