@@ -32,9 +32,39 @@ impl fmt::Display for Esc<'_> {
     }
 }
 
+/// [`Esc`] of at most `.1` characters of the text, with `…` when cut: a
+/// topic or client identifier may be 65,535 bytes, and the page shows
+/// dozens of them.
+pub struct Clip<'a>(pub &'a str, pub usize);
+
+impl fmt::Display for Clip<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (text, more) = cut(self.0, self.1);
+        write!(f, "{}{}", Esc(text), if more { "…" } else { "" })
+    }
+}
+
+/// At most `n` characters of `s`, and whether some were left out (for a
+/// text escaped later, as part of a longer one).
+pub fn cut(s: &str, n: usize) -> (&str, bool) {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => (s.get(..at).unwrap_or_default(), true),
+        None => (s, false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clips_long_texts_at_a_character() {
+        assert_eq!(Clip("short", 10).to_string(), "short");
+        assert_eq!(Clip("exactly", 7).to_string(), "exactly");
+        assert_eq!(Clip("ééééé<", 3).to_string(), "ééé…");
+        assert_eq!(Clip("ab<cd", 3).to_string(), "ab&lt;…");
+        assert_eq!(Clip(&"x".repeat(70_000), 100).to_string().len(), 103);
+    }
 
     #[test]
     fn escapes_markup_and_controls() {

@@ -15,7 +15,7 @@ mod page;
 mod svg;
 pub mod timeline;
 
-pub use escape::Esc;
+pub use escape::{Clip, Esc};
 
 use super::{Event, Sink, Summary};
 use std::io::{self, Write};

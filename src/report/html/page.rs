@@ -7,13 +7,13 @@
 //! escaped [`Esc`] could not run or load anything; zooming the timelines
 //! is CSS (radio buttons), tooltips are SVG `<title>`s.
 
-use super::escape::Esc;
+use super::escape::{Clip, Esc, cut};
 use super::format::{bytes_text, ms_f, ms_text, offset_text, plural};
 use super::svg::{self, LANES, lane_maxima};
 use super::timeline::{CAPTURE_BUCKETS, CONN_BUCKETS, ConnTrack, KEPT, MARKERS, Timelines};
 use crate::analysis::{Finding, FindingKind, FlowCounts, LatencyKey, Severity};
 use crate::base::time::format_utc;
-use crate::report::{ConnectionSummary, FileMap, Summary};
+use crate::report::{ConnectionSummary, FileMap, Summary, Unlisted};
 use crate::tcp::CloseKind;
 use std::fmt::Write;
 
@@ -21,13 +21,26 @@ use std::fmt::Write;
 const EXAMPLES: usize = 5;
 /// Warnings listed (the summary keeps up to 1000).
 const WARNINGS: usize = 200;
+/// Connections in the table, the most troubled first: the summary lists
+/// up to `--connections` (all of them, if asked), and the page must stay
+/// a page whatever that is.
+pub const CONNECTIONS: usize = 250;
+/// Brokers that never answered, named in the verdict (the summary keeps
+/// up to 4096).
+const SILENT: usize = 20;
+/// Input files named in the header and listed in the capture facts.
+const FILES: usize = 50;
+/// Characters shown of a client identifier, a topic or a file name.
+const NAME: usize = 120;
+/// Characters shown of a finding's or a warning's message.
+const MESSAGE: usize = 600;
 
 /// The whole page.
 pub fn render(s: &Summary, t: &Timelines, version: &str) -> String {
     let mut p = Page {
         out: String::with_capacity(64 << 10),
         s,
-        files: FileMap::of(s.capture.sources.len(), &s.capture.files),
+        files: clipped_files(s),
         origin_ns: s
             .capture
             .first_ts
@@ -50,6 +63,22 @@ pub fn render(s: &Summary, t: &Timelines, version: &str) -> String {
     p.out
 }
 
+/// The capture's files with their names clipped: the page names a
+/// frame's file beside the frame, hundreds of times.
+fn clipped_files(s: &Summary) -> FileMap {
+    let mut map = FileMap::default();
+    if s.capture.sources.len() > 1 {
+        for f in &s.capture.files {
+            let (name, more) = cut(&f.name, NAME);
+            map.push(
+                &format!("{name}{}", if more { "…" } else { "" }),
+                f.first_frame,
+            );
+        }
+    }
+    map
+}
+
 struct Page<'a> {
     out: String,
     s: &'a Summary,
@@ -67,7 +96,16 @@ macro_rules! w {
 
 impl Page<'_> {
     fn head(&mut self) {
-        let title = self.s.capture.sources.join(", ");
+        let sources = &self.s.capture.sources;
+        let mut title: String = sources
+            .iter()
+            .take(3)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if sources.len() > 3 {
+            title.push_str(&format!(" and {} more", sources.len() - 3));
+        }
         w!(
             self,
             r#"<!DOCTYPE html>
@@ -78,7 +116,7 @@ impl Page<'_> {
 <title>mqtt-inspect: {}</title>
 <style>{CSS}</style></head><body>
 "#,
-            Esc(&title)
+            Clip(&title, 3 * NAME)
         );
     }
 
@@ -87,11 +125,15 @@ impl Page<'_> {
             self,
             r#"<header><h1>MQTT capture report</h1><p class="sub">"#
         );
-        for (i, src) in self.s.capture.sources.iter().enumerate() {
+        let sources = &self.s.capture.sources;
+        for (i, src) in sources.iter().take(FILES).enumerate() {
             if i > 0 {
                 self.out.push_str(", ");
             }
-            w!(self, "<code>{}</code>", Esc(src));
+            w!(self, "<code>{}</code>", Clip(src, NAME));
+        }
+        if sources.len() > FILES {
+            w!(self, " and {} more files", sources.len() - FILES);
         }
         w!(
             self,
@@ -157,13 +199,20 @@ impl Page<'_> {
         if !worst.is_empty() {
             w!(self, "<p>{}</p>", Esc(&worst.join(" · ")));
         }
-        for silent in &self.s.silent_servers {
+        for silent in self.s.silent_servers.iter().take(SILENT) {
             w!(
                 self,
                 r#"<p class="bad">Broker {} never sent a byte on any of its {} (its clients sent {}).</p>"#,
                 Esc(&silent.server.to_string()),
                 Esc(&plural(silent.connections, "connection")),
                 Esc(&bytes_text(silent.client_bytes))
+            );
+        }
+        if self.s.silent_servers.len() > SILENT {
+            w!(
+                self,
+                r#"<p class="bad">… and {} more silent brokers (<code>silent_servers</code> in the JSON).</p>"#,
+                self.s.silent_servers.len() - SILENT
             );
         }
         self.out.push_str("</section>\n");
@@ -236,12 +285,21 @@ impl Page<'_> {
             );
         }
         if c.sources.len() > 1 {
-            for f in &c.files {
+            for f in c.files.iter().take(FILES) {
+                let (name, more) = cut(&f.name, NAME);
+                let name = format!("{name}{}", if more { "…" } else { "" });
                 let frames = match f.frames {
                     0 => "no frames".to_string(),
                     n => format!("frames {}–{}", f.first_frame, f.first_frame + n - 1),
                 };
-                row(self, &f.name, &frames);
+                row(self, &name, &frames);
+            }
+            if c.files.len() > FILES {
+                row(
+                    self,
+                    "more files",
+                    &format!("{} (--format json lists them)", c.files.len() - FILES),
+                );
             }
         }
         self.out.push_str("</dl></section>\n");
@@ -361,9 +419,9 @@ impl Page<'_> {
                         Esc(&frames),
                         Esc(&offset_text(f.ts.as_nanos() - self.origin_ns, 0)),
                         f.connection,
-                        Esc(f.client_id.as_deref().unwrap_or("")),
-                        Esc(f.topic.as_deref().unwrap_or("")),
-                        Esc(&f.message)
+                        Clip(f.client_id.as_deref().unwrap_or(""), NAME),
+                        Clip(f.topic.as_deref().unwrap_or(""), NAME),
+                        Clip(&f.message, MESSAGE)
                     );
                 }
                 self.out.push_str("</table>");
@@ -525,7 +583,9 @@ impl Page<'_> {
     fn conn_timeline(&mut self, c: &ConnTrack) {
         let mut head = format!("#{} {} → {}", c.id, c.client, c.server);
         if let Some(id) = &c.client_id {
-            head.push_str(&format!(" · client id “{id}”"));
+            let (id, more) = cut(id, NAME);
+            let more = if more { "…" } else { "" };
+            head.push_str(&format!(" · client id “{id}{more}”"));
         }
         let close = match c.close {
             Some(CloseKind::Fin) => "closed (FIN)",
@@ -574,6 +634,13 @@ impl Page<'_> {
         );
         let mut list: Vec<&ConnectionSummary> = s.connections.iter().collect();
         list.sort_by_key(|c| (std::cmp::Reverse(c.problems), c.tcp.id));
+        let mut off_page = Unlisted::default();
+        for c in list.iter().skip(CONNECTIONS) {
+            off_page.count += 1;
+            off_page.with_errors += u64::from(c.problems.errors > 0);
+            off_page.with_warnings += u64::from(c.problems.warnings > 0);
+        }
+        list.truncate(CONNECTIONS);
         if !list.is_empty() {
             self.out.push_str(
                 r#"<table class="connections"><tr><th>id</th><th>client → server</th><th>client id</th><th>MQTT</th><th>errors</th><th>warnings</th><th>packets</th><th>frames</th><th>duration</th><th>TCP rtt</th><th>close</th><th>bytes c→s</th><th>bytes s→c</th><th>retrans.</th><th>gap bytes</th></tr>"#,
@@ -611,7 +678,7 @@ impl Page<'_> {
                 t.id,
                 Esc(&t.client.to_string()),
                 Esc(&t.server.to_string()),
-                Esc(&client_id),
+                Clip(&client_id, NAME),
                 Esc(&version),
                 bad(c.problems.errors),
                 c.problems.errors,
@@ -633,6 +700,15 @@ impl Page<'_> {
         }
         if !s.connections.is_empty() {
             self.out.push_str("</table>");
+        }
+        if off_page.count > 0 {
+            w!(
+                self,
+                r#"<p class="dim">… and {} more in the summary, not on this page (at most {CONNECTIONS}; {} with errors, {} with warnings); <code>--format json</code> lists them.</p>"#,
+                off_page.count,
+                off_page.with_errors,
+                off_page.with_warnings
+            );
         }
         let u = &s.connections_unlisted;
         if u.count > 0 {
@@ -685,7 +761,7 @@ impl Page<'_> {
                 self,
                 r#"<li><span class="at">{}</span> {}</li>"#,
                 Esc(&at),
-                Esc(&w.message)
+                Clip(&w.message, MESSAGE)
             );
         }
         self.out.push_str("</ul>");
@@ -786,3 +862,103 @@ ul.warnings{padding-left:18px}ul.warnings .at{color:var(--dim);font-variant-nume
 footer{margin-top:30px;border-top:1px solid var(--line);color:var(--dim);font-size:12px}
 @media print{#timelines input,#timelines label,.zoom,nav{display:none}}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::Severity;
+    use crate::base::Warning;
+    use crate::capture::open_captures;
+    use crate::pipeline::{Pipeline, PipelineOptions};
+    use crate::report::html::timeline::worst_case;
+    use crate::report::{JsonReport, SilentServer};
+
+    /// The page's size bound (docs/json.md and README say it): whatever
+    /// the capture, every part of the page is capped, so even a summary
+    /// with every list at its longest and every text at its longest
+    /// (65,535 characters that each escape to 6 bytes) stays under it.
+    pub const BOUND: usize = 4 << 20;
+
+    fn sample_summary() -> Summary {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/faults/late_ack.pcap");
+        let mut source = open_captures(&[path.to_string()]).expect("the sample opens");
+        let mut sink = JsonReport::new(std::io::sink());
+        Pipeline::new(PipelineOptions::default())
+            .run(&mut source, &mut sink)
+            .expect("the sample runs")
+    }
+
+    #[test]
+    fn the_page_is_bounded_whatever_the_summary() {
+        let mut s = sample_summary();
+        let long = "\"".repeat(65_535);
+
+        // Every list longer than the page shows (the summary holds up to
+        // 1000 connections by default, 1000 warnings, 4096 silent
+        // servers), every text at its longest.
+        let file = s.capture.files.first().cloned().expect("one file");
+        s.capture.sources = vec![long.clone(); 200];
+        s.capture.files = (0..200)
+            .map(|_| crate::capture::FileInfo {
+                name: long.clone(),
+                ..file.clone()
+            })
+            .collect();
+        let finding = s
+            .analysis
+            .findings
+            .first()
+            .cloned()
+            .expect("late_ack.pcap has a finding");
+        s.analysis.findings.clear();
+        for kind in FindingKind::ALL {
+            s.analysis.findings_by_kind.insert(kind, u64::MAX / 32);
+            for _ in 0..EXAMPLES + 1 {
+                s.analysis.findings.push(Finding {
+                    kind,
+                    severity: kind.severity(),
+                    frames: vec![u64::MAX; 32],
+                    message: long.clone(),
+                    client_id: Some(long.clone()),
+                    topic: Some(long.clone()),
+                    ..finding.clone()
+                });
+            }
+        }
+        s.analysis
+            .findings_by_severity
+            .insert(Severity::Error, u64::MAX);
+        let conn = s.connections.first().cloned().expect("one connection");
+        s.connections = (0..1_000u32)
+            .map(|_| {
+                let mut c = conn.clone();
+                if let Some(m) = c.mqtt.as_mut() {
+                    m.client_id = Some(long.clone());
+                }
+                c
+            })
+            .collect();
+        s.silent_servers = vec![
+            SilentServer {
+                server: conn.tcp.server,
+                connections: u64::MAX,
+                client_bytes: u64::MAX,
+            };
+            4096
+        ];
+        s.warnings = vec![
+            Warning {
+                frame: Some(u64::MAX),
+                message: long.clone(),
+            };
+            1000
+        ];
+        let page = render(&s, &worst_case(65_535), "test");
+        assert!(page.len() < BOUND, "{} bytes", page.len());
+        // The caps did the bounding: each list is cut where the page says.
+        assert_eq!(page.matches("<tr data-conn=").count(), CONNECTIONS);
+        assert_eq!(page.matches(r#"<li><span class="at">"#).count(), WARNINGS);
+        assert_eq!(page.matches(r#"<svg class="timeline""#).count(), KEPT + 1);
+        assert!(page.contains("and 150 more files"));
+    }
+}

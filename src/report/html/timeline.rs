@@ -466,6 +466,67 @@ pub struct Timelines {
     pub seen: u64,
 }
 
+/// The largest timelines the page can be given: every bucket of the
+/// capture and of [`KEPT`] connections counted in every lane, [`MARKERS`]
+/// findings on each, client ids of `id_len` characters (tests of the
+/// page's size bound).
+#[cfg(test)]
+pub fn worst_case(id_len: usize) -> Timelines {
+    let at = |ns: i64| {
+        Timestamp::new(
+            1_700_000_000 + ns / 1_000_000_000,
+            (ns % 1_000_000_000) as u64,
+            9,
+        )
+    };
+    let ep = |port| Endpoint {
+        ip: "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"
+            .parse()
+            .unwrap_or(std::net::IpAddr::from([0u8; 16])),
+        port,
+    };
+    let fill = |t: &mut Timeline, buckets: i64| {
+        for i in 0..buckets {
+            for s in [
+                Series::Publish(Direction::ClientToServer),
+                Series::Publish(Direction::ServerToClient),
+                Series::Ack,
+                Series::Finding,
+            ] {
+                t.add(at(i * 1_000 + 1), s);
+            }
+        }
+    };
+    let mut capture = Timeline::new(CAPTURE_BUCKETS);
+    fill(&mut capture, CAPTURE_BUCKETS as i64);
+    let connections = (0..KEPT as u32)
+        .map(|id| {
+            let mut c = ConnTrack::new(id + 4_000_000_000, ep(65_535), ep(65_534));
+            fill(&mut c.timeline, CONN_BUCKETS as i64);
+            c.markers = (0..MARKERS as i64)
+                .map(|i| Marker {
+                    ts: at(i * 3_000),
+                    kind: FindingKind::ReceiveMaximumExceeded,
+                    frame: Some(u64::MAX),
+                })
+                .collect();
+            c.markers_dropped = u64::MAX;
+            c.problems = Problems {
+                errors: u64::MAX,
+                warnings: u64::MAX,
+            };
+            c.client_id = Some("\"".repeat(id_len));
+            c.close = Some(CloseKind::Rst);
+            c
+        })
+        .collect();
+    Timelines {
+        capture,
+        connections,
+        seen: u64::MAX,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
