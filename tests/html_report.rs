@@ -467,6 +467,92 @@ fn sample_pages_render_in_a_browser() {
     }
 }
 
+/// Several files are one capture on one page: both named, each file's
+/// frames listed, a finding's frames also as its file numbers them (and
+/// no Wireshark filter, which could open only one file); `--threads 2`
+/// writes the same page; the browser draws it.
+#[test]
+fn several_files_make_one_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        "samples/faults/late_ack.pcap",
+        "samples/faults/packet_id_in_use.pcap",
+    ];
+    let page = dir.path().join("two.html");
+    let (summary, html) = analyze_with_html(&files, &page);
+    assert_eq!(
+        summary["capture"]["files"].as_array().map(Vec::len),
+        Some(2)
+    );
+    for f in files {
+        assert!(
+            html.contains(&format!("<code>{f}</code>")),
+            "{f} in the header"
+        );
+    }
+    assert!(html.contains("<dt>samples/faults/late_ack.pcap</dt><dd>frames 1–21</dd>"));
+    assert!(html.contains("<dt>samples/faults/packet_id_in_use.pcap</dt><dd>frames 22–46</dd>"));
+    assert!(
+        html.contains("<tr><td>32 34 (samples/faults/packet_id_in_use.pcap frames 11,13)</td>"),
+        "capture frames 32 and 34 are frames 11 and 13 of the second file"
+    );
+    assert!(!html.contains("frame.number in"), "no filter across files");
+    let threaded = dir.path().join("two-threads.html");
+    let (_, html2) = analyze_with_html(&["--threads", "2", files[0], files[1]], &threaded);
+    assert!(html2 == html, "--threads 2 wrote another page");
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dom = run_chromium(
+        &browser,
+        &dir.path().join("profile"),
+        &page,
+        &["--dump-dom"],
+    );
+    check_dom(&dom, &summary, "two files");
+}
+
+/// Hundreds of clients, each with a 3,000-character client id and topic
+/// and a message never acknowledged, listed in full (`--connections
+/// all`): the page clips every name, lists at most 250 connections and
+/// says how many it left to the JSON, and stays small.
+#[test]
+fn huge_inputs_keep_the_page_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("wide.pcap");
+    let clients = 300u16;
+    let mut o = PcapStream::new(Vec::new(), 1);
+    o.step_us = 50;
+    for i in 0..clients {
+        let mut c = Tcp::new((i % 200) as u8 + 1, 20_000 + i);
+        let name = format!("{i:04}{}", "c".repeat(3_000));
+        c.open(&mut o, &name);
+        c.client(
+            &mut o,
+            &publish(1, &format!("{i:04}{}", "t".repeat(3_000)), 1, b"x"),
+        );
+        c.reset(&mut o);
+    }
+    std::fs::write(&cap, o.finish()).unwrap();
+    let page = dir.path().join("wide.html");
+    let (summary, html) =
+        analyze_with_html(&["--connections", "all", cap.to_str().unwrap()], &page);
+    assert_eq!(
+        summary["findings_by_kind"]["missing_ack"],
+        u64::from(clients)
+    );
+    assert_eq!(summary["connections"].as_array().map(Vec::len), Some(300));
+    assert_eq!(count(&html, "<tr data-conn="), 250);
+    assert!(
+        html.contains("… and 50 more in the summary, not on this page (at most 250; 50 with errors, 0 with warnings)"),
+        "the connections left out are counted"
+    );
+    assert!(!html.contains(&"c".repeat(121)), "a client id is clipped");
+    assert!(!html.contains(&"t".repeat(601)), "a topic is clipped");
+    assert!(html.contains(&format!("0000{}…", "c".repeat(116))));
+    assert!(html.len() < 400_000, "{} bytes", html.len());
+}
+
 /// Thousands of messages stay readable: the busiest connection's timeline
 /// is at most 128 bars a lane (bucketed, not one mark per message), the
 /// page stays small, and the browser draws it all.
