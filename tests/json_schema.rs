@@ -8,52 +8,12 @@
 
 mod common;
 
+use common::schema::{errors, validators};
 use common::{analyze_json, analyze_jsonl, root};
-use jsonschema::{Registry, Validator};
+use jsonschema::Validator;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-
-const SUMMARY_ID: &str = "urn:mqtt-inspect:schema:1:summary";
-
-fn schema(name: &str) -> Value {
-    common::read_json(&root().join("docs/schema").join(name))
-}
-
-/// The summary and jsonl validators; the schemas themselves are checked
-/// against the draft 2020-12 meta-schema first.
-fn validators() -> (Validator, Validator) {
-    let summary = schema("summary.schema.json");
-    let jsonl = schema("jsonl.schema.json");
-    for (name, s) in [("summary", &summary), ("jsonl", &jsonl)] {
-        if let Err(e) = jsonschema::meta::validate(s) {
-            panic!("docs/schema/{name}.schema.json is not a valid schema: {e}");
-        }
-        assert_eq!(
-            s["$schema"], "https://json-schema.org/draft/2020-12/schema",
-            "{name}: draft 2020-12"
-        );
-    }
-    assert_eq!(summary["$id"], SUMMARY_ID);
-    let registry = Registry::new()
-        .add(SUMMARY_ID, summary.clone())
-        .and_then(|r| r.prepare())
-        .expect("the summary schema registers");
-    let build = |s: &Value| {
-        jsonschema::options()
-            .offline()
-            .with_registry(&registry)
-            .build(s)
-            .unwrap_or_else(|e| panic!("schema does not build: {e}"))
-    };
-    (build(&summary), build(&jsonl))
-}
-
-fn errors(v: &Validator, instance: &Value) -> Vec<String> {
-    v.iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect()
-}
 
 /// Every bundled capture: samples/ and samples/faults/.
 fn samples() -> Vec<PathBuf> {
