@@ -25,6 +25,30 @@ pub enum Command {
     Live(LiveArgs),
     /// List the interfaces live capture can use (cargo feature `live`).
     Interfaces,
+    /// Merge `--format json` summaries of separate runs into one (`-` reads
+    /// stdin: concatenated summaries, or whole jsonl outputs, whose summary
+    /// lines are taken): counts add up, percentiles come from the merged
+    /// histograms. Exact when every connection (and every client's
+    /// session) lies whole in one part.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Summaries to merge, in order (`-` = stdin); listed records keep the
+    /// `part` they came from, counted from 0 in this order.
+    #[arg(required = true, value_name = "SUMMARY")]
+    pub summaries: Vec<String>,
+    /// Connections listed one by one (the most troubled first); the rest
+    /// are counted in `connections_unlisted`.
+    #[arg(long, default_value_t = crate::pipeline::DEFAULT_LISTED, value_name = "N")]
+    pub connections: usize,
+    /// Findings listed; the rest are counted in `findings_dropped`.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_findings: usize,
+    /// Clients and topics in the latency breakdowns.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +176,11 @@ pub struct CommonArgs {
     /// (as of its close: ACKs after the last FIN still count in the summary).
     #[arg(long = "connections", default_value = "1000", value_name = "N|all", value_parser = count_or_all)]
     pub listed_connections: usize,
+    /// Clients and topics the latency breakdowns list one by one (the
+    /// busiest; the rest fold into `other`). Summaries meant for `merge`
+    /// list more, so that no part hides a key another part lists.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = at_least_one)]
     pub max_connections: usize,

@@ -16,6 +16,7 @@ pub mod capture;
 pub mod cli;
 pub mod connection;
 pub mod live;
+pub mod merge;
 pub mod mqtt;
 pub mod netdecode;
 pub mod observe;

@@ -1,5 +1,7 @@
 //! `mqtt-inspect`: builds the pipeline from the command line and picks the output.
 
+mod merge_summaries;
+
 use anyhow::Context;
 use clap::Parser;
 use mqtt_inspect::analysis::{AnalysisConfig, Severity};
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::Live(args) => live(args),
         Command::Interfaces => interfaces(),
+        Command::Merge(args) => merge_summaries::run(&args),
     }
 }
 
@@ -316,6 +319,7 @@ fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
         analysis: AnalysisConfig {
             ack_timeout: c.ack_timeout,
             live,
+            top_topics: c.top.max(1),
             ..AnalysisConfig::default()
         },
         mqtt: MqttConfig {

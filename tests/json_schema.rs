@@ -99,6 +99,78 @@ fn every_sample_validates_against_the_published_schemas() {
     assert_eq!(line_types, want, "every line type was checked");
 }
 
+/// `mqtt-inspect merge` prints a summary of the same schema, its listed
+/// records tagged with their `part`: merged summaries of samples (one of
+/// them analysed with `--top 1`, so its breakdowns fold into `other`)
+/// validate, and so does the merge of whole jsonl outputs.
+#[test]
+fn merged_summaries_validate_against_the_summary_schema() {
+    let (summary_v, _) = validators();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let parts = [
+        ("a.json", vec!["samples/faults/late_ack.pcap"]),
+        ("b.json", vec!["--top", "1", "samples/clients_many.pcap"]),
+        (
+            "c.json",
+            vec![
+                "samples/v311_basic.pcap",
+                "samples/faults/packet_id_in_use.pcap",
+            ],
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (name, args) in &parts {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.starts_with("samples/") {
+                    root().join(a).to_string_lossy().into_owned()
+                } else {
+                    (*a).to_string()
+                }
+            })
+            .collect();
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = analyze_json(&a);
+        assert!(errors(&summary_v, &v).is_empty(), "{name}");
+        let path = dir.path().join(name);
+        std::fs::write(&path, v.to_string()).expect("written");
+        paths.push(path);
+    }
+    let out = assert_cmd::Command::cargo_bin("mqtt-inspect")
+        .expect("binary built")
+        .arg("merge")
+        .args(&paths)
+        .output()
+        .expect("merge runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        merged["capture"]["files"][3]["part"], 2,
+        "tagged: {}",
+        merged["capture"]["files"]
+    );
+    assert!(
+        merged["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().all(|f| f["part"].is_u64()))
+    );
+    let e = errors(&summary_v, &merged);
+    assert!(e.is_empty(), "merged: {}", e.join("; "));
+    // A merged record keeps what a finding carries (ends, Community ID).
+    assert!(merged["findings"][0]["community_id"].is_string());
+    let mut untagged = merged.clone();
+    untagged["connections"][0]["part"] = json!("zero");
+    assert!(
+        !errors(&summary_v, &untagged).is_empty(),
+        "part is a number"
+    );
+}
+
 /// The schemas are not vacuous: output with a field renamed, a required
 /// one missing, a wrong type or an unknown line type does not validate.
 #[test]
@@ -113,6 +185,14 @@ fn the_schemas_reject_what_the_tool_does_not_write() {
     assert!(
         !errors(&summary_v, &no_schema).is_empty(),
         "schema is required"
+    );
+    let mut no_hdr = summary.clone();
+    if let Some(o) = no_hdr["latency"]["puback"].as_object_mut() {
+        o.remove("hdr");
+    }
+    assert!(
+        !errors(&summary_v, &no_hdr).is_empty(),
+        "a latency object carries its histogram"
     );
     let mut bumped = summary.clone();
     bumped["schema"] = json!("mqtt-inspect/2");

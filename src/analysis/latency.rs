@@ -9,11 +9,15 @@
 //! bucket) and has a fixed relative precision:
 //!
 //! - [`Precision::Fine`], 3 significant digits (±0.1 %), for the overall
-//!   and per-direction statistics (about 270 KiB per key that has samples);
+//!   and per-direction statistics (at most about 270 KiB per key that has
+//!   samples);
 //! - [`Precision::Coarse`], 2 significant digits (±1 %), for the per-topic
-//!   and per-client breakdowns (about 37 KiB per key that has samples).
+//!   and per-client breakdowns (at most about 37 KiB per key that has
+//!   samples).
 //!
-//! The histogram covers 1 ns to one hour ([`MAX_TRACKED_NS`]); a longer
+//! A histogram grows to its largest sample ([`growing_histogram`]), so
+//! keys of millisecond latencies take about a third of those sizes.
+//! It covers 1 ns to one hour ([`MAX_TRACKED_NS`]); a longer
 //! latency is recorded as one hour in the histogram (clamped, never
 //! dropped, never a panic) while `max` keeps its exact value. Reported
 //! percentiles are clamped to `[min, max]`, so a percentile never claims a
@@ -114,6 +118,23 @@ pub struct LatencyStats {
     hist: Option<Histogram<u64>>,
 }
 
+/// A histogram that starts with one bucket and grows to the largest
+/// sample it has seen (at most [`MAX_TRACKED_NS`]).
+///
+/// Allocated for the whole hour up front, a 3-digit histogram takes
+/// about 270 KiB and a 2-digit one 37 KiB, however small the latencies;
+/// grown on demand, a key whose answers come within a few milliseconds
+/// takes about a third of that. Bucket boundaries depend only on the
+/// lowest value and the precision, never on the upper bound, so the
+/// percentiles are the same either way. Growing is an allocation, but
+/// only when a sample exceeds every earlier one by a power of two: a
+/// few dozen times in a histogram's life at most.
+fn growing_histogram(precision: Precision) -> Option<Histogram<u64>> {
+    let mut h = Histogram::new_with_bounds(1, 2, precision.sigfig()).ok()?;
+    h.auto(true);
+    Some(h)
+}
+
 impl LatencyStats {
     pub fn new(precision: Precision) -> Self {
         LatencyStats {
@@ -121,7 +142,7 @@ impl LatencyStats {
             min_ns: u64::MAX,
             max_ns: 0,
             sum_ns: 0,
-            hist: Histogram::new_with_bounds(1, MAX_TRACKED_NS, precision.sigfig()).ok(),
+            hist: growing_histogram(precision),
         }
     }
 
@@ -132,7 +153,10 @@ impl LatencyStats {
         self.max_ns = self.max_ns.max(ns);
         self.sum_ns = self.sum_ns.saturating_add(u128::from(ns));
         if let Some(h) = &mut self.hist {
-            h.saturating_record(ns);
+            let clamped = ns.min(MAX_TRACKED_NS);
+            if h.record(clamped).is_err() {
+                h.saturating_record(clamped);
+            }
         }
     }
 
@@ -155,6 +179,34 @@ impl LatencyStats {
         if failed {
             self.hist = None;
         }
+    }
+
+    /// Statistics rebuilt from their printed parts (`mqtt-inspect merge`):
+    /// the exact totals and the histogram, when there is one.
+    pub fn from_parts(
+        count: u64,
+        min_ns: u64,
+        max_ns: u64,
+        sum_ns: u128,
+        hist: Option<Histogram<u64>>,
+    ) -> Self {
+        let mut hist = hist;
+        if let Some(h) = &mut hist {
+            h.auto(true);
+        }
+        LatencyStats {
+            count,
+            min_ns: if count == 0 { u64::MAX } else { min_ns },
+            max_ns,
+            sum_ns,
+            hist,
+        }
+    }
+
+    /// The histogram behind the percentiles (`None` only if it could not
+    /// be built or merged).
+    pub fn histogram(&self) -> Option<&Histogram<u64>> {
+        self.hist.as_ref()
     }
 
     pub fn count(&self) -> u64 {
@@ -276,6 +328,21 @@ impl LatencySet {
     /// Whether no key has a sample.
     pub fn is_empty(&self) -> bool {
         self.stats.iter().flatten().all(|s| s.count() == 0)
+    }
+
+    /// `(key, statistics)` for every key with samples, in contract order.
+    pub fn stats(&self) -> impl Iterator<Item = (LatencyKey, &LatencyStats)> + '_ {
+        LatencyKey::ALL
+            .into_iter()
+            .filter_map(|k| self.get(k).filter(|s| s.count() > 0).map(|s| (k, s)))
+    }
+
+    /// Adds every sample of `stats` to `key` (merging summaries).
+    pub fn merge_key(&mut self, key: LatencyKey, stats: &LatencyStats) {
+        if let Some(slot) = self.stats.get_mut(key.index()) {
+            slot.get_or_insert_with(|| Box::new(LatencyStats::new(self.precision)))
+                .merge(stats);
+        }
     }
 
     /// `(key, summary)` for every key with samples, in contract order.

@@ -138,10 +138,12 @@ impl Breakdown {
         let estimate = self.sketch.add(key, n);
         let proven = self.sketch.lower_bound(estimate);
         if proven > self.floor {
+            // The least busy key, ties by name: the map's iteration order
+            // is random per run, and which key goes must not be.
             let coldest = self
                 .entries
                 .iter()
-                .min_by_key(|(_, e)| e.volume)
+                .min_by(|a, b| a.1.volume.cmp(&b.1.volume).then_with(|| a.0.cmp(b.0)))
                 .map(|(k, e)| (k.clone(), e.volume));
             if let Some((cold_key, cold_volume)) = coldest {
                 self.floor = cold_volume;

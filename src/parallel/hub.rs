@@ -19,9 +19,12 @@ use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 /// Calls per batch before it is sent (at the end of the step).
-const BATCH_CALLS: usize = 4096;
+const BATCH_CALLS: usize = 2048;
 /// Bytes per batch before it is sent.
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
+/// A batch's byte buffer: a full batch plus the largest single delivery
+/// the reassembler makes past the threshold, so it is allocated once.
+const BATCH_ROOM: usize = BATCH_BYTES + (64 << 10);
 /// Steps after which every pending batch is sent, so that merging (and
 /// the memory it holds) never waits long on a quiet worker.
 const FLUSH_STEPS: u32 = 16_384;
@@ -59,6 +62,8 @@ pub struct Hub {
     /// Calls handed to workers so far (the run's order of them).
     order: u64,
     batches: Vec<Batch>,
+    /// Emptied batches the workers gave back, to be filled again.
+    spare: Vec<Batch>,
     senders: Vec<SyncSender<Batch>>,
     outs: Receiver<Out>,
     /// Batches sent to each worker and not yet reported on.
@@ -84,7 +89,10 @@ impl Hub {
             call: 0,
             n: 0,
             order: 0,
-            batches: (0..n).map(|_| Batch::default()).collect(),
+            batches: (0..n)
+                .map(|_| Batch::with_room(BATCH_CALLS + 1, BATCH_ROOM))
+                .collect(),
+            spare: Vec::new(),
             senders,
             outs,
             in_flight: vec![0; n],
@@ -173,7 +181,11 @@ impl Hub {
         let Some(slot) = self.batches.get_mut(w) else {
             return;
         };
-        let mut batch = std::mem::take(slot);
+        let fresh = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Batch::with_room(BATCH_CALLS + 1, BATCH_ROOM));
+        let mut batch = std::mem::replace(slot, fresh);
         batch.through = self.step;
         if let Some(tx) = self.senders.get(w) {
             // Blocks while the worker is a few batches behind (bounded memory).
@@ -206,6 +218,7 @@ impl Hub {
                 *t = out.through;
             }
             self.pending.extend(out.records);
+            self.spare.push(out.spent);
         }
     }
 
@@ -303,7 +316,9 @@ pub struct Relay {
 impl Forward for Relay {
     fn open(&mut self, o: &Opened) -> usize {
         let w = route(o.client, o.server, self.workers);
-        self.hub.borrow_mut().push(w, o.conn, Op::Open(*o));
+        self.hub
+            .borrow_mut()
+            .push(w, o.conn, Op::Open(Box::new(*o)));
         w
     }
 

@@ -17,7 +17,8 @@ use std::sync::mpsc::{Receiver, Sender};
 /// One call on a connection.
 #[derive(Debug)]
 pub enum Op {
-    Open(Opened),
+    /// Boxed: a connection opens once, and the other calls stay small.
+    Open(Box<Opened>),
     /// `len` bytes at `start` of the batch's byte buffer.
     Data {
         dir: Direction,
@@ -64,6 +65,17 @@ pub struct Batch {
     pub through: u64,
 }
 
+impl Batch {
+    /// Room for a full batch, so that filling it never reallocates.
+    pub fn with_room(calls: usize, bytes: usize) -> Self {
+        Batch {
+            msgs: Vec::with_capacity(calls),
+            bytes: Vec::with_capacity(bytes),
+            through: 0,
+        }
+    }
+}
+
 /// What a worker reports after each batch.
 #[derive(Debug)]
 pub struct Out {
@@ -72,6 +84,9 @@ pub struct Out {
     /// Every record of steps at or before this one is in this or an
     /// earlier report.
     pub through: u64,
+    /// The batch, emptied, for the reading thread to fill again: batches
+    /// go round instead of being allocated (a batch holds a megabyte).
+    pub spent: Batch,
 }
 
 /// What a worker leaves at the end: its share of the analysis, of the
@@ -95,8 +110,8 @@ pub fn work(
     let mut rec = Recorder::new(analysis.max_findings, timelines);
     let mut shared = Shared::new(analysis);
     let mut conns: HashMap<ConnId, Connection> = HashMap::default();
-    for batch in batches {
-        for msg in batch.msgs {
+    for mut batch in batches {
+        for msg in batch.msgs.drain(..) {
             rec.at(msg.step, msg.call);
             shared.set_clock(msg.order);
             let mut up = Upper {
@@ -149,10 +164,13 @@ pub fn work(
                 rec.hold_analysis_warnings(ws);
             }
         }
+        let through = batch.through;
+        batch.bytes.clear();
         let out = Out {
             worker,
             records: rec.take(),
-            through: batch.through,
+            through,
+            spent: batch,
         };
         if outs.send(out).is_err() {
             break; // the run stopped

@@ -9,6 +9,7 @@
 
 mod event;
 mod files;
+pub mod hdr;
 pub mod html;
 mod json;
 mod listing;

@@ -14,7 +14,7 @@ use super::summary::{CaptureSummary, ConnectionSummary, MqttConnSummary, PacketC
 use crate::analysis::topk::BreakdownReport;
 use crate::analysis::{
     AnalysisCounters, AnalysisSummary, ClientLatency, Finding, FlowCounts, FlowRecord, FlowsByQos,
-    LatencySet, LatencySummary, Qos0Counts, TopicLatency,
+    LatencySet, LatencyStats, LatencySummary, Qos0Counts, TopicLatency,
 };
 use crate::base::{Direction, Endpoint, Peers, PerDir, Timestamp, Warning};
 use crate::mqtt::Violation;
@@ -662,7 +662,9 @@ impl From<&Qos0Counts> for Qos0Json {
     }
 }
 
-/// One latency key: count, min, mean, percentiles and max in milliseconds.
+/// One latency key: count, min, mean, percentiles and max in
+/// milliseconds, then what merging needs: the exact integer totals in
+/// nanoseconds and the histogram ([`super::hdr`]).
 #[derive(Serialize)]
 struct LatencySummaryJson {
     count: u64,
@@ -672,10 +674,15 @@ struct LatencySummaryJson {
     p90_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    min_ns: u64,
+    max_ns: u64,
+    sum_ns: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hdr: Option<String>,
 }
 
-impl From<&LatencySummary> for LatencySummaryJson {
-    fn from(l: &LatencySummary) -> Self {
+impl LatencySummaryJson {
+    fn new(l: &LatencySummary, stats: &LatencyStats) -> Self {
         LatencySummaryJson {
             count: l.count,
             min_ms: l.min_ms,
@@ -684,6 +691,10 @@ impl From<&LatencySummary> for LatencySummaryJson {
             p90_ms: l.p90_ms,
             p99_ms: l.p99_ms,
             max_ms: l.max_ms,
+            min_ns: stats.min_ns().unwrap_or(0),
+            max_ns: stats.max_ns().unwrap_or(0),
+            sum_ns: u64::try_from(stats.sum_ns()).unwrap_or(u64::MAX),
+            hdr: stats.histogram().map(super::hdr::encode),
         }
     }
 }
@@ -694,8 +705,10 @@ pub struct LatencyJson<'a>(pub &'a LatencySet);
 impl Serialize for LatencyJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        for (k, summary) in self.0.summaries() {
-            map.serialize_entry(k.as_str(), &LatencySummaryJson::from(&summary))?;
+        for (k, stats) in self.0.stats() {
+            if let Some(summary) = stats.summary() {
+                map.serialize_entry(k.as_str(), &LatencySummaryJson::new(&summary, stats))?;
+            }
         }
         map.end()
     }

@@ -428,16 +428,18 @@ impl<C> Reassembler<C> {
         if self.conns.len() < self.cfg.max_connections.max(1) {
             return;
         }
-        let mut by_age: Vec<(bool, Timestamp, ConnKey)> = self
+        // Ties in activity go by connection id: the table's iteration
+        // order is random per run, and the choice must not be.
+        let mut by_age: Vec<(bool, Timestamp, ConnId, ConnKey)> = self
             .conns
             .iter()
-            .map(|(k, c)| (!c.ended, c.record.last_ts, *k))
+            .map(|(k, c)| (!c.ended, c.record.last_ts, c.record.id, *k))
             .collect();
-        by_age.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        by_age.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         // Evict a batch so that a flood of new connections does not rescan the table each time.
         let batch = (self.cfg.max_connections / 16).max(1);
         let mut evicted_open = 0u64;
-        for (open, _, k) in by_age.into_iter().take(batch) {
+        for (open, _, _, k) in by_age.into_iter().take(batch) {
             if let Some(c) = self.conns.remove(&k) {
                 if open {
                     evicted_open += 1;
