@@ -327,28 +327,25 @@ fn what_is_not_a_summary_is_a_one_line_error() {
         ("{\"schema\": \"mqtt-inspect/9\"}", "schema"),
         ("not json", "not JSON"),
     ] {
-        std::fs::write(&bad, text).unwrap();
-        let out = Command::cargo_bin("mqtt-inspect")
-            .unwrap()
-            .arg("merge")
-            .arg(&bad)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{text}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.contains(says), "{text}: {err}");
+        merge_refused(&bad, text, says);
     }
     let mut damaged: Value =
         serde_json::from_str(&analyze(&common::root().join("samples/clients_many.pcap"))).unwrap();
     damaged["latency"]["puback"]["hdr"] = Value::from("HISTFAAAAAA=");
-    std::fs::write(&bad, damaged.to_string()).unwrap();
+    merge_refused(&bad, &damaged.to_string(), "latency.puback");
+}
+
+/// `merge` of a file holding `text`: exit 2 and one line on stderr that says `says`.
+fn merge_refused(file: &Path, text: &str, says: &str) {
+    std::fs::write(file, text).unwrap();
     let out = Command::cargo_bin("mqtt-inspect")
         .unwrap()
         .arg("merge")
-        .arg(&bad)
+        .arg(file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("latency.puback"));
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(says), "{says}: {err}");
 }

@@ -98,7 +98,7 @@ pub fn render(m: &MetricsInput<'_>) -> String {
         &mut o,
         "mqtt_inspect_tcp_connections_open",
         "gauge",
-        "TCP connections followed now.",
+        "TCP connections open now (closed ones, kept a minute for late segments, not counted).",
     );
     let _ = writeln!(
         o,
@@ -159,6 +159,28 @@ pub fn render(m: &MetricsInput<'_>) -> String {
                 );
             }
         }
+    }
+    header(
+        &mut o,
+        "mqtt_inspect_not_judged_total",
+        "counter",
+        "What the analysis could not judge and did not report as a finding (the summary's analysis counters), by reason.",
+    );
+    let c = &a.analysis;
+    for (reason, n) in [
+        ("acks_without_publish", c.acks_without_publish),
+        (
+            "requests_unanswered_at_close",
+            c.requests_unanswered_at_close,
+        ),
+        ("flows_not_tracked", c.flows_not_tracked),
+        ("sessions_evicted", c.sessions_evicted),
+        ("negative_latencies", c.negative_latencies),
+    ] {
+        let _ = writeln!(
+            o,
+            "mqtt_inspect_not_judged_total{{reason=\"{reason}\"}} {n}"
+        );
     }
     header(
         &mut o,

@@ -247,8 +247,16 @@ impl<C> Reassembler<C> {
         self.counters
     }
 
-    /// Connections currently tracked.
+    /// Connections open now: tracked and not closed (a closed one stays
+    /// tracked a while for its late segments, see `CLOSED_LINGER_SECS`).
+    /// Counted on demand: asked for by the status line and by metrics
+    /// scrapes, a few times a second at most.
     pub fn open_connections(&self) -> usize {
+        self.conns.values().filter(|c| !c.ended).count()
+    }
+
+    /// Connections tracked, closed ones that still linger included.
+    pub fn tracked_connections(&self) -> usize {
         self.conns.len()
     }
 

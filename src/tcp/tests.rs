@@ -429,6 +429,7 @@ fn connection_cap_retires_least_recently_active() {
         t.client = ep(2, port);
         t.send(C, 1, 0, "S", b"");
     }
+    assert_eq!(t.r.tracked_connections(), 2);
     assert_eq!(t.r.open_connections(), 2);
     assert_eq!(t.r.counters().evicted_table_full, 1);
     // the oldest (port 1000, id 0) went first
