@@ -14,7 +14,14 @@ in git; fuzz/corpus/ is ignored.
 - mqtt_parse:  [preview size] + one MQTT packet, for every distinct packet
                of every sample;
 - mqtt_framer: [mode, cap, preview] + ops replaying each TCP connection's
-               segments in capture order (fuzz_targets/mqtt_framer.rs).
+               segments in capture order (fuzz_targets/mqtt_framer.rs);
+- websocket:   [mode 0] + the same ops for each connection of the ws_*
+               samples, handshake included (fuzz_targets/websocket.rs);
+- tls_record:  [mode 0] + ops with two-byte lengths for each connection of
+               the TLS samples (fuzz_targets/tls_record.rs);
+- tls_handshake: [0] + each ClientHello body, [1] + each ServerHello body of
+               the TLS samples, [3] + each sample key log (key logs of the
+               samples' throwaway keys, committed on purpose).
 """
 import hashlib
 import os
@@ -142,9 +149,53 @@ def seed_mqtt(path, wanted):
         put("mqtt_framer", bytes(ops))
 
 
+def connections(path):
+    conns = {}
+    for stream, c2s, payload in segments(path):
+        conns.setdefault(stream, []).append((c2s, payload))
+    return conns.values()
+
+
+def seed_websocket(path):
+    for segs in connections(path):
+        ops = bytearray([0])
+        for c2s, payload in segs:
+            for k in range(0, len(payload), 255):
+                chunk = payload[k:k + 255]
+                ops += bytes([0 if c2s else 1, len(chunk)]) + chunk
+            if len(ops) > 16384:
+                break
+        put("websocket", bytes(ops))
+
+
+def seed_tls(path, wanted):
+    for segs in connections(path):
+        ops = bytearray([0])
+        for c2s, payload in segs:
+            ops += bytes([0 if c2s else 1]) + len(payload).to_bytes(2, "little") + payload
+            if len(ops) > 32768:
+                break
+        if "tls_record" in wanted:
+            put("tls_record", bytes(ops))
+        if "tls_handshake" in wanted:
+            for c2s, payload in segs[:4]:
+                if payload[:1] == b"\x16" and len(payload) > 9 and payload[5] in (1, 2):
+                    put("tls_handshake", bytes([payload[5] - 1]) + payload[9:])
+    keys = os.path.splitext(path)[0] + ".keys"
+    if "tls_handshake" in wanted and os.path.exists(keys):
+        with open(keys, "rb") as fh:
+            put("tls_handshake", b"\x03" + fh.read())
+
+
 def main():
-    wanted = set(sys.argv[1:]) or {"capture", "pipeline", "mqtt_parse", "mqtt_framer"}
+    wanted = set(sys.argv[1:]) or {"capture", "pipeline", "mqtt_parse", "mqtt_framer",
+                                   "websocket", "tls_record", "tls_handshake"}
     for path in samples():
+        name = os.path.basename(path)
+        if "websocket" in wanted and name.startswith("ws_"):
+            seed_websocket(path)
+        if wanted & {"tls_record", "tls_handshake"} and name.startswith(("tls", "wss")):
+            seed_tls(path, wanted)
         if "capture" in wanted:
             seed_capture(path)
         if "pipeline" in wanted:

@@ -132,6 +132,12 @@ pub struct CommonArgs {
     /// Only --port: no content-based MQTT detection.
     #[arg(long)]
     pub no_detect: bool,
+    /// Decrypt TLS 1.2 / 1.3 with this NSS key log (SSLKEYLOGFILE format:
+    /// CLIENT_RANDOM, *_TRAFFIC_SECRET_0 ...). As secret as the traffic
+    /// itself; keys are never printed. Re-read when a key is missing, so a
+    /// file still being written during live capture works.
+    #[arg(long, value_name = "FILE")]
+    pub tls_keylog: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

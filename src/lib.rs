@@ -15,6 +15,7 @@ pub mod base;
 pub mod capture;
 pub mod cli;
 pub mod connection;
+pub mod layers;
 pub mod live;
 pub mod merge;
 pub mod mqtt;

@@ -54,7 +54,21 @@ fn stop_flag() -> Arc<AtomicBool> {
     stop
 }
 
+/// A key log that cannot be read stops the run before any output (exit 2).
+fn check_keylog(c: &CommonArgs) -> Result<(), ExitCode> {
+    if let Some(p) = &c.tls_keylog
+        && let Err(e) = mqtt_inspect::layers::KeyLog::open(p)
+    {
+        eprintln!("mqtt-inspect: {e}");
+        return Err(ExitCode::from(EXIT_UNREADABLE));
+    }
+    Ok(())
+}
+
 fn analyze(args: AnalyzeArgs) -> ExitCode {
+    if let Err(code) = check_keylog(&args.common) {
+        return code;
+    }
     let mut reader = match open_captures(&args.captures) {
         Ok(r) => r,
         Err(e) => {
@@ -159,6 +173,9 @@ fn start_metrics(c: &CommonArgs) -> Result<Option<MetricsEndpoint>, ExitCode> {
 }
 
 fn live(args: LiveArgs) -> ExitCode {
+    if let Err(code) = check_keylog(&args.common) {
+        return code;
+    }
     #[cfg(feature = "live")]
     {
         use mqtt_inspect::live::{LiveOptions, LiveSource, port_filter};
@@ -314,6 +331,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
     PipelineOptions {
         listed_connections: c.listed_connections,
+        tls_keylog: c.tls_keylog.clone(),
         ports: c.port.clone(),
         detect: !c.no_detect,
         analysis: AnalysisConfig {

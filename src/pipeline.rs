@@ -36,6 +36,8 @@ pub struct PipelineOptions {
     /// Connections listed in the summary (the most troubled first); the
     /// rest are counted.
     pub listed_connections: usize,
+    /// `--tls-keylog`: an NSS key log to decrypt TLS with.
+    pub tls_keylog: Option<std::path::PathBuf>,
     /// Analysis threads beside the reading one (`--threads`); 0 or 1 runs
     /// everything on one thread. Used only where the output allows it
     /// ([`Pipeline::threads_used`]).
@@ -51,6 +53,7 @@ impl Default for PipelineOptions {
             mqtt: MqttConfig::default(),
             analysis: AnalysisConfig::default(),
             listed_connections: DEFAULT_LISTED,
+            tls_keylog: None,
             threads: 1,
         }
     }
@@ -192,6 +195,7 @@ impl Pipeline {
             Shared::new(self.opts.analysis.clone()),
             Output::new(sink, self.opts.listed_connections),
         );
+        conns.set_keylog(self.opts.tls_keylog.as_deref());
         let mut started = false;
         loop {
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {

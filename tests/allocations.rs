@@ -214,14 +214,13 @@ fn allocations_for(bytes: &[u8], sink: &mut dyn Sink) -> (u64, u64) {
     (allocations() - before, summary.packets.total)
 }
 
-/// The counter is global: two tests measuring at once would count each
-/// other's allocations (building a capture allocates per frame), so they
-/// measure one at a time.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The allocation counter is global: the tests of this file measure one
+/// at a time, or each would count the other's allocations.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Allocations per packet beyond the first 1× of traffic, with `sink`.
 fn extra_per_packet(sink: &mut dyn FnMut() -> Box<dyn Sink>) -> f64 {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let (small, p1) = allocations_for(&capture(50, 40), &mut *sink());
     let (large, p3) = allocations_for(&capture(50, 120), &mut *sink());
     let extra_packets = p3 - p1;

@@ -60,6 +60,17 @@ fn every_sample_validates_against_the_published_schemas() {
             .map(|p| root().join(p).to_string_lossy().into_owned())
             .collect(),
     );
+    // TLS decrypted with its key log (the `tls` object of a decrypted
+    // connection, `websocket` under it, TLS alerts).
+    for name in ["tls12_keylog", "tls13_keylog", "tls_alerts", "wss_keylog"] {
+        let file = |ext: &str| {
+            root()
+                .join(format!("samples/{name}.{ext}"))
+                .to_string_lossy()
+                .into_owned()
+        };
+        runs.push(vec!["--tls-keylog".into(), file("keys"), file("pcap")]);
+    }
     for args in &runs {
         let label = args.join(" ");
         let a: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -17,9 +17,12 @@
 //! [`our_pdus`] and listed there.
 //!
 //! MQTT that tshark found inside TLS or WebSocket (the `ws_*`, `tls1*_keylog`
-//! and `wss_keylog` samples, `packets[].layers` in their truth) is not
-//! compared: mqtt-inspect has no TLS or WebSocket layer yet. Whatever we
-//! decode in those captures still is.
+//! and `wss_keylog` samples, `packets[].layers` in their truth) is compared
+//! the same way, frame by frame: mqtt-inspect runs with `--tls-keylog X.keys`
+//! where the truth's tshark ran with `-o tls.keylog_file:X.keys`, and the
+//! WebSocket truth is tshark's own WebSocket → MQTT decode (with the
+//! `mqtt_ws.lua` registration). Packets tshark decodes from a frame it
+//! cannot have decoded right (`packets_untrusted`) are in neither list.
 
 mod common;
 
@@ -50,19 +53,43 @@ struct Pdu {
 /// Frames where tshark's decode is demonstrably wrong: (capture, frame, why).
 /// Those frames are left out on both sides; an entry whose frame shows no
 /// difference any more is reported as stale.
-const TSHARK_WRONG: &[(&str, u64, &str)] = &[(
-    "samples/faults/malformed_packet.pcap",
-    11,
-    "the bytes are 0x30 (PUBLISH) and a remaining length of five bytes ff ff ff ff 7f; \
-     tshark calls it a PUBCOMP of length 0 (proved in tshark_misnames_a_malformed_publish)",
-)];
+const TSHARK_WRONG: &[(&str, u64, &str)] = &[
+    (
+        "samples/faults/malformed_packet.pcap",
+        11,
+        "the bytes are 0x30 (PUBLISH) and a remaining length of five bytes ff ff ff ff 7f; \
+         tshark calls it a PUBCOMP of length 0 (proved in tshark_misnames_a_malformed_publish)",
+    ),
+    (
+        "samples/ws_frames.pcap",
+        25,
+        "the QoS 1 PUBLISH raw/split (id 2) is cut over three WebSocket binary messages \
+         (frames 19, 22, 25); tshark dissects each message as if a packet started in it and \
+         finds none here (proved in tshark_cannot_join_a_packet_over_websocket_messages)",
+    ),
+    (
+        "samples/ws_deflate.pcap",
+        32,
+        "frame 32's compressed WebSocket message inflates to the first part of the broker's \
+         80,000-byte PUBLISH (id 3), whose rest is in frame 35's message; tshark reports a \
+         PUBLISH here from that part alone, we report it at 35 where it completes \
+         (proved in tshark_cannot_join_a_compressed_packet_over_websocket_messages)",
+    ),
+    (
+        "samples/ws_deflate.pcap",
+        35,
+        "the broker's compressed 80,000-byte delivery (PUBLISH id 3) spans two WebSocket \
+         messages (frames 32 and 35), the second also holds PUBACK id 4; tshark inflates each \
+         message right but parses it as if a packet started there: garbage PDUs \
+         (proved in tshark_cannot_join_a_compressed_packet_over_websocket_messages)",
+    ),
+];
 
 fn truth_pdus(truth: &Value) -> Vec<Pdu> {
     truth["packets"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| plain_tcp(p))
         .map(|p| {
             let topics = match p.get("topics").and_then(Value::as_array) {
                 Some(list) => list
@@ -224,7 +251,9 @@ fn check(cap: &Path) -> (usize, Vec<String>) {
         .collect();
     let truth = read_json(&truth_path(cap));
     let want = by_frame(&truth_pdus(&truth));
-    let got = by_frame(&our_pdus(&analyze_jsonl(&[cap.to_str().unwrap()])));
+    let args = capture_args(cap);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let got = by_frame(&our_pdus(&analyze_jsonl(&args)));
     let empty = Vec::new();
     let mut lines = Vec::new();
     let mut fields: BTreeMap<&str, usize> = BTreeMap::new();
@@ -394,4 +423,184 @@ fn tshark_misnames_a_malformed_publish() {
             .contains("5 bytes"),
         "{ours}"
     );
+}
+
+/// ws_frames' frames 19, 22 and 25 are three masked binary WebSocket
+/// messages whose payloads, joined, are one QoS 1 PUBLISH: its fixed header
+/// starts in frame 19 and its remaining length ends in frame 25. tshark has
+/// no packet at 25 (MQTT-6.0.0-2 lets a packet span WebSocket frames; its
+/// dissector starts a packet at every message); we decode it there.
+#[test]
+fn tshark_cannot_join_a_packet_over_websocket_messages() {
+    let cap = root().join("samples/ws_frames.pcap");
+    let segs = tcp_segments(&cap);
+    // The client's stream from frame 19 to frame 25 (one connection).
+    let client = segment(&segs, 19).src.clone();
+    let stream: Vec<u8> = segs
+        .iter()
+        .filter(|s| (19..=25).contains(&s.frame) && s.src == client)
+        .flat_map(|s| s.payload.clone())
+        .collect();
+    let mut joined = Vec::new();
+    let mut rest = &stream[..];
+    for n in 0..3 {
+        assert_eq!(rest[0], 0x82, "message {n}: FIN + binary");
+        assert!(rest[1] & 0x80 != 0, "message {n}: masked");
+        let (len, at) = match rest[1] & 0x7f {
+            126 => (usize::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+            n => (usize::from(n), 2),
+        };
+        let key = rest[at..at + 4].to_vec();
+        let body = &rest[at + 4..at + 4 + len];
+        joined.extend(body.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        rest = &rest[at + 4 + len..];
+    }
+    assert!(
+        rest.is_empty(),
+        "the three messages are all the client sent in frames 19–25"
+    );
+    assert_eq!(joined[0], 0x32, "PUBLISH, QoS 1");
+    let remaining = usize::from(joined[1] & 0x7f) | (usize::from(joined[2]) << 7);
+    assert!(
+        joined[1] & 0x80 != 0 && joined[2] & 0x80 == 0,
+        "2-byte remaining length"
+    );
+    assert_eq!(
+        3 + remaining,
+        joined.len(),
+        "the three messages hold exactly the packet"
+    );
+    let topic_len = usize::from(u16::from_be_bytes([joined[3], joined[4]]));
+    assert_eq!(&joined[5..5 + topic_len], b"raw/split");
+    let id = u16::from_be_bytes([joined[5 + topic_len], joined[6 + topic_len]]);
+    let truth = read_json(&truth_path(&cap));
+    assert!(
+        truth["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["frame"] != 25),
+        "tshark has no trusted packet at frame 25"
+    );
+    let lines = analyze_jsonl(&[cap.to_str().unwrap()]);
+    let ours = lines
+        .iter()
+        .find(|l| l["type"] == "packet" && l["frame"] == 25)
+        .expect("our packet at frame 25");
+    assert_eq!(ours["mqtt"]["type"], "PUBLISH");
+    assert_eq!(ours["mqtt"]["packet_id"], u64::from(id));
+    assert_eq!(ours["mqtt"]["topic"], "raw/split");
+    assert_eq!(ours["mqtt"]["length"], remaining as u64);
+}
+
+/// ws_deflate's broker → client messages, inflated in order with one raw
+/// inflater (permessage-deflate with context takeover, RFC 7692 7.2.2: the
+/// `00 00 ff ff` tail added back): the messages that end in frames 32 and
+/// 35 join into one PUBLISH of 80,000 payload bytes followed by PUBACK id 4
+/// — a packet across two messages, which tshark does not join.
+#[test]
+fn tshark_cannot_join_a_compressed_packet_over_websocket_messages() {
+    let cap = root().join("samples/ws_deflate.pcap");
+    let segs = tcp_segments(&cap);
+    let client = segment(&segs, 10).src.clone();
+    // the server's stream of connection 0, with the frame each byte came from
+    let mut stream = Vec::new();
+    let mut frame_of = Vec::new();
+    for s in segs
+        .iter()
+        .filter(|s| s.dst == client && !s.payload.is_empty())
+    {
+        stream.extend_from_slice(&s.payload);
+        frame_of.extend(std::iter::repeat_n(s.frame, s.payload.len()));
+    }
+    let head = stream.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(stream.starts_with(b"HTTP/1.1 101"));
+    let mut z = flate2::Decompress::new(false);
+    let mut at = head;
+    let mut messages: Vec<(u64, Vec<u8>)> = Vec::new();
+    while at + 2 <= stream.len() {
+        let (b0, b1) = (stream[at], stream[at + 1]);
+        assert_eq!(b1 & 0x80, 0, "server frames are not masked");
+        let (len, hdr) = match b1 & 0x7f {
+            126 => (
+                usize::from(u16::from_be_bytes([stream[at + 2], stream[at + 3]])),
+                4,
+            ),
+            127 => (
+                u64::from_be_bytes(stream[at + 2..at + 10].try_into().unwrap()) as usize,
+                10,
+            ),
+            n => (usize::from(n), 2),
+        };
+        let body = &stream[at + hdr..at + hdr + len];
+        let end_frame = frame_of[at + hdr + len - 1];
+        at += hdr + len;
+        if b0 & 0x0f != 2 {
+            continue; // close
+        }
+        assert_eq!(
+            b0 & 0xf0,
+            0xc0,
+            "FIN and RSV1: one compressed message per frame"
+        );
+        let mut input = body.to_vec();
+        input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        let mut out = Vec::with_capacity(200_000);
+        z.decompress_vec(&input, &mut out, flate2::FlushDecompress::Sync)
+            .unwrap();
+        messages.push((end_frame, out));
+    }
+    let i = messages
+        .iter()
+        .position(|(f, _)| *f == 32)
+        .expect("a message ending in frame 32");
+    assert_eq!(messages[i + 1].0, 35, "the next message ends in frame 35");
+    let first = &messages[i].1;
+    let joined: Vec<u8> = [first.clone(), messages[i + 1].1.clone()].concat();
+    assert_eq!(joined[0], 0x32, "PUBLISH QoS 1");
+    let (mut remaining, mut k) = (0usize, 1);
+    while joined[k] & 0x80 != 0 {
+        remaining |= usize::from(joined[k] & 0x7f) << (7 * (k - 1));
+        k += 1;
+    }
+    remaining |= usize::from(joined[k]) << (7 * (k - 1));
+    let end = k + 1 + remaining;
+    assert!(
+        first.len() < end,
+        "the PUBLISH does not fit in the first message"
+    );
+    assert_eq!(&joined[k + 1..k + 3], &[0, 11], "topic length 11");
+    assert_eq!(&joined[k + 3..k + 14], b"deflate/big");
+    assert_eq!(remaining, 2 + 11 + 2 + 80_000);
+    assert_eq!(
+        &joined[end..],
+        &[0x40, 2, 0, 4],
+        "then PUBACK id 4, and nothing else"
+    );
+    let truth = read_json(&truth_path(&cap));
+    let at_32: Vec<&Value> = truth["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["frame"] == 32)
+        .collect();
+    assert_eq!(at_32.len(), 1, "tshark's one packet at frame 32");
+    assert_eq!(at_32[0]["type"], "PUBLISH", "what tshark says");
+    assert_eq!(at_32[0]["len"], remaining as u64, "from the header alone");
+    let lines = analyze_jsonl(&[cap.to_str().unwrap()]);
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l["type"] == "packet" && l["frame"] == 32),
+        "the packet is not complete at frame 32"
+    );
+    let ours: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "packet" && l["frame"] == 35)
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours[0]["mqtt"]["type"], "PUBLISH");
+    assert_eq!(ours[0]["mqtt"]["length"], remaining as u64);
+    assert_eq!(ours[1]["mqtt"]["type"], "PUBACK");
+    assert_eq!(ours[1]["mqtt"]["packet_id"], 4);
 }

@@ -24,10 +24,10 @@
 //!   we decoded must not be inferred.
 //!
 //! mqtt-inspect runs with no `--port` on the corpus: detection must find
-//! every MQTT connection by itself. The exception is the samples whose MQTT
-//! is inside WebSocket or TLS off port 8883 (`ws_*`, `tls13_keylog`,
-//! `wss_keylog`): with no such layer yet we cannot detect them, so they run
-//! with `--port` for their server ports, to keep their TCP agreement.
+//! every MQTT connection by itself — also the samples whose MQTT is inside
+//! WebSocket (found by the upgrade, any port) or TLS off port 8883 (found
+//! by decrypting with the key log beside the capture, `--tls-keylog X.keys`,
+//! the same one tshark used).
 
 mod common;
 
@@ -148,35 +148,12 @@ fn conv_path(cap: &Path) -> Option<PathBuf> {
     ours.is_file().then_some(ours)
 }
 
-/// The server ports of connections whose MQTT tshark found only under TLS
-/// or WebSocket (see the module comment).
-fn layer_ports(truth: &Value) -> BTreeSet<u64> {
-    let streams = layered_streams(truth);
-    truth["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| streams.contains(&c["stream"].as_u64().unwrap()))
-        .map(|c| c["server"][1].as_u64().unwrap())
-        .collect()
-}
-
 fn check_capture(cap: &Path) -> Vec<String> {
     let name = capture_name(cap);
     let mut problems = Vec::new();
     let truth = read_json(&truth_path(cap));
-    let ports = layer_ports(&truth);
-    let port_arg = MQTT_PORTS
-        .iter()
-        .chain(&ports)
-        .map(u64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut args = vec![];
-    if !ports.is_empty() {
-        args.extend(["--port", port_arg.as_str()]);
-    }
-    args.push(cap.to_str().unwrap());
+    let args = capture_args(cap);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let lines = analyze_jsonl(&args);
     let summary = lines.last().expect("a summary line");
     let want = truth_conns(&truth);
@@ -293,9 +270,6 @@ fn check_capture(cap: &Path) -> Vec<String> {
 
     // 4. version inferred or from a CONNECT
     for (c, o) in ours_json.iter().zip(&got) {
-        if ports.contains(&o.server.1) {
-            continue; // MQTT under TLS/WebSocket: our MQTT fields mean nothing there yet
-        }
         let m = &c["mqtt"];
         let Some(&stream) = matched.get(&o.id) else {
             continue; // already reported above
@@ -304,9 +278,11 @@ fn check_capture(cap: &Path) -> Vec<String> {
             continue;
         }
         let inferred = m["version_inferred"].as_bool();
-        let theirs_connect = truth["packets"].as_array().unwrap().iter().any(|p| {
-            p["type"] == "CONNECT" && p["stream"].as_u64() == Some(stream) && plain_tcp(p)
-        });
+        let theirs_connect = truth["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["type"] == "CONNECT" && p["stream"].as_u64() == Some(stream));
         let ours_connect_ok = lines.iter().any(|l| {
             l["type"] == "packet"
                 && l["connection"].as_u64() == Some(o.id)

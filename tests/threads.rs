@@ -2,7 +2,11 @@
 //! same `--html` page: on every bundled sample, on the corpus when it is
 //! there, and on a capture made here of many client hosts (so connections
 //! spread over the workers) whose sessions resume on a second connection
-//! and whose findings interleave across workers.
+//! and whose findings interleave across workers; and on copies of the TLS
+//! and WebSocket samples from many client hosts, decrypted with their key
+//! logs, so that layered connections (whose layers were chosen, and for
+//! TLS off the MQTT ports partly run, on the reading thread) spread over
+//! the workers too.
 
 mod common;
 
@@ -10,9 +14,9 @@ use assert_cmd::Command;
 use common::{corpus_dir, root};
 use std::path::{Path, PathBuf};
 
-/// The output of one run; `format` `html` is `--format json --html`,
-/// with the page after the JSON.
-fn run(threads: &str, format: &str, capture: &Path) -> String {
+/// The output of one run, with the key log `keylog` if any; `format`
+/// `html` is `--format json --html`, with the page after the JSON.
+fn run(threads: &str, format: &str, capture: &Path, keylog: Option<&Path>) -> String {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
     let mut cmd = Command::cargo_bin("mqtt-inspect").unwrap();
@@ -21,6 +25,9 @@ fn run(threads: &str, format: &str, capture: &Path) -> String {
         cmd.args(["--format", "json", "--html"]).arg(&page);
     } else {
         cmd.args(["--format", format]);
+    }
+    if let Some(k) = keylog {
+        cmd.arg("--tls-keylog").arg(k);
     }
     let out = cmd.arg(capture).output().unwrap();
     let code = out.status.code();
@@ -37,13 +44,18 @@ fn run(threads: &str, format: &str, capture: &Path) -> String {
 }
 
 fn assert_same(capture: &Path) {
+    assert_same_with(capture, None);
+}
+
+/// The same with `--threads 1`, 2 and 5, with the key log `keylog` if any.
+fn assert_same_with(capture: &Path, keylog: Option<&Path>) {
     for format in ["json", "text", "html"] {
-        let one = run("1", format, capture);
+        let one = run("1", format, capture, keylog);
         for n in ["2", "5"] {
-            let many = run(n, format, capture);
+            let many = run(n, format, capture, keylog);
             assert!(
                 one == many,
-                "{} --format {format}: --threads {n} differs from --threads 1",
+                "{} --format {format} (key log {keylog:?}): --threads {n} differs from --threads 1",
                 capture.display()
             );
         }
@@ -77,6 +89,11 @@ fn every_sample_is_the_same_with_threads() {
     assert!(all.len() > 20, "{}", all.len());
     for c in &all {
         assert_same(c);
+        // A sample recorded with a key log is also decrypted with it.
+        let keys = c.with_extension("keys");
+        if keys.exists() {
+            assert_same_with(c, Some(&keys));
+        }
     }
 }
 
@@ -341,9 +358,165 @@ fn approximate_breakdowns_are_the_only_difference() {
 fn approximate_breakdowns_are_the_same_on_every_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = hosts_capture(80, dir.path());
-    let first = run("1", "json", &path);
+    let first = run("1", "json", &path, None);
     assert!(first.contains("\"approximate\":true") || first.contains("\"approximate\": true"));
     for _ in 0..6 {
-        assert_eq!(run("1", "json", &path), first, "a second run differs");
+        assert_eq!(run("1", "json", &path, None), first, "a second run differs");
     }
+}
+
+/// The records of a bundled Ethernet/IPv4 pcap (microseconds, little
+/// endian): (seconds, microseconds, frame).
+fn pcap_records(path: &Path) -> Vec<(u32, u32, Vec<u8>)> {
+    let d = std::fs::read(path).unwrap();
+    assert_eq!(d.get(..4), Some(&0xa1b2_c3d4u32.to_le_bytes()[..]));
+    assert_eq!(d.get(20..24), Some(&1u32.to_le_bytes()[..]), "Ethernet");
+    let u32_at = |o: usize| u32::from_le_bytes(d[o..o + 4].try_into().unwrap());
+    let (mut o, mut out) = (24, Vec::new());
+    while o + 16 <= d.len() {
+        let len = u32_at(o + 8) as usize;
+        out.push((u32_at(o), u32_at(o + 4), d[o + 16..o + 16 + len].to_vec()));
+        o += 16 + len;
+    }
+    out
+}
+
+/// The layered samples' client and server (every one was recorded so).
+const SAMPLE_CLIENT: [u8; 4] = [192, 0, 2, 1];
+
+/// `hosts` copies of each of `samples`, each copy from a client host of
+/// its own (the IPv4 client address rewritten), the copies of a sample
+/// interleaved in time (copy `h` 10 µs after copy `h - 1`) and the
+/// samples one after another; with the samples' key logs in one file.
+fn layered_hosts_capture(samples: &[&str], hosts: u8, dir: &Path) -> (PathBuf, PathBuf) {
+    let mut p = Pcap::new();
+    let mut keys = String::new();
+    for (s, name) in samples.iter().enumerate() {
+        let sample = root().join("samples").join(format!("{name}.pcap"));
+        if let Ok(k) = std::fs::read_to_string(sample.with_extension("keys")) {
+            keys.push_str(&k);
+        }
+        let records = pcap_records(&sample);
+        let (s0, u0) = (records[0].0, records[0].1);
+        let base = 1_700_000_000u64 * 1_000_000 + s as u64 * 100_000_000;
+        let mut all = Vec::new();
+        for h in 0..hosts {
+            let client = [10, 77, s as u8, h];
+            for (sec, us, frame) in &records {
+                if frame.get(12..14) != Some(&[8, 0][..]) {
+                    continue; // not IPv4 (ARP)
+                }
+                let mut f = frame.clone();
+                for at in [26, 30] {
+                    if f[at..at + 4] == SAMPLE_CLIENT {
+                        f[at..at + 4].copy_from_slice(&client);
+                    }
+                }
+                let t = (u64::from(*sec) * 1_000_000 + u64::from(*us))
+                    - (u64::from(s0) * 1_000_000 + u64::from(u0));
+                all.push((base + t + u64::from(h) * 10, f));
+            }
+        }
+        all.sort_by_key(|(t, _)| *t);
+        for (t, f) in all {
+            p.out
+                .extend_from_slice(&((t / 1_000_000) as u32).to_le_bytes());
+            p.out
+                .extend_from_slice(&((t % 1_000_000) as u32).to_le_bytes());
+            p.out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            p.out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            p.out.extend_from_slice(&f);
+        }
+    }
+    let path = dir.join("layered-hosts.pcap");
+    std::fs::write(&path, &p.out).unwrap();
+    let key_path = dir.join("layered-hosts.keys");
+    std::fs::write(&key_path, keys).unwrap();
+    (path, key_path)
+}
+
+/// `hosts` copies of each of `samples` (see [`layered_hosts_capture`]):
+/// every copy's connections are decoded through their layers as the
+/// sample's own are, the breakdowns are exact (so nothing may differ),
+/// and `--threads` changes nothing.
+fn layered_on_many_hosts(samples: &[&str], hosts: u8) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, keys) = layered_hosts_capture(samples, hosts, dir.path());
+    let out = Command::cargo_bin("mqtt-inspect")
+        .unwrap()
+        .args(["analyze", "--threads", "1", "--format", "json"])
+        .arg("--tls-keylog")
+        .arg(&keys)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (mut tls, mut decrypted, mut ws, mut packets) = (0, 0, 0, 0);
+    for name in samples {
+        let one = summary_with_keys(&root().join(format!("samples/{name}.pcap")));
+        let l = &one["layers"];
+        tls += l["tls"]["connections"].as_u64().unwrap();
+        decrypted += l["tls"]["decrypted"].as_u64().unwrap();
+        ws += l["websocket"]["connections"].as_u64().unwrap();
+        packets += one["packets"]["total"].as_u64().unwrap();
+    }
+    let hosts = u64::from(hosts);
+    let layers = &v["layers"];
+    assert_eq!(layers["tls"]["connections"], tls * hosts, "{layers}");
+    assert_eq!(layers["tls"]["decrypted"], decrypted * hosts, "{layers}");
+    assert_eq!(layers["websocket"]["connections"], ws * hosts, "{layers}");
+    assert_eq!(v["packets"]["total"], packets * hosts);
+    for key in ["latency_by_client", "latency_by_topic"] {
+        assert_eq!(v[key]["approximate"], false, "{key}");
+    }
+    assert_same_with(&path, Some(&keys));
+    v
+}
+
+#[test]
+fn websocket_connections_on_many_hosts_are_the_same_with_threads() {
+    let hosts = 12;
+    let v = layered_on_many_hosts(&["ws_mqtt", "ws_frames", "ws_deflate"], hosts);
+    assert!(v["layers"]["websocket"]["connections"].as_u64().unwrap() >= 8 * u64::from(hosts));
+    let errors = v["findings_by_kind"]["websocket_protocol_error"].as_u64();
+    assert_eq!(errors, Some(u64::from(hosts)), "one per copy of ws_frames");
+}
+
+/// TLS 1.2 and 1.3 on 8883 and wss off the MQTT ports, decrypted: the
+/// wss copies are judged by their decrypted first bytes on the reading
+/// thread (the first), or by their server proven by then (the others,
+/// whose WebSocket upgrade is then found above TLS on the worker).
+#[test]
+fn tls_connections_on_many_hosts_are_the_same_with_threads() {
+    let hosts = 12;
+    let v = layered_on_many_hosts(
+        &["tls12_keylog", "tls13_keylog", "wss_keylog", "tls_alerts"],
+        hosts,
+    );
+    let l = &v["layers"];
+    assert!(
+        l["tls"]["decrypted"].as_u64().unwrap() >= 7 * u64::from(hosts),
+        "{l}"
+    );
+    assert!(
+        l["websocket"]["connections"].as_u64().unwrap() >= 2 * u64::from(hosts),
+        "{l}"
+    );
+    let alerts = v["findings_by_kind"]["tls_alert"].as_u64();
+    assert_eq!(
+        alerts,
+        Some(2 * u64::from(hosts)),
+        "two per copy of tls_alerts"
+    );
+}
+
+/// A bundled sample's summary, decrypted with its key log if it has one.
+fn summary_with_keys(capture: &Path) -> serde_json::Value {
+    let mut cmd = Command::cargo_bin("mqtt-inspect").unwrap();
+    cmd.args(["analyze", "--threads", "1", "--format", "json"]);
+    let keys = capture.with_extension("keys");
+    if keys.exists() {
+        cmd.arg("--tls-keylog").arg(keys);
+    }
+    serde_json::from_slice(&cmd.arg(capture).output().unwrap().stdout).unwrap()
 }

@@ -6,6 +6,9 @@ usage: layers_clients.py PLAN HOST [--cafile CA] [--keylog FILE]
         tls12  MQTT in TLS 1.2 on 8883, one connection per cipher suite
         tls13  MQTT in TLS 1.3 on 8883/8884/8885 (the broker picks the suite)
         wss    MQTT over WebSocket in TLS on 8081 (one TLS 1.3, one TLS 1.2)
+        alerts TLS on 8883 that fails: a TLS 1.2 and a TLS 1.3 client that
+               trust another CA (--wrong-ca) abort the handshake with an
+               alert; then a TLS 1.3 client with a 100,000-byte message
 
 Every exchange is driven to completion before a client disconnects: each
 publish waits for its last ack and each subscriber for every message it
@@ -27,7 +30,8 @@ V311, V5 = mqtt.MQTTv311, mqtt.MQTTv5
 TIMEOUT = 10
 
 ap = argparse.ArgumentParser()
-ap.add_argument("plan", choices=["ws", "tls12", "tls13", "wss"])
+ap.add_argument("plan", choices=["ws", "tls12", "tls13", "wss", "alerts"])
+ap.add_argument("--wrong-ca", help="alerts: a CA that did not sign the broker's certificate")
 ap.add_argument("host")
 ap.add_argument("--cafile")
 ap.add_argument("--keylog")
@@ -42,8 +46,10 @@ def until(cond, what):
         time.sleep(0.01)
 
 
-def tls_context(max_version=None, ciphers=None):
-    ctx = ssl.create_default_context(cafile=A.cafile)  # verifies the broker's cert and IP SAN
+def tls_context(max_version=None, ciphers=None, cafile=None, min_version=None):
+    ctx = ssl.create_default_context(cafile=cafile or A.cafile)  # verifies the broker's cert and IP SAN
+    if min_version:
+        ctx.minimum_version = min_version
     if max_version:
         ctx.maximum_version = max_version
     if ciphers:
@@ -182,3 +188,17 @@ elif A.plan == "wss":
         peer = Peer(cid, proto, 8081, "websockets", ctx=tls_context(maxv, ciphers)).connect()
         loop_back(peer, "wss/" + cid, big)
         peer.close()
+elif A.plan == "alerts":
+    for cid, v in (("alert-tls12", ssl.TLSVersion.TLSv1_2), ("alert-tls13", ssl.TLSVersion.TLSv1_3)):
+        ctx = tls_context(v, cafile=A.wrong_ca, min_version=v)
+        c = mqtt.Client(client_id=cid, protocol=V311)
+        c.tls_set_context(ctx)
+        try:
+            c.connect(A.host, 8883)
+            sys.exit(f"{cid}: the handshake should have failed")
+        except ssl.SSLCertVerificationError as e:
+            print(f"{cid} 3.1.1 - {v.name} refused: {e.verify_message}", flush=True)
+        time.sleep(0.3)
+    peer = Peer("tls13-big", V5, 8883, ctx=tls_context(ssl.TLSVersion.TLSv1_3)).connect()
+    loop_back(peer, "alerts/tls13-big", 100000)
+    peer.close()

@@ -69,6 +69,8 @@ pub enum FindingKind {
     KeepaliveExceeded,
     TcpGap,
     InflightLimit,
+    WebsocketProtocolError,
+    TlsAlert,
 }
 
 /// What is fixed about a finding kind.
@@ -90,7 +92,7 @@ use FindingKind as K;
 use Severity::{Error, Warning};
 
 /// The catalogue, in the order of [`FindingKind`]'s variants.
-pub const CATALOGUE: [KindInfo; 16] = [
+pub const CATALOGUE: [KindInfo; 18] = [
     KindInfo {
         kind: K::MissingAck,
         name: "missing_ack",
@@ -203,12 +205,26 @@ pub const CATALOGUE: [KindInfo; 16] = [
         meaning: "too many messages in flight to follow them all",
         absorbs: &[],
     },
+    KindInfo {
+        kind: K::WebsocketProtocolError,
+        name: "websocket_protocol_error",
+        severity: Error,
+        meaning: "a WebSocket frame or handshake RFC 6455 (or MQTT's section 6) forbids",
+        absorbs: &[],
+    },
+    KindInfo {
+        kind: K::TlsAlert,
+        name: "tls_alert",
+        severity: Warning,
+        meaning: "a TLS alert other than close_notify: a peer aborted or objected",
+        absorbs: &[],
+    },
 ];
 
 impl FindingKind {
     /// Every kind, in the order of the contract's table.
-    pub const ALL: [FindingKind; 16] = {
-        let mut all = [FindingKind::MissingAck; 16];
+    pub const ALL: [FindingKind; 18] = {
+        let mut all = [FindingKind::MissingAck; 18];
         let mut i = 0;
         while i < CATALOGUE.len() {
             all[i] = CATALOGUE[i].kind;
@@ -290,6 +306,7 @@ mod tests {
             ReceiveMaximumExceeded,
             ProtocolViolation,
             MalformedPacket,
+            WebsocketProtocolError,
         ] {
             assert_eq!(k.severity(), Severity::Error, "{k}");
         }
@@ -300,6 +317,7 @@ mod tests {
             KeepaliveExceeded,
             TcpGap,
             InflightLimit,
+            TlsAlert,
         ] {
             assert_eq!(k.severity(), Severity::Warning, "{k}");
         }

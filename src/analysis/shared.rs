@@ -37,7 +37,7 @@ use super::latency::LatencyKey;
 use super::rules;
 use super::store::SessionStore;
 use super::summary::{AnalysisSummary, IntervalStats, Tally};
-use crate::base::{At, ConnId, Endpoint, Peers, Timestamp, Warning};
+use crate::base::{At, ConnId, Direction, Endpoint, Peers, Timestamp, Warning};
 use crate::mqtt::{GapEvent, MalformedEvent, MqttEvent, PacketEvent};
 use crate::tcp::Handshake;
 use std::time::Duration;
@@ -232,6 +232,36 @@ impl Shared {
             ev.dir.as_str()
         );
         env.raise(c.finding(FindingKind::TcpGap, ev.dir, ev.at(), text));
+    }
+
+    /// A finding of a layer below MQTT (WebSocket, TLS) on connection `c`.
+    /// `lost_data`: MQTT bytes of `dir` went missing with it (a dropped
+    /// frame, a record that does not decrypt), so acks there that match
+    /// nothing are no longer proof of a fault — as after a gap.
+    #[allow(clippy::too_many_arguments)]
+    pub fn layer_finding(
+        &mut self,
+        c: &mut ConnAnalysis,
+        kind: FindingKind,
+        dir: Direction,
+        at: At,
+        text: String,
+        lost_data: bool,
+        out: &mut dyn FnMut(AnalysisEvent<'_>),
+    ) {
+        if lost_data {
+            c.unsure[dir] = Some(at.ts);
+        }
+        let (_, mut env) = self.split(out);
+        env.raise(c.finding(kind, dir, at, text));
+    }
+
+    /// MQTT bytes of `dir` were lost below MQTT without a finding of their
+    /// own (a TLS record that does not decrypt: its warning says so): as
+    /// [`Shared::layer_finding`]'s `lost_data`, acks there that match
+    /// nothing are no longer proof of a fault.
+    pub fn layer_lost(&mut self, c: &mut ConnAnalysis, dir: Direction, at: At) {
+        c.unsure[dir] = Some(at.ts);
     }
 
     /// What happens next is the `order`-th call of the run (an analysis

@@ -1,10 +1,14 @@
 //! Which TCP connections carry MQTT: decided from the server port, from a
 //! server already proven to speak MQTT, from the client's first bytes (a
-//! CONNECT), or — for a connection the capture picked up in the middle —
-//! from a run of well-formed packets (`mqtt::judge_run`). The judging
-//! functions are pure: they look at what has been seen, nothing else.
+//! CONNECT, or a WebSocket upgrade for MQTT: the `mqtt` subprotocol or a
+//! CONNECT in the first binary frame), or — for a connection the capture
+//! picked up in the middle — from a run of well-formed packets
+//! (`mqtt::judge_run`). TLS is judged by its own layer (ALPN, server, or
+//! the decrypted first bytes judged here again). The judging functions are
+//! pure: they look at what has been seen, nothing else.
 
 use crate::base::{At, Direction, Endpoint};
+use crate::layers::ws::{UpgradeVerdict, judge_upgrade};
 use crate::mqtt::{RunVerdict, judge_run, looks_like_connect};
 use std::collections::{HashSet, VecDeque};
 
@@ -41,6 +45,10 @@ impl Held {
         self.bytes >= HELD_LIMIT
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
     /// One direction's bytes and where its segments ended.
     fn stream(&self, dir: Direction) -> (Vec<u8>, Vec<usize>) {
         let (mut bytes, mut ends) = (Vec::new(), Vec::new());
@@ -67,6 +75,14 @@ pub fn judge_handshake(held: &Held) -> Verdict {
         return Verdict::NotMqtt;
     }
     let (client, _) = held.stream(Direction::ClientToServer);
+    if client.starts_with(b"GET ") {
+        // A WebSocket upgrade (RFC 6455 4.1) that may carry MQTT.
+        return match judge_upgrade(&client, DETECT_PREFIX, looks_like_connect) {
+            UpgradeVerdict::Mqtt => Verdict::WebSocket,
+            UpgradeVerdict::NotMqtt => Verdict::NotMqtt,
+            UpgradeVerdict::Undecided => Verdict::Undecided,
+        };
+    }
     let prefix = client
         .get(..DETECT_PREFIX.min(client.len()))
         .unwrap_or_default();
@@ -126,6 +142,8 @@ impl ProvenServers {
 pub enum Verdict {
     /// A CONNECT: the connection is MQTT.
     Mqtt,
+    /// A WebSocket upgrade for MQTT: MQTT inside WebSocket.
+    WebSocket,
     /// Not MQTT (the server spoke first, or the client's bytes are no CONNECT).
     NotMqtt,
     /// Not enough bytes yet.
@@ -147,11 +165,6 @@ pub fn judge(dir: Direction, prefix_empty: bool, prefix: &[u8]) -> Verdict {
     } else {
         Verdict::Undecided
     }
-}
-
-/// A TLS record header (handshake, version 3.x): MQTT over TLS on 8883.
-pub fn looks_like_tls(data: &[u8]) -> bool {
-    matches!(data, [0x16, 0x03, 0x00..=0x04, ..])
 }
 
 #[cfg(test)]
@@ -193,8 +206,13 @@ mod tests {
             judge_handshake(&held(&[(S2C, b"220 smtp ready")])),
             Verdict::NotMqtt
         );
+        // an HTTP request waits for its head (it may be a WebSocket upgrade)
         assert_eq!(
             judge_handshake(&held(&[(C2S, b"GET / HTTP/1.1\r\n")])),
+            Verdict::Undecided
+        );
+        assert_eq!(
+            judge_handshake(&held(&[(C2S, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")])),
             Verdict::NotMqtt
         );
     }
@@ -240,8 +258,14 @@ mod tests {
     }
 
     #[test]
-    fn tls_client_hello() {
-        assert!(looks_like_tls(&[0x16, 0x03, 0x01, 0x02, 0x00]));
-        assert!(!looks_like_tls(&[0x10, 0x03, 0x01]));
+    fn websocket_upgrades_for_mqtt() {
+        let req = b"GET /mqtt HTTP/1.1\r\nHost: b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
+        assert_eq!(
+            judge_handshake(&held(&[(C2S, &req[..30])])),
+            Verdict::Undecided
+        );
+        assert_eq!(judge_handshake(&held(&[(C2S, req)])), Verdict::WebSocket);
+        let other = b"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: chat\r\n\r\n\x81\x82abcd\x00\x00";
+        assert_eq!(judge_handshake(&held(&[(C2S, other)])), Verdict::NotMqtt);
     }
 }

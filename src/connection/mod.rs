@@ -7,54 +7,79 @@
 //! what is known about the connection above TCP:
 //!
 //! - detection: whether it carries MQTT (server port in `--port`, or —
-//!   with detection on — the client's first bytes are a CONNECT; TLS on an
-//!   MQTT port is recognised and followed undecoded), see `detect.rs`;
-//! - the byte-stream layers between TCP and MQTT (today MQTT sits directly
-//!   on TCP; a TLS or WebSocket layer goes between the TCP bytes and
-//!   [`MqttConnection::on_data`] in [`Connection`]'s `Carries::Mqtt`);
+//!   with detection on — the client's first bytes are a CONNECT or a
+//!   WebSocket upgrade for MQTT), see `detect.rs`;
+//! - the byte-stream layers between TCP and MQTT (`stack.rs`: TLS and
+//!   WebSocket between the TCP bytes and [`MqttConnection::on_data`], in
+//!   [`Connection`]'s `Carries::Mqtt`; a TLS connection off the MQTT
+//!   ports not yet known to carry MQTT is `Carries::Tls`, decided from its
+//!   ALPN, its server, or — with a key log — the decrypted first bytes);
 //! - the MQTT decoder ([`MqttConnection`]: framing, version, aliases);
 //! - the analysis state of the connection ([`ConnAnalysis`]: flows,
 //!   subscriptions, keep alive, Receive Maximum).
 //!
 //! What spans connections lives in the factory: the analysis' [`Shared`]
-//! service (sessions across reconnects, tallies, histograms, breakdowns)
-//! and where events go ([`Emit`]: the summary fold and sink of an
-//! [`Output`]). A connection and all it owns is `Send`.
+//! service (sessions across reconnects, tallies, histograms, breakdowns),
+//! the run's key log, and where events go ([`Emit`]: the summary fold and
+//! sink of an [`Output`]). A connection and all it owns is `Send`.
 //!
 //! With `--threads`, detection stays with the factory on the thread that
-//! reads the capture, and a connection found to carry MQTT is handed to an
-//! analysis worker ([`Forward`], `crate::parallel`): the worker holds the
-//! same [`Connection`] and runs the same code on it ([`Upper`]).
+//! reads the capture, and a connection found to carry MQTT moves — with
+//! the layers detection chose for it, and a TLS layer's state and the
+//! plaintext it decrypted while the connection was judged — to an
+//! analysis worker ([`Forward`], `crate::parallel`): the worker runs the
+//! same code on it ([`Upper`]), so its layers run there too.
 
 mod detect;
 mod output;
+mod stack;
 
 pub use output::{Emit, Output};
+pub use stack::looks_like_tls_record;
 
-use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, Severity, Shared};
-use crate::base::{At, ConnId, Direction, Endpoint};
+use crate::analysis::{AnalysisEvent, ConnAnalysis, ConnectionMqtt, FindingKind, Severity, Shared};
+use crate::base::{At, ConnId, Direction, Endpoint, Warning};
+use crate::layers::tls::TlsProblem;
+use crate::layers::{KeyLog, TlsEvent, TlsLayer};
 use crate::mqtt::{MqttConfig, MqttConnection, MqttEvent};
-use crate::report::{ConnectionSummary, Event, MqttConnSummary, Problems};
+use crate::report::{ConnectionSummary, Event, LayersSummary, MqttConnSummary, Problems};
 use crate::tcp::{CloseKind, ConnRecord, ConnectionFactory, Handshake, Interest, Opened};
-use detect::{Held, ProvenServers, Verdict, judge_handshake, judge_midstream, looks_like_tls};
+use detect::{Held, ProvenServers, Verdict, judge_handshake, judge_midstream};
+use stack::{Layers, Loss, Top};
+use std::fmt;
+use std::sync::Arc;
 
 /// What a connection turned out to carry.
 enum Carries {
     /// Not known yet: the first bytes are held until they decide (content detection).
     Undecided(Held),
-    /// MQTT: its decoder and its analysis.
+    /// MQTT (possibly inside TLS and/or WebSocket): its layers, decoder and analysis.
     Mqtt(Box<MqttStack>),
-    /// TLS on an MQTT port: encrypted, nothing to decode.
-    Tls,
-    /// MQTT, decoded and analysed by worker `n` of `--threads`.
+    /// TLS off the MQTT ports, not (yet) known to carry MQTT: the layer
+    /// reads the hellos and, with a key, decrypts; the first plaintext is
+    /// held until it decides.
+    Tls(Box<TlsProbe>),
+    /// MQTT, decoded and analysed (with its layers) by worker `n` of `--threads`.
     Remote(usize),
 }
 
 /// The MQTT side of a connection.
 struct MqttStack {
+    layers: Layers,
     mqtt: MqttConnection,
     /// `None` until the connection is reported (detection decided).
     analysis: Option<ConnAnalysis>,
+    /// Plaintext a TLS layer decrypted while the connection was judged:
+    /// decoded when the connection starts ([`Connection::start`]).
+    pending: Held,
+}
+
+/// A TLS connection being judged (see [`Carries::Tls`]).
+struct TlsProbe {
+    tls: Box<TlsLayer>,
+    held: Held,
+    /// TLS records seen without a ClientHello that parses.
+    records: u32,
 }
 
 /// Everything above TCP of one connection (module docs).
@@ -66,7 +91,7 @@ pub struct Connection {
     midstream: bool,
     handshake: Option<Handshake>,
     carries: Carries,
-    /// MQTT packets decoded so far (decides TLS and whether `mqtt` is null).
+    /// MQTT packets decoded so far (decides whether `mqtt` is null).
     packets: u64,
     /// Findings raised on the connection (decides whether the summary lists it).
     problems: Problems,
@@ -74,13 +99,31 @@ pub struct Connection {
     learnt: Option<ConnectionMqtt>,
 }
 
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let carries = match &self.carries {
+            Carries::Undecided(_) => "undecided",
+            Carries::Mqtt(_) => "mqtt",
+            Carries::Tls(_) => "tls",
+            Carries::Remote(_) => "remote",
+        };
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("client", &self.client)
+            .field("server", &self.server)
+            .field("carries", &carries)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Hands connections that carry MQTT to analysis workers (`--threads`):
-/// every call the reassembler makes on such a connection goes to the
-/// worker that owns it, in order, which makes the same calls on its own
-/// [`Connection`].
+/// the connection itself moves to the worker that will own it (with its
+/// layers, as detection left them), and every later call the reassembler
+/// makes on it goes to that worker, in order.
 pub trait Forward {
-    /// A connection found to carry MQTT: the worker that will own it.
-    fn open(&mut self, opened: &Opened) -> usize;
+    /// A connection found to carry MQTT, not started yet: the worker that
+    /// now owns it (and starts it, [`Connection::start`]).
+    fn open(&mut self, c: Box<Connection>) -> usize;
     fn data(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At, data: &[u8]);
     fn gap(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At, len: u64);
     fn unseen(&mut self, worker: usize, conn: ConnId, dir: Direction, at: At);
@@ -96,12 +139,6 @@ pub struct Upper<'a> {
 }
 
 impl Connection {
-    /// A connection carrying MQTT from its first byte, with its decoder (on
-    /// an analysis worker, for a connection the reading thread handed over).
-    pub fn mqtt(o: &Opened, cfg: &MqttConfig) -> Connection {
-        Connection::new(o, mqtt_stack(cfg, o.midstream))
-    }
-
     fn new(o: &Opened, carries: Carries) -> Connection {
         Connection {
             id: o.conn,
@@ -117,9 +154,18 @@ impl Connection {
         }
     }
 
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The client's and the server's endpoints.
+    pub fn endpoints(&self) -> (Endpoint, Endpoint) {
+        (self.client, self.server)
+    }
+
     /// Whether the connection appears in the report (not while detection is undecided).
     fn reported(&self) -> bool {
-        !matches!(self.carries, Carries::Undecided { .. })
+        matches!(self.carries, Carries::Mqtt(_) | Carries::Remote(_))
     }
 
     /// The connection's analysis state, for a live tick.
@@ -132,11 +178,24 @@ impl Connection {
 
     /// The report's record of the connection.
     fn summary(&self, record: &ConnRecord) -> ConnectionSummary {
+        let layers = match &self.carries {
+            Carries::Mqtt(m) => Some(&m.layers),
+            _ => None,
+        };
+        let tls = layers.and_then(|l| l.tls.as_ref()).map(|t| t.summary());
         ConnectionSummary {
             tcp: record.clone(),
-            encrypted: matches!(self.carries, Carries::Tls),
+            // Encrypted and not decoded: TLS whose application data we never decrypted.
+            encrypted: tls.as_ref().is_some_and(|t| t.undecoded.is_some()),
             mqtt: self.mqtt_summary(),
             problems: self.problems,
+            layers: LayersSummary {
+                names: layers.map_or_else(|| vec!["tcp"], Layers::names),
+                tls,
+                websocket: layers
+                    .and_then(|l| l.ws.as_ref())
+                    .map(|w| w.summary().clone()),
+            },
         }
     }
 
@@ -162,7 +221,24 @@ impl Connection {
         })
     }
 
-    /// The connection is MQTT from now on: announce it and start its analysis.
+    /// What the connection's MQTT side reports through.
+    fn cx<'a>(&'a mut self, up: &'a mut Upper<'_>) -> Option<(&'a mut MqttStack, Cx<'a>)> {
+        let Carries::Mqtt(m) = &mut self.carries else {
+            return None;
+        };
+        let cx = Cx {
+            out: &mut *up.out,
+            shared: &mut *up.shared,
+            conn: self.id,
+            packets: &mut self.packets,
+            problems: &mut self.problems,
+        };
+        Some((&mut **m, cx))
+    }
+
+    /// The connection is MQTT from now on: announce it, start its
+    /// analysis, and decode the plaintext its TLS layer decrypted while
+    /// the connection was judged.
     pub fn start(&mut self, up: &mut Upper<'_>) {
         up.out.emit(Event::ConnectionOpen {
             conn: self.id,
@@ -178,63 +254,87 @@ impl Connection {
             self.handshake.as_ref(),
             self.midstream,
         );
-        if let Carries::Mqtt(m) = &mut self.carries {
-            m.analysis = Some(analysis);
+        let Some((m, mut cx)) = self.cx(up) else {
+            return;
+        };
+        m.analysis = Some(analysis);
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+            pending,
+        } = m;
+        for (dir, at, bytes) in std::mem::take(pending).into_chunks() {
+            let mut top = Up {
+                mqtt,
+                analysis,
+                cx: &mut cx,
+            };
+            layers.above_tls(dir, at, &bytes, &mut top);
         }
     }
 
-    /// Feeds decided bytes to the connection's decoder.
+    /// Feeds decided bytes to the connection's decoder, through its layers.
     pub fn feed(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, data: &[u8]) -> Interest {
-        let m = match &mut self.carries {
-            Carries::Mqtt(m) => m,
-            // Still followed (not decoded) so its byte counts stay right.
-            Carries::Tls | Carries::Remote(_) => return Interest::Keep,
-            Carries::Undecided(_) => return Interest::Ignore,
+        let undecided = matches!(self.carries, Carries::Undecided(_) | Carries::Tls(_));
+        let Some((m, mut cx)) = self.cx(up) else {
+            // Remote: followed here (for its byte counts), decoded on its worker.
+            return if undecided {
+                Interest::Ignore
+            } else {
+                Interest::Keep
+            };
         };
-        if dir == Direction::ClientToServer
-            && self.packets == 0
-            && m.mqtt.buffered_bytes() == 0
-            && looks_like_tls(data)
-        {
-            self.carries = Carries::Tls;
-            return Interest::Keep;
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+            ..
+        } = m;
+        if layers.is_plain() {
+            // The plain path: TCP bytes straight into the decoder.
+            mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
+                cx.mqtt_event(analysis, ev)
+            });
+        } else {
+            let mut top = Up {
+                mqtt,
+                analysis,
+                cx: &mut cx,
+            };
+            layers.data(dir, at, data, &mut top);
         }
-        let mut cx = Cx {
-            out: &mut *up.out,
-            shared: &mut *up.shared,
-            conn: self.id,
-            packets: &mut self.packets,
-            problems: &mut self.problems,
-        };
-        let MqttStack { mqtt, analysis } = &mut **m;
-        mqtt.on_data(dir, at.frame, at.ts, data, &mut |ev| {
-            cx.mqtt_event(analysis, ev)
-        });
         Interest::Keep
     }
 
     /// `len` bytes of `dir` were never captured (a decided connection).
     pub fn gap(&mut self, up: &mut Upper<'_>, dir: Direction, at: At, len: u64) {
-        if let Carries::Mqtt(m) = &mut self.carries {
-            let mut cx = Cx {
-                out: &mut *up.out,
-                shared: &mut *up.shared,
-                conn: self.id,
-                packets: &mut self.packets,
-                problems: &mut self.problems,
-            };
-            let MqttStack { mqtt, analysis } = &mut **m;
+        let Some((m, mut cx)) = self.cx(up) else {
+            return;
+        };
+        let MqttStack {
+            layers,
+            mqtt,
+            analysis,
+            ..
+        } = m;
+        if layers.is_plain() || !layers.tcp_sniffed {
             mqtt.on_gap(dir, at.frame, at.ts, len, &mut |ev| {
                 cx.mqtt_event(analysis, ev)
             });
+        } else {
+            let mut top = Up {
+                mqtt,
+                analysis,
+                cx: &mut cx,
+            };
+            layers.gap(dir, at, len, &mut top);
         }
     }
 
     /// The peer acknowledged bytes of `dir` the capture has not shown.
     pub fn unseen(&mut self, dir: Direction, at: At) {
-        if let Carries::Mqtt(m) = &mut self.carries
-            && let Some(a) = m.analysis.as_mut()
-        {
+        if let Some(a) = self.analysis_mut() {
             // Not a gap yet (the bytes may still come, reordered), but what
             // the peer sends now may answer bytes the capture lost.
             a.undecoded(dir, at.ts);
@@ -244,15 +344,8 @@ impl Connection {
     /// The connection ended: the decoder and the analysis conclude, and its
     /// record is reported.
     pub fn end(&mut self, up: &mut Upper<'_>, at: At, how: CloseKind, record: &ConnRecord) {
-        if let Carries::Mqtt(m) = &mut self.carries {
-            let MqttStack { mqtt, analysis } = &mut **m;
-            let mut cx = Cx {
-                out: &mut *up.out,
-                shared: &mut *up.shared,
-                conn: self.id,
-                packets: &mut self.packets,
-                problems: &mut self.problems,
-            };
+        if let Some((m, mut cx)) = self.cx(up) {
+            let MqttStack { mqtt, analysis, .. } = m;
             mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
             if let Some(a) = analysis.take() {
                 let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
@@ -277,26 +370,14 @@ impl Connection {
     }
 }
 
-/// The MQTT side of a connection whose streams start at a packet
-/// boundary, or (`midstream`) somewhere inside one.
-fn mqtt_stack(cfg: &MqttConfig, midstream: bool) -> Carries {
-    let mqtt = if midstream {
-        MqttConnection::new_mid_stream(cfg)
-    } else {
-        MqttConnection::new(cfg)
-    };
-    Carries::Mqtt(Box::new(MqttStack {
-        mqtt,
-        analysis: None,
-    }))
-}
-
 /// The connection factory: makes each connection's [`Connection`] and
 /// holds what all of them share (module docs).
 pub struct Connections<O: Emit> {
     ports: Vec<u16>,
     detect: bool,
     mqtt_cfg: MqttConfig,
+    /// `--tls-keylog`: the secrets that decrypt TLS connections.
+    keylog: Option<Arc<KeyLog>>,
     /// Servers that proved to speak MQTT on some connection.
     proven: ProvenServers,
     pub analysis: Shared,
@@ -317,6 +398,7 @@ impl<O: Emit> Connections<O> {
             ports,
             detect,
             mqtt_cfg,
+            keylog: None,
             proven: ProvenServers::default(),
             analysis,
             out,
@@ -335,31 +417,92 @@ impl<O: Emit> Connections<O> {
         self.forward.take()
     }
 
+    /// Decrypt TLS with the NSS key log at `path` (`--tls-keylog`). A key
+    /// log that cannot be read is a warning (the command line checks it
+    /// before the run, so this is a file that vanished since).
+    pub fn set_keylog(&mut self, path: Option<&std::path::Path>) {
+        let Some(path) = path else {
+            return;
+        };
+        match KeyLog::open(path) {
+            Ok(k) => {
+                let bad = k.bad_lines();
+                if bad > 0 {
+                    // Never the lines themselves: they may hold secrets.
+                    self.out.emit(Event::Warning(&Warning::general(format!(
+                        "TLS key log {}: {bad} line(s) not in the NSS key log format were skipped",
+                        path.display(),
+                    ))));
+                }
+                self.keylog = Some(Arc::new(k));
+            }
+            Err(e) => self
+                .out
+                .emit(Event::Warning(&Warning::general(e.to_string()))),
+        }
+    }
+
     /// Warnings of the analysis since the last call, reported.
     pub fn analysis_warnings(&mut self) {
         let ws = self.analysis.take_warnings();
         self.out.warnings(ws);
     }
 
-    /// The connection is MQTT from now on: announce it and start its
-    /// analysis, here or on a worker.
+    fn upper(&mut self) -> Upper<'_> {
+        Upper {
+            out: &mut self.out,
+            shared: &mut self.analysis,
+        }
+    }
+
+    /// The connection is MQTT from now on: it starts here, or moves to
+    /// its worker and starts there.
     fn start_mqtt(&mut self, c: &mut Connection) {
         if let Some(fw) = self.forward.as_mut() {
-            let opened = Opened {
-                conn: c.id,
+            let moved = Box::new(Connection {
+                id: c.id,
                 client: c.client,
                 server: c.server,
                 first: c.first,
                 midstream: c.midstream,
                 handshake: c.handshake,
-            };
-            c.carries = Carries::Remote(fw.open(&opened));
+                carries: std::mem::replace(&mut c.carries, Carries::Remote(0)),
+                packets: c.packets,
+                problems: c.problems,
+                learnt: None,
+            });
+            c.carries = Carries::Remote(fw.open(moved));
             return;
         }
         c.start(&mut Upper {
             out: &mut self.out,
             shared: &mut self.analysis,
         });
+    }
+
+    /// The MQTT side of a connection whose streams start at a packet
+    /// boundary, or (`midstream`) somewhere inside one; `layers`: as
+    /// detection found them (else found from the client's first bytes).
+    fn mqtt_stack(&self, midstream: bool, layers: Option<Layers>) -> Carries {
+        let mqtt = if midstream {
+            MqttConnection::new_mid_stream(&self.mqtt_cfg)
+        } else {
+            MqttConnection::new(&self.mqtt_cfg)
+        };
+        let mut layers = layers.unwrap_or_else(|| {
+            if midstream {
+                Layers::midstream()
+            } else {
+                Layers::default()
+            }
+        });
+        layers.keylog = self.keylog.clone();
+        Carries::Mqtt(Box::new(MqttStack {
+            layers,
+            mqtt,
+            analysis: None,
+            pending: Held::default(),
+        }))
     }
 
     /// Detection decided: the connection is MQTT. Its server is proven, the
@@ -369,8 +512,9 @@ impl<O: Emit> Connections<O> {
         &mut self,
         c: &mut Connection,
         rest: Option<(Direction, At, &[u8])>,
+        layers: Option<Layers>,
     ) -> Interest {
-        let stack = mqtt_stack(&self.mqtt_cfg, c.midstream);
+        let stack = self.mqtt_stack(c.midstream, layers);
         let Carries::Undecided(held) = std::mem::replace(&mut c.carries, stack) else {
             return Interest::Keep;
         };
@@ -387,19 +531,183 @@ impl<O: Emit> Connections<O> {
 
     /// Feeds decided bytes to the connection's decoder (or its worker).
     fn feed(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
-        if let (Carries::Remote(w), Some(fw)) = (&c.carries, self.forward.as_mut()) {
-            fw.data(*w, c.id, dir, at, data);
-            return Interest::Keep;
+        match &c.carries {
+            Carries::Tls(_) => return self.probe(c, dir, at, data),
+            Carries::Remote(w) => {
+                if let Some(fw) = self.forward.as_mut() {
+                    fw.data(*w, c.id, dir, at, data);
+                }
+                return Interest::Keep;
+            }
+            Carries::Mqtt(_) | Carries::Undecided(_) => {}
         }
-        c.feed(
-            &mut Upper {
-                out: &mut self.out,
-                shared: &mut self.analysis,
-            },
-            dir,
-            at,
-            data,
-        )
+        c.feed(&mut self.upper(), dir, at, data)
+    }
+
+    /// The client's first bytes (off the MQTT ports) are a TLS record:
+    /// judge the connection from its TLS layer.
+    fn start_probe(&mut self, c: &mut Connection) -> Interest {
+        let Carries::Undecided(held) = std::mem::replace(
+            &mut c.carries,
+            Carries::Tls(Box::new(TlsProbe {
+                tls: Box::new(TlsLayer::new(self.keylog.is_some())),
+                held: Held::default(),
+                records: 0,
+            })),
+        ) else {
+            return Interest::Keep;
+        };
+        for (dir, at, bytes) in held.into_chunks() {
+            if self.probe(c, dir, at, &bytes) == Interest::Ignore {
+                return Interest::Ignore;
+            }
+        }
+        Interest::Keep
+    }
+
+    /// Bytes of a TLS connection being judged: MQTT when the client offers
+    /// ALPN `mqtt`, the server is proven, or (with a key) the plaintext
+    /// starts with a CONNECT or a WebSocket upgrade for MQTT. The TLS
+    /// layer runs here, on the reading thread, until it decides; then it
+    /// becomes the connection's own (and moves with it to a worker).
+    fn probe(&mut self, c: &mut Connection, dir: Direction, at: At, data: &[u8]) -> Interest {
+        let Carries::Tls(p) = &mut c.carries else {
+            return Interest::Ignore;
+        };
+        let TlsProbe { tls, held, records } = &mut **p;
+        let mut undecryptable = None;
+        tls.on_data(dir, at, data, self.keylog.as_deref(), &mut |ev| match ev {
+            TlsEvent::Plain { dir, at, bytes } => {
+                held.push(dir, at, bytes);
+            }
+            TlsEvent::Problem {
+                dir,
+                at,
+                problem: TlsProblem::Decrypt { record_frame },
+            } if undecryptable.is_none() => undecryptable = Some((dir, at, record_frame)),
+            _ => {}
+        });
+        if let (Some((dir, at, record_frame)), true) = (undecryptable, held.is_empty()) {
+            // The key log has this connection, but its key does not open
+            // it: nothing can tell whether it carries MQTT. Said, since the
+            // key log is then wrong for it (not for a connection it lacks:
+            // off the MQTT ports, those are mostly other protocols).
+            self.out.emit(Event::Warning(&Warning::at(
+                at.frame,
+                format!(
+                    "connection {} {}: a TLS record (completed in frame {record_frame}) does not \
+                     decrypt with the key log's key (wrong key, or damaged); TLS off the MQTT \
+                     ports is judged by what it decrypts to, so this connection is not analysed \
+                     (give its port with --port to follow it encrypted)",
+                    c.id,
+                    dir.as_str()
+                ),
+            )));
+            return Interest::Ignore;
+        }
+        let verdict = if tls.client_hello_seen() {
+            if tls.offers_mqtt() || self.proven.contains(&c.server) {
+                Verdict::Mqtt
+            } else if self.keylog.is_none() {
+                Verdict::NotMqtt
+            } else if tls.summary().version.is_none() {
+                Verdict::Undecided
+            } else if !tls.keyed() {
+                Verdict::NotMqtt
+            } else {
+                match judge_handshake(held) {
+                    Verdict::Undecided if held.is_full() => Verdict::NotMqtt,
+                    v => v,
+                }
+            }
+        } else {
+            *records += 1;
+            if *records > 8 {
+                Verdict::NotMqtt
+            } else {
+                Verdict::Undecided
+            }
+        };
+        let ws = match verdict {
+            Verdict::NotMqtt => return Interest::Ignore,
+            Verdict::Undecided => return Interest::Keep,
+            Verdict::Mqtt => false,
+            Verdict::WebSocket => true,
+        };
+        let Carries::Tls(p) = std::mem::replace(&mut c.carries, Carries::Remote(0)) else {
+            return Interest::Keep;
+        };
+        let TlsProbe { tls, held, .. } = *p;
+        // Without a verdict on the plaintext (ALPN, a proven server), the
+        // client's first plaintext — held already or still to come — is
+        // sniffed for a WebSocket upgrade as it goes up.
+        let layers = Layers::tls(tls, ws);
+        c.carries = self.mqtt_stack(false, Some(layers));
+        if let Carries::Mqtt(m) = &mut c.carries {
+            m.pending = held;
+        }
+        self.proven.add(c.server);
+        self.start_mqtt(c);
+        Interest::Keep
+    }
+}
+
+/// The top of a connection's stack: its MQTT decoder, and the connection's
+/// reporting for what the layers say.
+struct Up<'a, 'b> {
+    mqtt: &'a mut MqttConnection,
+    analysis: &'a mut Option<ConnAnalysis>,
+    cx: &'a mut Cx<'b>,
+}
+
+impl Top for Up<'_, '_> {
+    fn data(&mut self, dir: Direction, at: At, bytes: &[u8]) {
+        let (cx, analysis) = (&mut *self.cx, &mut *self.analysis);
+        self.mqtt.on_data(dir, at.frame, at.ts, bytes, &mut |ev| {
+            cx.mqtt_event(analysis, ev)
+        });
+    }
+
+    fn gap(&mut self, dir: Direction, at: At, len: u64, loss: Loss) {
+        let (cx, analysis) = (&mut *self.cx, &mut *self.analysis);
+        self.mqtt
+            .on_gap(dir, at.frame, at.ts, len, &mut |ev| match ev {
+                MqttEvent::Gap(g) if loss == Loss::Undecryptable => {
+                    // Not a tcp_gap: the bytes are in the capture (the TLS
+                    // layer warned that they do not decrypt).
+                    if let Some(a) = analysis.as_mut() {
+                        cx.shared.layer_lost(
+                            a,
+                            g.dir,
+                            At {
+                                frame: g.frame,
+                                ts: g.ts,
+                            },
+                        );
+                    }
+                }
+                ev => cx.mqtt_event(analysis, ev),
+            });
+    }
+
+    fn finding(&mut self, kind: FindingKind, dir: Direction, at: At, text: String, lost: bool) {
+        let Some(a) = self.analysis.as_mut() else {
+            return;
+        };
+        let cx = &mut *self.cx;
+        let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
+        cx.shared
+            .layer_finding(a, kind, dir, at, text, lost, &mut |e| {
+                analysed(out, problems, conn, e)
+            });
+    }
+
+    fn warning(&mut self, dir: Direction, at: At, text: String) {
+        let w = Warning::at(
+            at.frame,
+            format!("connection {} {}: {text}", self.cx.conn, dir.as_str()),
+        );
+        self.cx.out.emit(Event::Warning(&w));
     }
 }
 
@@ -442,13 +750,23 @@ fn analysed(out: &mut dyn Emit, problems: &mut Problems, conn: ConnId, e: Analys
     out.analysis(e);
 }
 
+/// Detection's verdict on a connection's first bytes (`midstream`: the
+/// capture picked it up after its start).
+fn judge(midstream: bool, held: &Held) -> Verdict {
+    if midstream {
+        judge_midstream(held)
+    } else {
+        judge_handshake(held)
+    }
+}
+
 impl<O: Emit> ConnectionFactory for Connections<O> {
     type Consumer = Connection;
 
     fn open(&mut self, o: &Opened) -> Option<Connection> {
         let on_port = self.ports.contains(&o.server.port);
         let carries = if on_port || (self.detect && self.proven.contains(&o.server)) {
-            mqtt_stack(&self.mqtt_cfg, o.midstream)
+            self.mqtt_stack(o.midstream, None)
         } else if self.detect {
             Carries::Undecided(Held::default())
         } else {
@@ -465,16 +783,22 @@ impl<O: Emit> ConnectionFactory for Connections<O> {
         let Carries::Undecided(held) = &mut c.carries else {
             return self.feed(c, dir, at, data);
         };
+        if dir == Direction::ClientToServer
+            && held.is_empty()
+            && !c.midstream
+            && looks_like_tls_record(data)
+        {
+            // TLS off the MQTT ports: its layer decides (ALPN, server, keys).
+            if self.start_probe(c) == Interest::Ignore {
+                return Interest::Ignore;
+            }
+            return self.feed(c, dir, at, data);
+        }
         let (verdict, rest) = if self.proven.contains(&c.server) {
             (Verdict::Mqtt, data)
         } else {
             let kept = held.push(dir, at, data);
-            let v = if c.midstream {
-                judge_midstream(held)
-            } else {
-                judge_handshake(held)
-            };
-            let v = match v {
+            let v = match judge(c.midstream, held) {
                 Verdict::Undecided if held.is_full() => Verdict::NotMqtt,
                 v => v,
             };
@@ -483,27 +807,27 @@ impl<O: Emit> ConnectionFactory for Connections<O> {
         match verdict {
             Verdict::NotMqtt => Interest::Ignore,
             Verdict::Undecided => Interest::Keep,
-            Verdict::Mqtt => self.decided_mqtt(c, Some((dir, at, rest))),
+            Verdict::Mqtt => self.decided_mqtt(c, Some((dir, at, rest)), None),
+            Verdict::WebSocket => {
+                self.decided_mqtt(c, Some((dir, at, rest)), Some(Layers::websocket()))
+            }
         }
     }
 
     fn gap(&mut self, c: &mut Connection, dir: Direction, at: At, len: u64) -> Interest {
         match &mut c.carries {
             Carries::Undecided(_) if self.proven.contains(&c.server) => {
-                self.decided_mqtt(c, None);
+                self.decided_mqtt(c, None, None);
                 self.gap(c, dir, at, len)
             }
             Carries::Undecided(held) => {
                 // What arrived before the gap may be enough to tell.
-                let v = if c.midstream {
-                    judge_midstream(held)
-                } else {
-                    judge_handshake(held)
+                let layers = match judge(c.midstream, held) {
+                    Verdict::Mqtt => None,
+                    Verdict::WebSocket => Some(Layers::websocket()),
+                    _ => return Interest::Ignore,
                 };
-                if v != Verdict::Mqtt {
-                    return Interest::Ignore;
-                }
-                self.decided_mqtt(c, None);
+                self.decided_mqtt(c, None, layers);
                 self.gap(c, dir, at, len)
             }
             Carries::Remote(w) => {
@@ -512,16 +836,13 @@ impl<O: Emit> ConnectionFactory for Connections<O> {
                 }
                 Interest::Keep
             }
-            Carries::Mqtt(_) | Carries::Tls => {
-                c.gap(
-                    &mut Upper {
-                        out: &mut self.out,
-                        shared: &mut self.analysis,
-                    },
-                    dir,
-                    at,
-                    len,
-                );
+            // The handshake is what decides; a gap in it leaves nothing to judge.
+            Carries::Tls(p) => {
+                p.tls.on_gap(dir, at, len, &mut |_| {});
+                Interest::Keep
+            }
+            Carries::Mqtt(_) => {
+                c.gap(&mut self.upper(), dir, at, len);
                 Interest::Keep
             }
         }
@@ -543,15 +864,7 @@ impl<O: Emit> ConnectionFactory for Connections<O> {
             fw.end(*w, c.id, at, how, record);
             return;
         }
-        c.end(
-            &mut Upper {
-                out: &mut self.out,
-                shared: &mut self.analysis,
-            },
-            at,
-            how,
-            record,
-        );
+        c.end(&mut self.upper(), at, how, record);
     }
 
     fn retire(&mut self, c: Option<Connection>, record: &ConnRecord) {

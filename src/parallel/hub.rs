@@ -9,9 +9,9 @@ use super::record::Record;
 use super::worker::{Batch, Msg, Op, Out};
 use crate::analysis::Finding;
 use crate::base::{At, ConnId, Direction, Endpoint, Warning};
-use crate::connection::{Emit, Forward};
+use crate::connection::{Connection, Emit, Forward};
 use crate::report::{ConnectionSummary, Event, SummaryBuilder};
-use crate::tcp::{CloseKind, ConnRecord, Opened};
+use crate::tcp::{CloseKind, ConnRecord};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -314,11 +314,10 @@ pub struct Relay {
 }
 
 impl Forward for Relay {
-    fn open(&mut self, o: &Opened) -> usize {
-        let w = route(o.client, o.server, self.workers);
-        self.hub
-            .borrow_mut()
-            .push(w, o.conn, Op::Open(Box::new(*o)));
+    fn open(&mut self, c: Box<Connection>) -> usize {
+        let (client, server) = c.endpoints();
+        let w = route(client, server, self.workers);
+        self.hub.borrow_mut().push(w, c.id(), Op::Open(c));
         w
     }
 

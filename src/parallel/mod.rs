@@ -79,11 +79,11 @@ pub fn run(
             let (tx, rx) = sync_channel(QUEUE);
             senders.push(tx);
             let outs = out_tx.clone();
-            let (mqtt, analysis) = (opts.mqtt, opts.analysis.clone());
+            let analysis = opts.analysis.clone();
             let handle = thread::Builder::new()
                 .name(format!("analysis-{w}"))
                 .spawn_scoped(scope, move || {
-                    worker::work(w, rx, outs, mqtt, analysis, timelines)
+                    worker::work(w, rx, outs, analysis, timelines)
                 })?;
             handles.push(handle);
         }
@@ -107,6 +107,9 @@ pub fn run(
             hub: hub.clone(),
             workers,
         }));
+        // Before the first step, as on one thread: a warning about the
+        // key log sorts first.
+        conns.set_keylog(opts.tls_keylog.as_deref());
         let mut step: u64 = 0;
         // The capture's first frame: where a one-thread run starts its timeline.
         let mut first_ts = None;

@@ -7,18 +7,18 @@ use super::record::{Record, Recorder};
 use crate::analysis::{AnalysisConfig, Shared};
 use crate::base::{At, ConnId, Direction};
 use crate::connection::{Connection, Upper};
-use crate::mqtt::MqttConfig;
 use crate::report::PacketCounts;
 use crate::report::html::timeline::Collector;
-use crate::tcp::{CloseKind, ConnRecord, Opened};
+use crate::tcp::{CloseKind, ConnRecord};
 use foldhash::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
 
 /// One call on a connection.
 #[derive(Debug)]
 pub enum Op {
-    /// Boxed: a connection opens once, and the other calls stay small.
-    Open(Box<Opened>),
+    /// The connection itself, decided on the reading thread (its layers
+    /// as detection left them), not started yet.
+    Open(Box<Connection>),
     /// `len` bytes at `start` of the batch's byte buffer.
     Data {
         dir: Direction,
@@ -103,7 +103,6 @@ pub fn work(
     worker: usize,
     batches: Receiver<Batch>,
     outs: Sender<Out>,
-    mqtt: MqttConfig,
     analysis: AnalysisConfig,
     timelines: bool,
 ) -> Done {
@@ -119,10 +118,10 @@ pub fn work(
                 shared: &mut shared,
             };
             match msg.op {
-                Op::Open(o) => {
-                    let mut c = Connection::mqtt(&o, &mqtt);
+                Op::Open(c) => {
+                    let mut c = *c;
                     c.start(&mut up);
-                    conns.insert(o.conn, c);
+                    conns.insert(c.id(), c);
                 }
                 Op::Data {
                     dir,

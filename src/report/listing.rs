@@ -158,6 +158,7 @@ mod tests {
                 server_to_client: DirStats::default(),
             },
             encrypted: false,
+            layers: Default::default(),
             mqtt: None,
             problems: Problems {
                 errors,

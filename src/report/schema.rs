@@ -8,6 +8,7 @@
 //! [`SCHEMA`](super::SCHEMA): the views are the one place to look.
 
 use super::files::{FileMap, InFile};
+use super::layers::{LayerTallyJson, TlsJson, WsJson};
 use super::listing::Unlisted;
 use super::servers::{OtherTcp, SilentServer};
 use super::summary::{CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, Summary};
@@ -394,6 +395,12 @@ pub struct ConnectionJson<'a> {
     server_to_client: DirStatsJson,
     encrypted: bool,
     mqtt: Option<&'a MqttConnSummary>,
+    /// The layers that carried the MQTT, bottom up (`tcp`, `tls`, `websocket`).
+    layers: &'a [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<TlsJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    websocket: Option<WsJson<'a>>,
 }
 
 impl<'a> From<&'a ConnectionSummary> for ConnectionJson<'a> {
@@ -414,6 +421,9 @@ impl<'a> From<&'a ConnectionSummary> for ConnectionJson<'a> {
             server_to_client: DirStatsJson::from(&t.server_to_client),
             encrypted: c.encrypted,
             mqtt: c.mqtt.as_ref(),
+            layers: &c.layers.names,
+            tls: c.layers.tls.as_ref().map(TlsJson::from),
+            websocket: c.layers.websocket.as_ref().map(WsJson::from),
         }
     }
 }
@@ -918,6 +928,7 @@ struct SummaryJson<'a> {
     tcp: TcpJson,
     warnings: Vec<WarningJson<'a>>,
     warnings_dropped: u64,
+    layers: LayerTallyJson,
 }
 
 impl Serialize for Summary {
@@ -943,6 +954,7 @@ impl Serialize for Summary {
                 .map(|w| WarningJson::from(w).located(&files))
                 .collect(),
             warnings_dropped: self.warnings_dropped,
+            layers: LayerTallyJson::from(&self.layers),
         }
         .serialize(s)
     }

@@ -1,6 +1,7 @@
 //! The end-of-run summary: the `--format json` object of the contract.
 
 use super::Event;
+use super::layers::{LayerTally, LayersSummary};
 use super::listing::{Listing, Problems, Unlisted};
 use super::servers::{OtherTcp, ServerFold, SilentServer};
 use crate::analysis::AnalysisSummary;
@@ -47,6 +48,8 @@ pub struct ConnectionSummary {
     pub mqtt: Option<MqttConnSummary>,
     /// Findings raised on the connection (decides which are listed).
     pub problems: Problems,
+    /// The layers that carried the MQTT (TLS, WebSocket) and what they showed.
+    pub layers: LayersSummary,
 }
 
 /// The `mqtt` object of a connection.
@@ -99,10 +102,13 @@ pub struct Summary {
     pub warnings: Vec<Warning>,
     /// Warnings beyond the first 1000, counted but not listed.
     pub warnings_dropped: u64,
+    /// TLS and WebSocket over all reported connections (listed or not).
+    pub layers: LayerTally,
 }
 
 /// Folds events into a [`Summary`].
 pub struct SummaryBuilder {
+    layers: LayerTally,
     connections: Listing,
     servers: ServerFold,
     packets: PacketCounts,
@@ -154,6 +160,7 @@ impl SummaryBuilder {
     /// A fold that lists at most `listed` connections (the most troubled).
     pub fn new(listed: usize) -> Self {
         SummaryBuilder {
+            layers: LayerTally::default(),
             connections: Listing::new(listed),
             servers: ServerFold::default(),
             packets: PacketCounts::default(),
@@ -174,6 +181,7 @@ impl SummaryBuilder {
 
     /// A reported connection's final record.
     pub fn connection(&mut self, c: ConnectionSummary) {
+        self.layers.add(&c);
         self.servers.mqtt(&c);
         self.connections.add(c);
     }
@@ -218,6 +226,7 @@ impl SummaryBuilder {
             tcp,
             warnings: self.warnings,
             warnings_dropped: self.warnings_dropped,
+            layers: self.layers,
         }
     }
 }

@@ -540,7 +540,9 @@ impl<W: Write> TextReport<W> {
                 let span = files.describe_span(t.first_frame, t.last_frame);
                 writeln!(self.out, "        {}", p.dim(&span))?;
             }
-            if c.encrypted {
+            if let Some(line) = super::layers::text_line(&c.layers) {
+                writeln!(self.out, "        {}", p.dim(&line))?;
+            } else if c.encrypted {
                 writeln!(self.out, "        {}", p.dim("TLS: encrypted, not decoded"))?;
             }
             if let Some(m) = &c.mqtt {
@@ -560,6 +562,21 @@ impl<W: Write> TextReport<W> {
                 bits.push(format!("{total} packets"));
                 writeln!(self.out, "        {}", bits.join(", "))?;
             }
+        }
+        let l = &s.layers;
+        if l.undecoded() > 0 {
+            let why: Vec<String> = l
+                .tls_undecoded
+                .iter()
+                .map(|(k, n)| format!("{n} {}", k.describe()))
+                .collect();
+            let line = format!(
+                "encrypted: {} of {} TLS connections not decoded ({})",
+                l.undecoded(),
+                l.tls,
+                why.join("; ")
+            );
+            writeln!(self.out, "  {}", p.yellow(&line))?;
         }
         let u = &s.connections_unlisted;
         if u.count > 0 {

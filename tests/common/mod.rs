@@ -258,24 +258,23 @@ pub fn hole_before(segs: &[Seg], frame: u64) -> u32 {
     s.seq.wrapping_sub(furthest)
 }
 
-/// The TCP streams (tshark's `tcp.stream`) in which tshark found MQTT only
-/// under another layer: TLS or WebSocket, in the samples whose truth was
-/// written by `scripts/record/tshark_truth_layers.py` (`packets[].layers`).
-/// mqtt-inspect has no TLS or WebSocket layer yet, so the plain-TCP
-/// agreement tests do not count those packets or flows as our misses.
-pub fn layered_streams(truth: &Value) -> std::collections::BTreeSet<u64> {
-    truth["packets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["layers"].as_str().is_some_and(|l| l != "tcp"))
-        .filter_map(|p| p["stream"].as_u64())
-        .collect()
+/// The key log beside a TLS capture (`X.keys` for `X.pcap`), as the
+/// arguments that make mqtt-inspect use it — the same key log the truth
+/// file's tshark run decrypted with (`-o tls.keylog_file:X.keys`).
+pub fn keylog_args(cap: &Path) -> Vec<String> {
+    let keys = cap.with_extension("keys");
+    if keys.exists() {
+        vec!["--tls-keylog".into(), keys.to_string_lossy().into_owned()]
+    } else {
+        Vec::new()
+    }
 }
 
-/// Whether one packet of a truth file is MQTT straight on TCP.
-pub fn plain_tcp(packet: &Value) -> bool {
-    packet["layers"].as_str().is_none_or(|l| l == "tcp")
+/// `cap` and its key log arguments, for `analyze_json` / `analyze_jsonl`.
+pub fn capture_args(cap: &Path) -> Vec<String> {
+    let mut v = vec![cap.to_string_lossy().into_owned()];
+    v.extend(keylog_args(cap));
+    v
 }
 
 /// At most this many lines per capture in a failure message.
