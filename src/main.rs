@@ -377,6 +377,8 @@ fn run_options(c: &CommonArgs, live: bool) -> RunOptions {
         tcp_idle_timeout_ms: ms(c.tcp_idle_timeout),
         stats_interval_ms: c.stats_interval.map(ms),
         html: c.html.as_ref().map(|p| p.display().to_string()),
+        top: c.top.max(1),
+        tls_keylog: c.tls_keylog.as_ref().map(|p| p.display().to_string()),
     }
 }
 

@@ -43,6 +43,10 @@ pub struct RunOptions {
     pub stats_interval_ms: Option<f64>,
     /// `--html FILE`; `null` without.
     pub html: Option<String>,
+    /// `--top N`: clients and topics the latency breakdowns list.
+    pub top: usize,
+    /// `--tls-keylog FILE` (its name, never its keys); `null` without.
+    pub tls_keylog: Option<String>,
 }
 
 /// The record as it is written: `{"type": "start", "schema", "version", "sources", "options"}`.
