@@ -512,6 +512,51 @@ fn several_files_make_one_page() {
     check_dom(&dom, &summary, "two files");
 }
 
+/// MQTT inside TLS (decrypted with the key log) and WebSocket says so:
+/// the capture facts count the TLS connections and why some stayed
+/// encrypted, a connection's row names its layers, and the TLS alerts
+/// are findings like any other.
+#[test]
+fn layers_are_named_on_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("tls.html");
+    let (summary, html) = analyze_with_html(
+        &[
+            "--tls-keylog",
+            "samples/tls_alerts.keys",
+            "samples/tls_alerts.pcap",
+        ],
+        &page,
+    );
+    assert_eq!(
+        summary["layers"]["tls"]["decrypted"], 1,
+        "{}",
+        summary["layers"]
+    );
+    assert!(
+        html.contains(
+            "<dt>TLS connections</dt><dd>3 (1 decrypted; not decrypted: handshake_failed ×2)</dd>"
+        ),
+        "the TLS tally"
+    );
+    assert!(
+        html.contains(" over TLS</td>"),
+        "a decrypted connection's row"
+    );
+    assert!(html.contains(r#"data-kind="tls_alert""#));
+    let (summary, html) = analyze_with_html(
+        &[
+            "--tls-keylog",
+            "samples/wss_keylog.keys",
+            "samples/wss_keylog.pcap",
+        ],
+        &page,
+    );
+    assert_eq!(summary["layers"]["websocket"]["connections"], 2);
+    assert!(html.contains("<dt>WebSocket connections</dt><dd>2 (0 protocol errors)</dd>"));
+    assert_eq!(count(&html, " over TLS, WebSocket</td>"), 2, "wss rows");
+}
+
 /// Hundreds of clients, each with a 3,000-character client id and topic
 /// and a message never acknowledged, listed in full (`--connections
 /// all`): the page clips every name, lists at most 250 connections and

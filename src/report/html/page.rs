@@ -63,6 +63,24 @@ pub fn render(s: &Summary, t: &Timelines, version: &str) -> String {
     p.out
 }
 
+/// ` over TLS`, ` over WebSocket`, ` over TLS, WebSocket` for a
+/// connection's layers above TCP (nothing for plain TCP).
+fn layers_text(names: &[&str]) -> String {
+    let above: Vec<&str> = names
+        .iter()
+        .filter_map(|n| match *n {
+            "tls" => Some("TLS"),
+            "websocket" => Some("WebSocket"),
+            _ => None,
+        })
+        .collect();
+    if above.is_empty() {
+        String::new()
+    } else {
+        format!(" over {}", above.join(", "))
+    }
+}
+
 /// The capture's files with their names clipped: the page names a
 /// frame's file beside the frame, hundreds of times.
 fn clipped_files(s: &Summary) -> FileMap {
@@ -272,6 +290,27 @@ impl Page<'_> {
                 self,
                 "truncated",
                 "yes: a capture file ends inside a record",
+            );
+        }
+        let l = &self.s.layers;
+        if l.tls > 0 {
+            let why: Vec<String> = l
+                .tls_undecoded
+                .iter()
+                .map(|(why, n)| format!("{} ×{n}", why.as_str()))
+                .collect();
+            let mut text = format!("{} ({} decrypted", l.tls, l.tls_decrypted);
+            if !why.is_empty() {
+                text.push_str(&format!("; not decrypted: {}", why.join(", ")));
+            }
+            text.push(')');
+            row(self, "TLS connections", &text);
+        }
+        if l.websocket > 0 {
+            row(
+                self,
+                "WebSocket connections",
+                &format!("{} ({} protocol errors)", l.websocket, l.websocket_errors),
             );
         }
         if let Some(d) = c.drops {
@@ -648,7 +687,7 @@ impl Page<'_> {
         }
         for c in list {
             let t = &c.tcp;
-            let (version, client_id, packets) = match &c.mqtt {
+            let (mut version, client_id, packets) = match &c.mqtt {
                 Some(m) => (
                     match (m.version, m.version_inferred) {
                         (Some(v), false) => v.to_string(),
@@ -661,6 +700,9 @@ impl Page<'_> {
                 None if c.encrypted => ("TLS, not decoded".into(), String::new(), "–".into()),
                 None => ("–".into(), String::new(), "0".into()),
             };
+            if c.mqtt.is_some() {
+                version.push_str(&layers_text(&c.layers.names));
+            }
             let rtt = match t.handshake.and_then(|h| h.rtt_ns) {
                 Some(ns) => ms_text(ns),
                 None if t.handshake.is_none() => "mid-stream".into(),
