@@ -37,7 +37,7 @@ use super::latency::LatencyKey;
 use super::rules;
 use super::store::SessionStore;
 use super::summary::{AnalysisSummary, IntervalStats, Tally};
-use crate::base::{At, ConnId, Direction, Endpoint, Timestamp, Warning};
+use crate::base::{At, ConnId, Direction, Endpoint, Peers, Timestamp, Warning};
 use crate::mqtt::{GapEvent, MalformedEvent, MqttEvent, PacketEvent};
 use crate::tcp::Handshake;
 use std::time::Duration;
@@ -140,6 +140,7 @@ impl Shared {
         &mut self,
         conn: ConnId,
         client: Endpoint,
+        server: Endpoint,
         handshake: Option<&Handshake>,
         midstream: bool,
     ) -> ConnAnalysis {
@@ -147,7 +148,7 @@ impl Shared {
             self.tally
                 .latency(LatencyKey::TcpHandshake, None, None, None, ns);
         }
-        ConnAnalysis::new(conn, Some(client), midstream)
+        ConnAnalysis::new(conn, Some(client), midstream).between(Peers::new(client, server))
     }
 
     /// One event of the MQTT layer of connection `c`.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod conversation;
+pub mod schema;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
