@@ -200,6 +200,11 @@ pub struct CommonArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write the report as one self-contained HTML page (tables,
+    /// latency histograms, timelines; works offline), beside --format's
+    /// output on stdout. Written when the run ends.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
     /// Text: one line per MQTT packet before the summary.
     #[arg(long)]
     pub packets: bool,

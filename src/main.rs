@@ -14,7 +14,8 @@ use mqtt_inspect::mqtt::MqttConfig;
 use mqtt_inspect::observe::{Interval, MetricsEndpoint, Progress, StatusLine, Watch};
 use mqtt_inspect::pipeline::{DEFAULT_LISTED, Pipeline, PipelineOptions};
 use mqtt_inspect::report::{
-    JsonLines, JsonReport, RenderOptions, Sink, Summary, TextOptions, TextReport,
+    HtmlReport, JsonLines, JsonReport, RenderOptions, RunOptions, RunStart, Sink, StartFilters,
+    Summary, Tee, TextOptions, TextReport, VERSION,
 };
 use mqtt_inspect::tcp::TcpConfig;
 use mqtt_inspect::term;
@@ -446,6 +447,44 @@ fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
     }
 }
 
+/// The options that shape the output, for the jsonl `start` record.
+fn run_options(c: &CommonArgs, live: bool) -> RunOptions {
+    use clap::ValueEnum;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    RunOptions {
+        command: if live { "live" } else { "analyze" }.into(),
+        format: c
+            .format
+            .to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default(),
+        ports: c.port.clone(),
+        detect: !c.no_detect,
+        ack_timeout_ms: ms(c.ack_timeout),
+        payload_bytes: c.payload_bytes,
+        show_secrets: c.show_secrets,
+        connections: Some(c.listed_connections.unwrap_or(DEFAULT_LISTED))
+            .filter(|&n| n != usize::MAX),
+        max_connections: c.max_connections,
+        max_buffered: c.max_buffered,
+        tcp_idle_timeout_ms: ms(c.tcp_idle_timeout),
+        stats_interval_ms: c.stats_interval.map(ms),
+        html: c.html.as_ref().map(|p| p.display().to_string()),
+        top: c.top.max(1),
+        tls_keylog: c.tls_keylog.as_ref().map(|p| p.display().to_string()),
+        filters: (!c.connection.is_empty()
+            || !c.client.is_empty()
+            || !c.topic.is_empty()
+            || !c.kind.is_empty())
+        .then(|| StartFilters {
+            connections: c.connection.clone(),
+            clients: c.client.clone(),
+            topics: c.topic.clone(),
+            kinds: c.kind.iter().map(|k| k.as_str()).collect(),
+        }),
+    }
+}
+
 /// One run from the command line.
 struct Run<'a> {
     common: &'a CommonArgs,
@@ -498,6 +537,21 @@ impl Run<'_> {
             Format::Json => Box::new(JsonReport::new(out)),
             Format::Jsonl => Box::new(JsonLines::new(out, render)),
         };
+        if let Some(path) = &c.html {
+            // Created now, so that a path that cannot be written fails
+            // before the run, not after an hour of live capture.
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let html = HtmlReport::new(io::BufWriter::new(file), VERSION);
+            sink = Box::new(Tee {
+                first: sink,
+                second: html,
+            });
+        }
+        sink.begin(&RunStart {
+            sources: source.info().sources.clone(),
+            options: run_options(c, self.live),
+        })?;
         let mut watch = Watch {
             status,
             interval: c.stats_interval.map(Interval::new),

@@ -292,3 +292,40 @@ fn tick(tcp: &mut Reassembler<Connection>, conns: &mut Connections<Output<'_>>, 
     let out = &mut conns.out;
     conns.analysis.tick(now, open, &mut |ev| out.analysis(ev));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{HtmlReport, JsonLines, JsonReport, RenderOptions, Tee};
+
+    fn threaded() -> Pipeline {
+        Pipeline::new(PipelineOptions {
+            threads: 4,
+            ..PipelineOptions::default()
+        })
+    }
+
+    /// `--html` beside a summary format keeps `--threads` (the page's
+    /// timelines are folded on the workers); beside jsonl, one thread.
+    #[test]
+    fn the_html_page_runs_threaded_beside_a_summary() {
+        let p = threaded();
+        let html = || HtmlReport::new(io::sink(), "test");
+        let json: Box<dyn Sink> = Box::new(JsonReport::new(io::sink()));
+        let tee = Tee {
+            first: json,
+            second: html(),
+        };
+        assert!(tee.wants_timelines());
+        assert_eq!(p.threads_used(&tee, &Quiet), 4);
+        assert_eq!(p.threads_used(&html(), &Quiet), 4);
+        let lines: Box<dyn Sink> = Box::new(JsonLines::new(io::sink(), RenderOptions::default()));
+        let tee = Tee {
+            first: lines,
+            second: html(),
+        };
+        assert_eq!(p.threads_used(&tee, &Quiet), 1, "jsonl streams events");
+        let lines = JsonLines::new(io::sink(), RenderOptions::default());
+        assert!(!lines.wants_timelines());
+    }
+}

@@ -248,3 +248,18 @@ fn json_lines_allocate_little_per_packet() {
     });
     assert!(per_packet < 0.01, "{per_packet:.3} allocations per packet");
 }
+
+/// `--html` beside the JSON: the page's timelines are fixed-size bucket
+/// arrays per connection, so they too allocate nothing per packet (a
+/// few times per connection, when its buckets merge).
+#[test]
+fn html_report_allocates_nothing_per_packet() {
+    use mqtt_inspect::report::{HtmlReport, Tee};
+    let per_packet = extra_per_packet(&mut || {
+        Box::new(Tee {
+            first: JsonReport::new(std::io::sink()),
+            second: HtmlReport::new(std::io::sink(), "test"),
+        })
+    });
+    assert!(per_packet < 0.01, "{per_packet:.3} allocations per packet");
+}

@@ -127,6 +127,12 @@ fn is_open(v: &Value) -> bool {
     kind_of(v) == "connection" && v["event"] == "open"
 }
 
+/// Lines compared in order: all but `connection` opening lines (their
+/// place may move) and the `start` line (it names the filters).
+fn in_order(v: &Value) -> bool {
+    !is_open(v) && kind_of(v) != "start"
+}
+
 /// The unfiltered lines restricted to what `f` keeps (module docs), the
 /// summary left out; and the connections that enter the report.
 fn restrict(all: &[Value], f: &Filters) -> (Vec<Value>, BTreeSet<u64>) {
@@ -214,7 +220,8 @@ fn restrict(all: &[Value], f: &Filters) -> (Vec<Value>, BTreeSet<u64>) {
                     keep
                 }
             }
-            "summary" | "stats" => false,
+            // The start line names the run's options (checked in `check`).
+            "summary" | "stats" | "start" => false,
             _ => true,
         };
         if keep {
@@ -330,7 +337,7 @@ fn check(capture: &str, all: &[Value], f: &Filters) {
     let (want, entered) = restrict(all, f);
     // Everything in the same order, but a connection's `connection` line,
     // which under --client and --topic waits for its first selected event.
-    let strip = |v: &[Value]| -> Vec<Value> { v.iter().filter(|v| !is_open(v)).cloned().collect() };
+    let strip = |v: &[Value]| -> Vec<Value> { v.iter().filter(|v| in_order(v)).cloned().collect() };
     let got_events = strip(events);
     let want_events = strip(&want);
     assert_eq!(got_events.len(), want_events.len(), "{what}: line count");
@@ -344,6 +351,13 @@ fn check(capture: &str, all: &[Value], f: &Filters) {
             .collect()
     };
     assert_eq!(opens(events), opens(&want), "{what}: connection lines");
+    // The start line names the filters as the summary does.
+    let start = lines.iter().find(|v| kind_of(v) == "start");
+    if let Some(start) = start {
+        let named = &start["options"]["filters"];
+        assert_eq!(named["clients"], json!(f.clients), "{what}: start line");
+        assert_eq!(named["topics"], json!(f.topics), "{what}: start line");
+    }
     // The unfiltered capture line; the filters named.
     let unfiltered = all.last().unwrap();
     assert_eq!(summary["capture"], unfiltered["capture"], "{what}");
@@ -534,9 +548,9 @@ fn several_files_filtered() {
     let (want, entered) = restrict(&all, &f);
     let got_events: Vec<&Value> = got[..got.len() - 1]
         .iter()
-        .filter(|v| !is_open(v))
+        .filter(|v| in_order(v))
         .collect();
-    let want_events: Vec<&Value> = want.iter().filter(|v| !is_open(v)).collect();
+    let want_events: Vec<&Value> = want.iter().filter(|v| in_order(v)).collect();
     assert_eq!(got_events, want_events);
     let summary = got.last().unwrap();
     check_summary(summary, &want, &entered, &f, "two files");

@@ -668,6 +668,15 @@ impl Done {
     }
 }
 
+/// A jsonl `summary` line as the `--format json` object (without `type`).
+fn strip_type(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("type");
+    }
+    v
+}
+
 fn ty(v: &Value) -> &str {
     v["type"].as_str().unwrap_or("")
 }
@@ -1568,6 +1577,22 @@ fn live_stats_interval_once_a_second() {
     let done = live.finish(15.0);
     done.assert_exit(0, "live --stats-interval --duration 7");
     let events = done.events();
+    // Live output (a `live:` source, `capture.drops`, stats lines on the
+    // wall clock) is what the published JSON Schemas say, line by line.
+    let (summary_schema, jsonl_schema) = common::schema::validators();
+    assert_eq!(
+        events.first().map(ty),
+        Some("start"),
+        "jsonl opens with start"
+    );
+    for (i, e) in events.iter().enumerate() {
+        common::schema::assert_valid(&jsonl_schema, e, &format!("live jsonl line {}", i + 1));
+    }
+    common::schema::assert_valid(
+        &summary_schema,
+        &strip_type(&done.summary()),
+        "live summary",
+    );
     let stats: Vec<(usize, &Value)> = events
         .iter()
         .enumerate()
@@ -2084,6 +2109,8 @@ fn live_burst_kernel_drops() {
     let done = live.finish(60.0);
     done.assert_exit(0, "live after a stopped burst");
     let v: Value = serde_json::from_str(&done.text()).expect("JSON");
+    let (summary_schema, _) = common::schema::validators();
+    common::schema::assert_valid(&summary_schema, &v, "live --format json with drops");
     let kernel = count(&v["capture"]["drops"]["kernel"]);
     assert!(
         kernel > 0,

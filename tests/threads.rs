@@ -1,11 +1,12 @@
-//! `--threads N` prints exactly what one thread prints: on every bundled
-//! sample, on the corpus when it is there, and on a capture made here of
-//! many client hosts (so connections spread over the workers) whose
-//! sessions resume on a second connection and whose findings interleave
-//! across workers; and on copies of the TLS and WebSocket samples from
-//! many client hosts, decrypted with their key logs, so that layered
-//! connections (whose layers were chosen, and for TLS off the MQTT ports
-//! partly run, on the reading thread) spread over the workers too.
+//! `--threads N` prints exactly what one thread prints, and writes the
+//! same `--html` page: on every bundled sample, on the corpus when it is
+//! there, and on a capture made here of many client hosts (so connections
+//! spread over the workers) whose sessions resume on a second connection
+//! and whose findings interleave across workers; and on copies of the TLS
+//! and WebSocket samples from many client hosts, decrypted with their key
+//! logs, so that layered connections (whose layers were chosen, and for
+//! TLS off the MQTT ports partly run, on the reading thread) spread over
+//! the workers too.
 
 mod common;
 
@@ -13,17 +14,30 @@ use assert_cmd::Command;
 use common::{corpus_dir, root};
 use std::path::{Path, PathBuf};
 
+/// The output of one run, with the key log `keylog` if any; `format`
+/// `html` is `--format json --html`, with the page after the JSON.
 fn run(threads: &str, format: &str, capture: &Path, keylog: Option<&Path>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
     let mut cmd = Command::cargo_bin("mqtt-inspect").unwrap();
-    cmd.args(["analyze", "--threads", threads, "--format", format])
-        .args(["--color", "never"]);
+    cmd.args(["analyze", "--threads", threads, "--color", "never"]);
+    if format == "html" {
+        cmd.args(["--format", "json", "--html"]).arg(&page);
+    } else {
+        cmd.args(["--format", format]);
+    }
     if let Some(k) = keylog {
         cmd.arg("--tls-keylog").arg(k);
     }
     let out = cmd.arg(capture).output().unwrap();
     let code = out.status.code();
+    let html = if format == "html" {
+        std::fs::read_to_string(&page).expect("the page")
+    } else {
+        String::new()
+    };
     format!(
-        "exit {code:?}\n{}\n{}",
+        "exit {code:?}\n{}\n{}\n{html}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
@@ -35,7 +49,7 @@ fn assert_same(capture: &Path) {
 
 /// The same with `--threads 1`, 2 and 5, with the key log `keylog` if any.
 fn assert_same_with(capture: &Path, keylog: Option<&Path>) {
-    for format in ["json", "text"] {
+    for format in ["json", "text", "html"] {
         let one = run("1", format, capture, keylog);
         for n in ["2", "5"] {
             let many = run(n, format, capture, keylog);

@@ -8,7 +8,7 @@ use super::catalogue::FindingKind;
 use super::finding::Finding;
 use super::flow::Flow;
 use super::subscriptions::Subscriptions;
-use crate::base::{At, ConnId, Direction, Endpoint, PerDir, Timestamp};
+use crate::base::{At, ConnId, Direction, Endpoint, Peers, PerDir, Timestamp};
 use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion};
 use foldhash::HashMap;
 use std::collections::{BTreeMap, VecDeque};
@@ -98,6 +98,9 @@ pub struct Recent {
 pub struct ConnAnalysis {
     pub id: ConnId,
     pub client: Option<Endpoint>,
+    /// Both ends and the Community ID, named by every finding and flow
+    /// record of the connection (shared, one allocation per connection).
+    pub peers: Option<Arc<Peers>>,
     /// The capture did not see the connection start: what came before is unknown.
     pub midstream: bool,
     /// The version packets are decoded as.
@@ -154,6 +157,7 @@ impl ConnAnalysis {
         ConnAnalysis {
             id,
             client,
+            peers: None,
             midstream,
             version: None,
             connect: None,
@@ -210,6 +214,12 @@ impl ConnAnalysis {
             .map(|f| &*f.topic)
     }
 
+    /// The connection runs between `peers` (its findings and flow records name them).
+    pub fn between(mut self, peers: Peers) -> Self {
+        self.peers = Some(Arc::new(peers));
+        self
+    }
+
     /// A finding on this connection proven `at` a packet (its frame is the
     /// finding's frame, its time the finding's time; the client identifier
     /// is filled in): add the rule it cites, other frames and the rest with
@@ -221,7 +231,9 @@ impl ConnAnalysis {
         at: At,
         text: impl Into<String>,
     ) -> Finding {
-        Finding::new(kind, self.id, dir, vec![at.frame], at.ts, text).client(self.client_id())
+        Finding::new(kind, self.id, dir, vec![at.frame], at.ts, text)
+            .client(self.client_id())
+            .peers(self.peers.as_ref())
     }
 
     /// The client identifier, when one is known and names a session (an

@@ -80,6 +80,7 @@ pub(super) fn frames_then(mut frames: Vec<u64>, last: u64) -> Vec<u64> {
 /// The record of a concluded flow.
 pub(super) fn record(
     flow: Flow,
+    ts: Timestamp,
     client_id: Option<&Arc<str>>,
     complete: bool,
     outcome: Option<Outcome>,
@@ -108,6 +109,8 @@ pub(super) fn record(
         client_id: client_id.cloned(),
         connections,
         resends: flow.resends,
+        ts,
+        peers: flow.peers,
     }
 }
 
@@ -125,12 +128,20 @@ pub(super) fn give_up(
     ts: Timestamp,
 ) {
     if flow.reported_missing {
-        env.flow(record(flow, client_id, false, Some(Outcome::Missing), None));
+        env.flow(record(
+            flow,
+            ts,
+            client_id,
+            false,
+            Some(Outcome::Missing),
+            None,
+        ));
         return;
     }
     if flow.ack_maybe_lost {
         env.flow(record(
             flow,
+            ts,
             client_id,
             false,
             Some(Outcome::Unverifiable),
@@ -139,7 +150,14 @@ pub(super) fn give_up(
         return;
     }
     env.raise(missing_finding(&flow, client_id, version, why, ts));
-    env.flow(record(flow, client_id, false, Some(Outcome::Missing), None));
+    env.flow(record(
+        flow,
+        ts,
+        client_id,
+        false,
+        Some(Outcome::Missing),
+        None,
+    ));
 }
 
 /// The `missing_ack` finding of `flow`.
@@ -180,6 +198,7 @@ pub(super) fn missing_finding(
     .expected(expected)
     .client(client_id.map(|id| &**id))
     .topic(&*flow.topic)
+    .peers(flow.peers.as_ref())
 }
 
 /// A request/response latency sample, with `late_ack` when it exceeds the

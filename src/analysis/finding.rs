@@ -8,10 +8,11 @@
 //! [`cites`](Finding::cites), the packet id, the expected packet, the topic.
 
 use super::catalogue::{FindingKind, Severity};
-use crate::base::{ConnId, Direction, Timestamp};
+use crate::base::{ConnId, Direction, Peers, Timestamp};
 use crate::mqtt::PacketType;
 use crate::mqtt::spec::Rule;
 use std::fmt;
+use std::sync::Arc;
 
 /// One problem the capture proves.
 ///
@@ -44,6 +45,9 @@ pub struct Finding {
     pub rule: Option<Rule>,
     pub client_id: Option<String>,
     pub topic: Option<String>,
+    /// Both ends of `connection` and its Community ID (shared with the
+    /// connection); `None` only where no connection is known (tests).
+    pub peers: Option<Arc<Peers>>,
 }
 
 impl Finding {
@@ -69,6 +73,7 @@ impl Finding {
             rule: None,
             client_id: None,
             topic: None,
+            peers: None,
         }
     }
 
@@ -100,6 +105,12 @@ impl Finding {
     /// The client identifier of the connection or session (nothing for `None`).
     pub fn client<'c>(mut self, client_id: impl Into<Option<&'c str>>) -> Self {
         self.client_id = client_id.into().map(str::to_string);
+        self
+    }
+
+    /// The ends of the finding's connection (nothing for `None`).
+    pub fn peers(mut self, peers: Option<&Arc<Peers>>) -> Self {
+        self.peers = peers.cloned();
         self
     }
 

@@ -4,7 +4,7 @@
 
 use super::latency::LatencyKey;
 use super::qos::Stage;
-use crate::base::{At, ConnId, Direction, Timestamp};
+use crate::base::{At, ConnId, Direction, Peers, Timestamp};
 use smallvec::SmallVec;
 use std::sync::Arc;
 
@@ -68,6 +68,8 @@ pub struct Flow {
     pub dir: Direction,
     /// The connection of its PUBLISH.
     pub origin: ConnId,
+    /// The ends of `origin` (its records name them).
+    pub peers: Option<Arc<Peers>>,
     /// Later connections of the session it continued on (none for most
     /// flows, so no allocation).
     pub later: Vec<ConnId>,
@@ -116,6 +118,7 @@ impl Flow {
             stage,
             dir,
             origin: conn,
+            peers: None,
             later: Vec::new(),
             frames: smallvec::smallvec![frame],
             publish_ts: ts,
@@ -129,6 +132,12 @@ impl Flow {
             ack_maybe_lost: false,
             payload_hash,
         }
+    }
+
+    /// The ends of the connection the PUBLISH was sent on.
+    pub fn on(mut self, peers: Option<&Arc<Peers>>) -> Self {
+        self.peers = peers.cloned();
+        self
     }
 
     /// Adds a frame (bounded) and notes the time of the flow's latest packet.
@@ -203,6 +212,14 @@ pub struct FlowRecord {
     pub client_id: Option<Arc<str>>,
     pub connections: Vec<ConnId>,
     pub resends: u32,
+    /// When the flow concluded: the time of the packet that ended it (its
+    /// last ack, an ack of the wrong type, the PUBLISH that superseded
+    /// it), or, for a flow that got no answer, when the analysis gave up
+    /// on it (its connection's end, the end of the capture; the time of
+    /// its `missing_ack` finding).
+    pub ts: Timestamp,
+    /// Both ends of `connection` and its Community ID.
+    pub peers: Option<Arc<Peers>>,
 }
 
 /// The stage latencies of one flow, in milliseconds; only those measured.

@@ -164,6 +164,7 @@ impl Shared {
                 if !f.reported_missing && !f.ack_maybe_lost && waited < env.timeout_ns {
                     env.flow(record(
                         f,
+                        ts,
                         client.as_ref(),
                         false,
                         Some(Outcome::CutOff),

@@ -174,6 +174,7 @@ pub(super) fn on_publish(
             let client = c.client().cloned();
             env.flow(record(
                 old,
+                at.ts,
                 client.as_ref(),
                 false,
                 Some(Outcome::Superseded),
@@ -302,7 +303,7 @@ fn start(
         return;
     }
     let topic = c.topics.get(topic);
-    let flow = Flow::new(c.id, dir, id, stage, at, topic, p.payload_hash());
+    let flow = Flow::new(c.id, dir, id, stage, at, topic, p.payload_hash()).on(c.peers.as_ref());
     c.flows[dir].insert(id, flow);
     check_receive_maximum(c, env, dir, id, at);
 }
@@ -394,6 +395,7 @@ fn resume(
         flow.resume_on(c.id);
         env.flow(record(
             flow,
+            at.ts,
             client.as_ref(),
             false,
             Some(Outcome::Superseded),
@@ -518,6 +520,7 @@ pub(super) fn on_ack(
             };
             env.flow(record(
                 flow,
+                at.ts,
                 c.client(),
                 true,
                 outcome,
@@ -564,6 +567,7 @@ pub(super) fn on_ack(
             );
             env.flow(record(
                 flow,
+                at.ts,
                 c.client(),
                 false,
                 Some(Outcome::WrongAck),

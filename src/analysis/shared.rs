@@ -38,7 +38,7 @@ use super::rules;
 use super::select::Selection;
 use super::store::SessionStore;
 use super::summary::{AnalysisSummary, IntervalStats, Tally};
-use crate::base::{At, ConnId, Direction, Endpoint, Timestamp, Warning};
+use crate::base::{At, ConnId, Direction, Endpoint, Peers, Timestamp, Warning};
 use crate::mqtt::{GapEvent, MalformedEvent, MqttEvent, PacketEvent};
 use crate::tcp::Handshake;
 use std::time::Duration;
@@ -145,10 +145,12 @@ impl Shared {
         &mut self,
         conn: ConnId,
         client: Endpoint,
+        server: Endpoint,
         handshake: Option<&Handshake>,
         midstream: bool,
     ) -> ConnAnalysis {
-        let mut c = ConnAnalysis::new(conn, Some(client), midstream);
+        let mut c =
+            ConnAnalysis::new(conn, Some(client), midstream).between(Peers::new(client, server));
         if let Some(ns) = handshake.and_then(|h| h.rtt_ns) {
             let sel = &self.cfg.select;
             if !sel.clients.is_empty() {

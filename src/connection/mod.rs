@@ -266,6 +266,7 @@ impl Connection {
         let analysis = up.shared.open(
             self.id,
             self.client,
+            self.server,
             self.handshake.as_ref(),
             self.midstream,
         );

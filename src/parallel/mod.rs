@@ -21,8 +21,11 @@
 //! the single-threaded run ([`key::Key`]) and is merged back in that order;
 //! counts, histograms and breakdowns add up at the end (`Shared::merge`).
 //!
-//! Only sinks that write a summary (`--format json`, the text summary)
-//! run this way: a per-packet stream stays on one thread. With more than
+//! Only sinks that write a summary (`--format json`, the text summary,
+//! the `--html` page) run this way: a per-packet stream stays on one
+//! thread. The page's timelines are folded by each worker for its
+//! connections and merged at the end (they are the same in any order:
+//! [`crate::report::html::timeline`]). With more than
 //! one worker, a client whose session continues from another host
 //! address meets its saved session on another worker only when both hosts
 //! route there; the latency breakdowns by client and topic are exact
@@ -39,7 +42,8 @@ use crate::connection::{Connections, Emit};
 use crate::mqtt::looks_like_connect;
 use crate::netdecode::{self, Decoded, NetCounters};
 use crate::pipeline::PipelineOptions;
-use crate::report::{PacketCounts, Sink, Summary, SummaryBuilder};
+use crate::report::html::timeline::Collector;
+use crate::report::{Event, PacketCounts, Sink, Summary, SummaryBuilder};
 use crate::tcp::Reassembler;
 use hub::{Hub, MainRecorder, Relay};
 use key::{END_ANALYSIS, END_SOURCE, END_TCP, SOURCE_WARNINGS, TCP_WARNINGS, TCP_WARNINGS_AT_END};
@@ -63,6 +67,7 @@ pub fn run(
     stop: Option<&AtomicBool>,
 ) -> io::Result<Summary> {
     let workers = workers.max(1);
+    let timelines = sink.wants_timelines();
     let mut tcp_cfg = opts.tcp.clone();
     tcp_cfg.server_ports = opts.ports.clone();
     tcp_cfg.client_hello = looks_like_connect;
@@ -77,7 +82,9 @@ pub fn run(
             let analysis = opts.analysis.clone();
             let handle = thread::Builder::new()
                 .name(format!("analysis-{w}"))
-                .spawn_scoped(scope, move || worker::work(w, rx, outs, analysis))?;
+                .spawn_scoped(scope, move || {
+                    worker::work(w, rx, outs, analysis, timelines)
+                })?;
             handles.push(handle);
         }
         drop(out_tx);
@@ -104,6 +111,8 @@ pub fn run(
         // key log sorts first.
         conns.set_keylog(opts.tls_keylog.as_deref());
         let mut step: u64 = 0;
+        // The capture's first frame: where a one-thread run starts its timeline.
+        let mut first_ts = None;
         loop {
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 break;
@@ -112,6 +121,9 @@ pub fn run(
             hub.borrow_mut().begin(step);
             match source.next() {
                 Next::Frame(frame) => {
+                    if first_ts.is_none() {
+                        first_ts = Some(frame.ts);
+                    }
                     let decoded = netdecode::decode(&frame);
                     net.count(&decoded);
                     if let Decoded::Tcp(seg) = decoded {
@@ -147,9 +159,24 @@ pub fn run(
         }
         let mut packets = PacketCounts::default();
         let mut shared: Option<Shared> = None;
+        // The workers' timelines, then the findings raised from here on.
+        let folded = RefCell::new(timelines.then(Collector::default));
+        if let Some(c) = folded.borrow_mut().as_mut() {
+            if let Some(ts) = first_ts {
+                c.event(&Event::Start { ts });
+            }
+            for d in &mut done {
+                if let Some(t) = d.timelines.take() {
+                    c.merge(t);
+                }
+            }
+        }
         hub.borrow_mut().begin(END_ANALYSIS);
         let late = |hub: &Rc<RefCell<Hub>>, ev: AnalysisEvent<'_>| {
             if let AnalysisEvent::Finding(f) = ev {
+                if let Some(c) = folded.borrow_mut().as_mut() {
+                    c.event(&Event::Finding(f));
+                }
                 hub.borrow_mut().late(Record::Finding(f.clone()));
             }
         };
@@ -183,6 +210,9 @@ pub fn run(
             .finish(source.info(), &net, tcp.counters(), analysis);
         summary.capture.drops = source.drops();
         summary.filters = opts.filters();
+        if let Some(c) = folded.into_inner() {
+            sink.timelines(c.finish());
+        }
         sink.finish(&summary)?;
         Ok(summary)
     })

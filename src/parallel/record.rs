@@ -1,11 +1,13 @@
 //! What analysis workers hand back: the records whose order the summary
 //! keeps (warnings, findings, connections' final records), each with its
-//! [`Key`], and the counts whose order does not matter.
+//! [`Key`], and the counts whose order does not matter; for the `--html`
+//! page, the timelines of their connections (which merge in any order).
 
 use super::key::{ANALYSIS_WARNINGS, CALLS, Key};
 use crate::analysis::Finding;
 use crate::base::Warning;
 use crate::connection::Emit;
+use crate::report::html::timeline::Collector;
 use crate::report::{ConnectionSummary, Event, PacketCounts};
 use crate::tcp::ConnRecord;
 
@@ -36,10 +38,13 @@ pub struct Recorder {
     /// worker needs to keep more than that.
     max_findings: usize,
     pub packets: PacketCounts,
+    /// The timelines of this worker's connections, when the sink draws them.
+    pub timelines: Option<Collector>,
 }
 
 impl Recorder {
-    pub fn new(max_findings: usize) -> Recorder {
+    /// `timelines`: also fold the events into the `--html` timelines.
+    pub fn new(max_findings: usize, timelines: bool) -> Recorder {
         Recorder {
             step: 0,
             call: 0,
@@ -49,6 +54,7 @@ impl Recorder {
             findings_kept: 0,
             max_findings,
             packets: PacketCounts::default(),
+            timelines: timelines.then(Collector::default),
         }
     }
 
@@ -85,6 +91,9 @@ impl Recorder {
 
 impl Emit for Recorder {
     fn emit(&mut self, ev: Event<'_>) {
+        if let Some(t) = &mut self.timelines {
+            t.event(&ev);
+        }
         match ev {
             Event::Warning(w) => {
                 let key = self.key();
@@ -112,7 +121,8 @@ impl Emit for Recorder {
                 self.packets.total += 1;
                 self.packets.malformed += 1;
             }
-            // Not part of a summary (the threaded run serves summary-only sinks).
+            // Not part of a summary (the threaded run serves summary-only
+            // sinks; the timelines above took what they need).
             Event::Start { .. }
             | Event::File { .. }
             | Event::ConnectionOpen { .. }

@@ -8,6 +8,7 @@ use crate::analysis::{AnalysisConfig, Shared};
 use crate::base::{At, ConnId, Direction};
 use crate::connection::{Connection, Upper};
 use crate::report::PacketCounts;
+use crate::report::html::timeline::Collector;
 use crate::tcp::{CloseKind, ConnRecord};
 use foldhash::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
@@ -88,21 +89,24 @@ pub struct Out {
     pub spent: Batch,
 }
 
-/// What a worker leaves at the end: its share of the analysis and of the
-/// packet counts.
+/// What a worker leaves at the end: its share of the analysis, of the
+/// packet counts and (for `--html`) of the timelines.
 pub struct Done {
     pub shared: Shared,
     pub packets: PacketCounts,
+    pub timelines: Option<Collector>,
 }
 
-/// Runs worker `worker` until the reading thread closes its queue.
+/// Runs worker `worker` until the reading thread closes its queue;
+/// `timelines`: fold the `--html` timelines of its connections too.
 pub fn work(
     worker: usize,
     batches: Receiver<Batch>,
     outs: Sender<Out>,
     analysis: AnalysisConfig,
+    timelines: bool,
 ) -> Done {
-    let mut rec = Recorder::new(analysis.max_findings);
+    let mut rec = Recorder::new(analysis.max_findings, timelines);
     let mut shared = Shared::new(analysis);
     let mut conns: HashMap<ConnId, Connection> = HashMap::default();
     for mut batch in batches {
@@ -174,5 +178,6 @@ pub fn work(
     Done {
         shared,
         packets: rec.packets,
+        timelines: rec.timelines,
     }
 }

@@ -5,7 +5,8 @@ use super::packet_json::{MalformedJson, PacketJson, RenderOptions};
 use super::schema::{
     Close, ConnectionJson, Dir, Ep, FindingJson, FlowJson, StatsJson, Ts, ViolationJson,
 };
-use super::{Event, PacketInfo, Sink, Summary};
+use super::start::StartLine;
+use super::{Event, PacketInfo, RunStart, Sink, Summary};
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::Malformed;
 use serde::Serialize;
@@ -176,6 +177,12 @@ struct Tagged<T: Serialize> {
 }
 
 impl<W: Write> Sink for JsonLines<W> {
+    /// The `start` record, the first line.
+    fn begin(&mut self, start: &RunStart) -> io::Result<()> {
+        self.line(&StartLine::new(start))?;
+        self.out.flush()
+    }
+
     fn event(&mut self, ev: &Event<'_>) -> io::Result<()> {
         match ev {
             Event::ConnectionOpen {

@@ -17,7 +17,7 @@ use crate::analysis::{
     AnalysisCounters, AnalysisSummary, ClientLatency, Finding, FlowCounts, FlowRecord, FlowsByQos,
     LatencySet, LatencyStats, LatencySummary, Qos0Counts, TopicLatency,
 };
-use crate::base::{Direction, Endpoint, PerDir, Timestamp, Warning};
+use crate::base::{Direction, Endpoint, Peers, PerDir, Timestamp, Warning};
 use crate::mqtt::Violation;
 use crate::tcp::{CloseKind, ConnRecord, DirStats, Handshake, TcpCounters};
 use serde::ser::{SerializeMap, SerializeStruct};
@@ -194,6 +194,28 @@ pub struct FindingJson<'a> {
     client_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     topic: Option<&'a str>,
+    /// `client`, `server` and `community_id` of the finding's connection.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    peers: Option<PeersJson<'a>>,
+}
+
+/// The ends of a connection and its Community ID, as findings and flows
+/// carry them: `"client": {"ip", "port"}, "server": {..}, "community_id": "1:…"`.
+#[derive(Serialize)]
+pub struct PeersJson<'a> {
+    client: Ep,
+    server: Ep,
+    community_id: &'a str,
+}
+
+impl<'a> From<&'a Peers> for PeersJson<'a> {
+    fn from(p: &'a Peers) -> Self {
+        PeersJson {
+            client: Ep(p.client),
+            server: Ep(p.server),
+            community_id: p.community_id.as_str(),
+        }
+    }
 }
 
 impl<'a> From<&'a Finding> for FindingJson<'a> {
@@ -212,6 +234,7 @@ impl<'a> From<&'a Finding> for FindingJson<'a> {
             rule: f.rule.map(|r| r.as_str()),
             client_id: f.client_id.as_deref(),
             topic: f.topic.as_deref(),
+            peers: f.peers.as_deref().map(PeersJson::from),
         }
     }
 }
@@ -263,6 +286,10 @@ pub struct FlowJson<'a> {
     connections: &'a [u32],
     #[serde(skip_serializing_if = "is_zero")]
     resends: u32,
+    /// When the flow concluded (`FlowRecord::ts`).
+    ts: Ts,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    peers: Option<PeersJson<'a>>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -287,6 +314,8 @@ impl<'a> From<&'a FlowRecord> for FlowJson<'a> {
             client_id: r.client_id.as_deref(),
             connections: &r.connections,
             resends: r.resends,
+            ts: Ts(r.ts),
+            peers: r.peers.as_deref().map(PeersJson::from),
         }
     }
 }
@@ -1003,14 +1032,30 @@ mod tests {
             client_id: Some("c".into()),
             connections: vec![],
             resends: 0,
+            ts: Timestamp::new(1_700_000_000, 250_000_000, 6),
+            peers: Some(std::sync::Arc::new(Peers::new(
+                Endpoint {
+                    ip: "128.232.110.120".parse().unwrap(),
+                    port: 34855,
+                },
+                Endpoint {
+                    ip: "66.35.250.204".parse().unwrap(),
+                    port: 80,
+                },
+            ))),
         };
         let v = serde_json::to_value(FlowJson::from(&r)).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"connection":0,"direction":"client_to_server","packet_id":7,
                 "qos":1,"frames":[5,6],"latency_ms":{"puback":0.21},"complete":true,
-                "topic":"a/b","client_id":"c"})
+                "topic":"a/b","client_id":"c","ts":1_700_000_000.25,
+                "client":{"ip":"128.232.110.120","port":34855},
+                "server":{"ip":"66.35.250.204","port":80},
+                "community_id":"1:LQU9qZlK+B5F3KDmev6m5PMibrg="})
         );
+        let text = serde_json::to_string(&FlowJson::from(&r)).unwrap();
+        assert!(text.contains(r#""ts":1700000000.250000,"#), "{text}");
     }
 
     #[test]

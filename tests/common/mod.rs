@@ -4,6 +4,7 @@
 pub mod conversation;
 #[cfg(unix)]
 pub mod pty;
+pub mod schema;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -264,9 +264,13 @@ impl H {
 
     pub fn open_as(&mut self, conn: ConnId, _us: u64, midstream: bool, hs: Option<Handshake>) {
         self.frame += 1;
-        let c = self
-            .t
-            .open(conn, ep(50000 + conn as u16), hs.as_ref(), midstream);
+        let c = self.t.open(
+            conn,
+            ep(50000 + conn as u16),
+            ep(1883),
+            hs.as_ref(),
+            midstream,
+        );
         self.conns.insert(conn, c);
     }
 

@@ -48,6 +48,38 @@ fn qos1_both_directions_with_exact_latency() {
     );
 }
 
+/// A flow record says when it concluded and between which ends: the
+/// time of its last ack, or of its connection's end when the ack never
+/// came (the time of its `missing_ack`), with the endpoints and Community
+/// ID of the connection its PUBLISH was sent on.
+#[test]
+fn flow_records_carry_their_time_and_endpoints() {
+    let mut h = H::new();
+    h.open(3, 0);
+    h.connect(3, 1_000, "c3", true, 60);
+    h.send(3, C2S, 2_000, publish(1, false, Some(7), "a/b"));
+    h.send(3, S2C, 2_210, puback(7));
+    h.send(3, C2S, 3_000, publish(1, false, Some(8), "a/b"));
+    h.end(3, 9_000, CloseKind::Rst);
+    h.finish();
+    let done = h.flow(C2S, 7);
+    assert_eq!(done.ts, ts(2_210));
+    let lost = h.flow(C2S, 8);
+    assert_eq!(lost.outcome, Some(Outcome::Missing));
+    assert_eq!(lost.ts, ts(9_000));
+    let missing = h.findings();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].ts, lost.ts);
+    for peers in [&done.peers, &lost.peers, &missing[0].peers] {
+        let p = peers.as_deref().expect("endpoints of the connection");
+        assert_eq!((p.client.port, p.server.port), (50_003, 1883));
+        assert_eq!(
+            p.community_id,
+            crate::base::CommunityId::tcp(p.server, p.client)
+        );
+    }
+}
+
 #[test]
 fn qos2_both_directions_with_exact_latency() {
     let mut h = H::new();
