@@ -1,21 +1,68 @@
 //! Command-line options (clap derive). Only parsing lives here; `main.rs`
 //! turns the options into a [`crate::pipeline::Pipeline`].
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 use std::time::Duration;
 
 /// What really happened on the wire between MQTT clients and brokers.
 #[derive(Debug, Parser)]
 #[command(
     name = "mqtt-inspect",
-    version,
+    version = VERSION,
     about = "MQTT packet analyzer: TCP reassembly, MQTT 3.1/3.1.1/5.0 decoding, QoS flow checks and latency",
-    after_help = "Examples:\n  mqtt-inspect analyze capture.pcapng\n  mqtt-inspect analyze --packets --port 1883,1884 a.pcap b.pcap.gz\n  tcpdump -i any -w - port 1883 | mqtt-inspect analyze --format jsonl -\n  mqtt-inspect analyze --format json --fail-on error ci-run.pcap"
+    after_help = EXAMPLES
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The optional cargo features this binary was built with.
+#[cfg(feature = "live")]
+macro_rules! features {
+    () => {
+        "live"
+    };
+}
+#[cfg(not(feature = "live"))]
+macro_rules! features {
+    () => {
+        "none"
+    };
+}
+
+/// `--version`: the release, the git revision it was built from and the
+/// cargo features built in, so that a report names the exact binary.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MQTT_INSPECT_REVISION"),
+    ", features: ",
+    features!(),
+    ")"
+);
+
+/// The common jobs, shown under `--help` (and in the man page).
+pub const EXAMPLES: &str = "\
+Examples:
+  Triage a capture: problem connections first, what each finding means, Wireshark filters
+    mqtt-inspect analyze capture.pcapng
+    mqtt-inspect analyze --packets --connection 3 capture.pcapng
+
+  CI gate: exit 1 on any error finding or when no MQTT was seen at all
+    mqtt-inspect analyze --fail-on error --fail-if no-mqtt --format json run.pcap > report.json
+
+  Live watch: findings as they happen, the summary on Ctrl-C
+    sudo mqtt-inspect live -i eth0 --stats-interval 10s
+    tcpdump -i any -U -w - port 1883 | mqtt-inspect analyze -
+
+  Export JSON for jq (-U: tcpdump writes each packet at once, not in 4 KiB blocks)
+    mqtt-inspect analyze --format json capture.pcap | jq '.findings[] | {kind, frames}'
+    tcpdump -i any -U -w - port 1883 | mqtt-inspect analyze --format jsonl - \\
+      | jq -c 'select(.type == \"finding\")'
+
+Shell completions and a man page: `mqtt-inspect completions bash`, `mqtt-inspect man`.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -25,6 +72,18 @@ pub enum Command {
     Live(LiveArgs),
     /// List the interfaces live capture can use (cargo feature `live`).
     Interfaces,
+    /// Print a shell completion script (e.g. `mqtt-inspect completions bash
+    /// > /etc/bash_completion.d/mqtt-inspect`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page (roff): `mqtt-inspect man > mqtt-inspect.1`, and
+    /// one per command: `mqtt-inspect man analyze > mqtt-inspect-analyze.1`.
+    Man {
+        #[arg(value_name = "COMMAND", value_parser = ["analyze", "live", "interfaces", "merge", "completions", "man"])]
+        command: Option<String>,
+    },
     /// Merge `--format json` summaries of separate runs into one (`-` reads
     /// stdin: concatenated summaries, or whole jsonl outputs, whose summary
     /// lines are taken): counts add up, percentiles come from the merged
@@ -167,9 +226,14 @@ pub struct CommonArgs {
     /// cut short or damaged). Comma-separated; combines with --fail-on.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CONDITION[,..]")]
     pub fail_if: Vec<FailIf>,
-    /// Colour in text output (NO_COLOR is honoured by `auto`).
+    /// Colour in text output. `auto`: only on a terminal whose TERM is not
+    /// `dumb`, never with NO_COLOR set, always with CLICOLOR_FORCE set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Columns the text summary is laid out for (at least 80). Default: the
+    /// COLUMNS variable, else the terminal's width, else 100 (a pipe, a file).
+    #[arg(long, value_name = "N", value_parser = report_width)]
+    pub width: Option<usize>,
     /// Print CONNECT passwords and authentication data instead of `<redacted>`.
     #[arg(long)]
     pub show_secrets: bool,
@@ -180,8 +244,9 @@ pub struct CommonArgs {
     /// one — memory then grows with the connections seen); the rest are
     /// counted. Every connection's record is in its jsonl `close` event anyway
     /// (as of its close: ACKs after the last FIN still count in the summary).
-    #[arg(long = "connections", default_value = "1000", value_name = "N|all", value_parser = count_or_all)]
-    pub listed_connections: usize,
+    /// Default: 1000 in JSON; the text summary shows the 20 most troubled.
+    #[arg(long = "connections", value_name = "N|all", value_parser = count_or_all)]
+    pub listed_connections: Option<usize>,
     /// Clients and topics the latency breakdowns list one by one (the
     /// busiest; the rest fold into `other`). Summaries meant for `merge`
     /// list more, so that no part hides a key another part lists.
@@ -190,6 +255,36 @@ pub struct CommonArgs {
     /// Most TCP connections tracked at once (memory bound); the least recently active go first.
     #[arg(long, default_value_t = 100_000, value_name = "N", value_parser = at_least_one)]
     pub max_connections: usize,
+    /// Report only TCP connection N (Wireshark's tcp.stream, the JSON
+    /// `connection`): its packets, flows, findings and latency. Repeat or
+    /// comma-separate for several.
+    #[arg(
+        long = "connection",
+        value_name = "N[,N..]",
+        value_delimiter = ',',
+        help_heading = "Filters (several combine with AND)"
+    )]
+    pub connection: Vec<crate::base::ConnId>,
+    /// Report only connections whose CONNECT carried this client
+    /// identifier (exactly); their packets before the CONNECT, and
+    /// connections without one, are left out. Repeat for several.
+    #[arg(
+        long = "client",
+        value_name = "ID",
+        help_heading = "Filters (several combine with AND)"
+    )]
+    pub client: Vec<String>,
+    /// Report only PUBLISH messages whose topic matches this MQTT topic
+    /// filter (`+` one level, `#` the rest; `$` topics only by name), with
+    /// their acks, flows, latency and findings; packets of no topic
+    /// (CONNECT, SUBSCRIBE, PINGREQ, ...) are left out. Repeat for several.
+    #[arg(long = "topic", value_name = "FILTER", value_parser = crate::analysis::select::topic_filter, help_heading = "Filters (several combine with AND)")]
+    pub topic: Vec<String>,
+    /// Report only findings of this kind (see the finding kinds in the
+    /// README); packets, flows and latency are not narrowed. Repeat or
+    /// comma-separate for several.
+    #[arg(long = "kind", value_name = "KIND[,KIND..]", value_delimiter = ',', value_parser = crate::analysis::select::finding_kind, help_heading = "Filters (several combine with AND)")]
+    pub kind: Vec<crate::analysis::FindingKind>,
     /// Out-of-order bytes buffered per connection direction before a hole counts as a gap.
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub max_buffered: usize,
@@ -228,6 +323,63 @@ pub enum ColorChoice {
     Never,
 }
 
+impl Format {
+    /// The name `--format` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// Options given on the command line that do nothing with the chosen
+/// `--format`, each as a sentence saying why: silently dropping
+/// `--packets --format json` leaves people waiting for a trace that never
+/// comes. `m` is the subcommand's matches (`analyze`, `live`). `--threads`
+/// is judged where the run is set up, which knows whether it can be used.
+pub fn idle_options(m: &ArgMatches, c: &CommonArgs) -> Vec<String> {
+    let given = |id: &str| {
+        m.try_get_raw(id).is_ok_and(|v| v.is_some())
+            && m.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    let format = c.format.as_str();
+    let mut notes = Vec::new();
+    if c.format != Format::Text {
+        for (id, flag) in [
+            ("packets", "--packets"),
+            ("color", "--color"),
+            ("width", "--width"),
+        ] {
+            if given(id) {
+                notes.push(format!(
+                    "{flag} does nothing with --format {format}: it shapes the text report"
+                ));
+            }
+        }
+    }
+    if c.format != Format::Jsonl {
+        for (id, flag) in [
+            ("show_secrets", "--show-secrets"),
+            ("payload_bytes", "--payload-bytes"),
+        ] {
+            if given(id) {
+                notes.push(format!(
+                    "{flag} does nothing with --format {format}: only jsonl packet lines show payloads and CONNECT secrets"
+                ));
+            }
+        }
+    }
+    if c.format == Format::Json && given("stats_interval") {
+        notes.push(
+            "--stats-interval does nothing with --format json: the JSON summary has no intervals (text and jsonl report them)"
+                .to_string(),
+        );
+    }
+    notes
+}
+
 /// The largest payload preview (a preview is kept per message being decoded).
 const MAX_PREVIEW: usize = 16 << 20;
 
@@ -247,6 +399,16 @@ fn count_or_all(s: &str) -> Result<usize, String> {
         n => n
             .parse::<usize>()
             .map_err(|_| format!("'{s}' is neither a number nor 'all'")),
+    }
+}
+
+/// A report width: at least [`crate::report::MIN_WIDTH`] columns.
+fn report_width(s: &str) -> Result<usize, String> {
+    let min = crate::report::MIN_WIDTH;
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        Ok(_) => Err(format!("at least {min} columns")),
+        Err(_) => Err(format!("'{s}' is not a number")),
     }
 }
 

@@ -25,3 +25,4 @@ pub mod parallel;
 pub mod pipeline;
 pub mod report;
 pub mod tcp;
+pub mod term;

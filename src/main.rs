@@ -3,20 +3,22 @@
 mod merge_summaries;
 
 use anyhow::Context;
-use clap::Parser;
-use mqtt_inspect::analysis::{AnalysisConfig, Severity};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+use mqtt_inspect::analysis::{AnalysisConfig, Selection, Severity};
 use mqtt_inspect::capture::{FrameSource, Next, Prefetch, open_captures};
 use mqtt_inspect::cli::{
-    AnalyzeArgs, Cli, ColorChoice, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs,
+    AnalyzeArgs, Cli, Command, CommonArgs, FailIf, FailOn, Format, LiveArgs, idle_options,
 };
 use mqtt_inspect::mqtt::MqttConfig;
-use mqtt_inspect::observe::{Interval, MetricsEndpoint, StatusLine, Watch};
-use mqtt_inspect::pipeline::{Pipeline, PipelineOptions};
+use mqtt_inspect::observe::{Interval, MetricsEndpoint, Progress, StatusLine, Watch};
+use mqtt_inspect::pipeline::{DEFAULT_LISTED, Pipeline, PipelineOptions};
 use mqtt_inspect::report::{
-    HtmlReport, JsonLines, JsonReport, RenderOptions, RunOptions, RunStart, Sink, Summary, Tee,
-    TextOptions, TextReport, VERSION,
+    HtmlReport, JsonLines, JsonReport, RenderOptions, RunOptions, RunStart, Sink, StartFilters,
+    Summary, Tee, TextOptions, TextReport, VERSION,
 };
 use mqtt_inspect::tcp::TcpConfig;
+use mqtt_inspect::term;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,12 +31,77 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_UNREADABLE: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Said before the run, so it is not lost under a long report.
+    if let Some((_, sub)) = matches.subcommand() {
+        let common = match &cli.command {
+            Command::Analyze(a) => Some(&a.common),
+            Command::Live(l) => Some(&l.common),
+            _ => None,
+        };
+        for note in common.map(|c| idle_options(sub, c)).unwrap_or_default() {
+            eprintln!("mqtt-inspect: note: {note}");
+        }
+    }
+    let threads_given = matches
+        .subcommand_matches("analyze")
+        .is_some_and(|m| m.value_source("threads") == Some(ValueSource::CommandLine));
     match cli.command {
-        Command::Analyze(args) => analyze(args),
+        Command::Analyze(args) => analyze(args, threads_given),
         Command::Live(args) => live(args),
         Command::Interfaces => interfaces(),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { command } => man(command.as_deref()),
         Command::Merge(args) => merge_summaries::run(&args),
+    }
+}
+
+/// `completions SHELL`: the script clap_complete writes for that shell.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "mqtt-inspect", &mut script);
+    write_out(&script)
+}
+
+/// `man [COMMAND]`: the page of mqtt-inspect or of one of its commands
+/// (named `mqtt-inspect-COMMAND`, as git and cargo name theirs).
+fn man(command: Option<&str>) -> ExitCode {
+    let mut top = Cli::command();
+    top.build();
+    let page = match command {
+        None => top,
+        Some(name) => match top.find_subcommand(name) {
+            Some(sub) => sub.clone().name(format!("mqtt-inspect-{name}")),
+            None => {
+                eprintln!("mqtt-inspect: no command {name:?}");
+                return ExitCode::from(EXIT_UNREADABLE);
+            }
+        },
+    };
+    let mut roff = Vec::new();
+    match clap_mangen::Man::new(page).render(&mut roff) {
+        Ok(()) => write_out(&roff),
+        Err(e) => {
+            eprintln!("mqtt-inspect: {e}");
+            ExitCode::from(EXIT_UNREADABLE)
+        }
+    }
+}
+
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is no error.
+fn write_out(bytes: &[u8]) -> ExitCode {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqtt-inspect: {e}");
+            ExitCode::from(EXIT_UNREADABLE)
+        }
     }
 }
 
@@ -65,7 +132,7 @@ fn check_keylog(c: &CommonArgs) -> Result<(), ExitCode> {
     Ok(())
 }
 
-fn analyze(args: AnalyzeArgs) -> ExitCode {
+fn analyze(args: AnalyzeArgs, threads_given: bool) -> ExitCode {
     if let Err(code) = check_keylog(&args.common) {
         return code;
     }
@@ -90,6 +157,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         streaming,
         live: false,
         threads: args.threads,
+        threads_given,
     };
     if streaming {
         let mut source = match Prefetch::spawn(reader) {
@@ -105,9 +173,26 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             until: None,
         };
         finish(run.go(&mut source, None, metrics), &args.common)
+    } else if wants_progress(&args.common) {
+        match Progress::wrap(&mut reader) {
+            Ok(mut bar) => finish(run.go(&mut bar, Some(&stop), metrics), &args.common),
+            Err(reader) => finish(run.go(reader, Some(&stop), metrics), &args.common),
+        }
     } else {
         finish(run.go(&mut reader, Some(&stop), metrics), &args.common)
     }
+}
+
+/// Whether reading files may show a progress bar on stderr (it does for
+/// long ones, [`Progress`]): only for the text report (JSON is for
+/// scripts), only when stderr is a terminal, and not when lines are
+/// written to that terminal before the summary (the trace, intervals),
+/// which the bar would tear.
+fn wants_progress(c: &CommonArgs) -> bool {
+    let writes_early = c.packets || c.stats_interval.is_some();
+    c.format == Format::Text
+        && term::stderr_is_terminal()
+        && !(writes_early && term::stdout_is_terminal())
 }
 
 /// `analyze -` after Ctrl-C: what is already on its way is still read.
@@ -215,6 +300,7 @@ fn live(args: LiveArgs) -> ExitCode {
             streaming: true,
             live: true,
             threads: 1,
+            threads_given: false,
         };
         // The source itself ends on Ctrl-C/SIGTERM (it holds `stop`), so
         // that its last step reads libpcap's final drop counters and
@@ -330,13 +416,19 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Options for the stages, from the command line.
 fn pipeline_options(c: &CommonArgs, live: bool) -> PipelineOptions {
     PipelineOptions {
-        listed_connections: c.listed_connections,
+        listed_connections: c.listed_connections.unwrap_or(DEFAULT_LISTED),
         tls_keylog: c.tls_keylog.clone(),
         ports: c.port.clone(),
         detect: !c.no_detect,
         analysis: AnalysisConfig {
             ack_timeout: c.ack_timeout,
             live,
+            select: Selection {
+                connections: c.connection.clone(),
+                clients: c.client.clone(),
+                topics: c.topic.clone(),
+                kinds: c.kind.clone(),
+            },
             top_topics: c.top.max(1),
             ..AnalysisConfig::default()
         },
@@ -371,7 +463,8 @@ fn run_options(c: &CommonArgs, live: bool) -> RunOptions {
         ack_timeout_ms: ms(c.ack_timeout),
         payload_bytes: c.payload_bytes,
         show_secrets: c.show_secrets,
-        connections: (c.listed_connections != usize::MAX).then_some(c.listed_connections),
+        connections: Some(c.listed_connections.unwrap_or(DEFAULT_LISTED))
+            .filter(|&n| n != usize::MAX),
         max_connections: c.max_connections,
         max_buffered: c.max_buffered,
         tcp_idle_timeout_ms: ms(c.tcp_idle_timeout),
@@ -379,17 +472,16 @@ fn run_options(c: &CommonArgs, live: bool) -> RunOptions {
         html: c.html.as_ref().map(|p| p.display().to_string()),
         top: c.top.max(1),
         tls_keylog: c.tls_keylog.as_ref().map(|p| p.display().to_string()),
-    }
-}
-
-/// Colour only on a terminal, never with NO_COLOR (https://no-color.org), unless forced.
-fn use_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
-        }
+        filters: (!c.connection.is_empty()
+            || !c.client.is_empty()
+            || !c.topic.is_empty()
+            || !c.kind.is_empty())
+        .then(|| StartFilters {
+            connections: c.connection.clone(),
+            clients: c.client.clone(),
+            topics: c.topic.clone(),
+            kinds: c.kind.iter().map(|k| k.as_str()).collect(),
+        }),
     }
 }
 
@@ -402,6 +494,9 @@ struct Run<'a> {
     live: bool,
     /// `--threads` (analyze).
     threads: usize,
+    /// `--threads` was given, not left to `auto`: say so when it cannot
+    /// be used.
+    threads_given: bool,
 }
 
 impl Run<'_> {
@@ -432,9 +527,11 @@ impl Run<'_> {
             Format::Text => Box::new(TextReport::new(
                 out,
                 TextOptions {
-                    color: use_color(c.color),
+                    color: term::stdout_color(c.color),
                     packets: c.packets,
                     stream: self.live,
+                    width: term::report_width(c.width),
+                    connections: c.listed_connections,
                 },
             )),
             Format::Json => Box::new(JsonReport::new(out)),
@@ -464,7 +561,19 @@ impl Run<'_> {
             threads: self.threads,
             ..pipeline_options(c, self.live)
         };
-        let summary = Pipeline::new(opts)
+        let pipeline = Pipeline::new(opts);
+        if self.threads_given
+            && self.threads > 1
+            && pipeline.threads_used(sink.as_ref(), &watch) < self.threads
+        {
+            eprintln!(
+                "mqtt-inspect: note: --threads {} does nothing here: with events written as they \
+                 happen (jsonl, --packets, --stats-interval, --metrics, a terminal's status line) \
+                 the analysis runs on one thread",
+                self.threads
+            );
+        }
+        let summary = pipeline
             .run_with(source, sink.as_mut(), &mut watch, stop)
             .context("writing the report")?;
         io::stdout().flush().ok();

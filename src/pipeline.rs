@@ -44,6 +44,14 @@ pub struct PipelineOptions {
     pub threads: usize,
 }
 
+impl PipelineOptions {
+    /// The filters for the summary to name, when any was given.
+    pub fn filters(&self) -> Option<crate::analysis::Selection> {
+        let sel = &self.analysis.select;
+        (!sel.is_all()).then(|| sel.clone())
+    }
+}
+
 impl Default for PipelineOptions {
     fn default() -> Self {
         PipelineOptions {
@@ -266,6 +274,7 @@ impl Pipeline {
         let (builder, sink) = out.into_parts();
         let mut summary = builder.finish(source.info(), &net, tcp.counters(), summary);
         summary.capture.drops = source.drops();
+        summary.filters = self.opts.filters();
         sink.finish(&summary)?;
         Ok(summary)
     }

@@ -431,3 +431,42 @@ fn the_table_grows_as_files_are_reached() {
     assert_eq!(s.info().files[0].name, "-");
     assert_eq!(s.info().files[0].frames, 2);
 }
+
+/// How far reading has got (the progress bar's measure): bytes of the
+/// files on disk, a gzip'd one's compressed bytes; unknown for a stream.
+#[test]
+fn progress_counts_the_bytes_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = sample_pcap(false, false, 1);
+    let plain = write(dir.path(), "a.pcap", &pcap.bytes);
+    let zipped = gzip(&pcap.bytes);
+    let gz = write(dir.path(), "b.pcap.gz", &zipped);
+    let total = (pcap.bytes.len() + zipped.len()) as u64;
+    let mut reader = open(&[plain, gz]);
+    let (done, all) = reader.progress().unwrap();
+    assert_eq!(all, total);
+    assert!(done < pcap.bytes.len() as u64, "{done}");
+    let mut seen = vec![done];
+    while reader.next_frame().is_some() {
+        seen.push(reader.progress().unwrap().0);
+    }
+    seen.push(reader.progress().unwrap().0);
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "never backwards: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|&d| d > pcap.bytes.len() as u64 && d < total)
+            || seen.contains(&total),
+        "{seen:?}"
+    );
+    assert_eq!(
+        reader.progress(),
+        Some((total, total)),
+        "all of it at the end"
+    );
+
+    let streamed = CaptureReader::from_reader("pipe", Trickle::new(pcap.bytes.clone(), 7)).unwrap();
+    assert_eq!(streamed.progress(), None, "a stream's length is unknown");
+}

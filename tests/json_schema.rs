@@ -71,6 +71,26 @@ fn every_sample_validates_against_the_published_schemas() {
         };
         runs.push(vec!["--tls-keylog".into(), file("keys"), file("pcap")]);
     }
+    // Filtered (`filters` in the summary and the start record).
+    runs.push(
+        [
+            "--client",
+            "gw-south-v5",
+            "--topic",
+            "sensors/#",
+            "--kind",
+            "late_ack,missing_ack",
+            "--connection",
+            "4,1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([root()
+            .join("samples/clients_many.pcap")
+            .to_string_lossy()
+            .into_owned()])
+        .collect(),
+    );
     for args in &runs {
         let label = args.join(" ");
         let a: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -365,6 +365,47 @@ fn approximate_breakdowns_are_the_same_on_every_run() {
     }
 }
 
+/// With filters, threads give the same report too: each worker applies
+/// them where its connections' events and statistics are produced.
+#[test]
+fn filtered_runs_are_the_same_with_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = hosts_capture(30, dir.path());
+    let run = |threads: &str, filters: &[&str]| -> serde_json::Value {
+        let out = Command::cargo_bin("mqtt-inspect")
+            .unwrap()
+            .args(["analyze", "--threads", threads, "--format", "json"])
+            .args(filters)
+            .arg(&path)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let unfiltered = run("1", &[]);
+    let kind = unfiltered["findings"][0]["kind"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for filters in [
+        &["--client", "c3", "--client", "c17"][..],
+        &["--topic", "site/+"],
+        &["--topic", "site/#", "--topic", "site/1"],
+        &["--connection", "4,9,33"],
+        &["--kind", &kind],
+        &["--client", "c5", "--topic", "site/5", "--kind", &kind],
+    ] {
+        let one = run("1", filters);
+        assert!(one["filters"].is_object(), "{filters:?}");
+        assert!(
+            one["packets"]["total"].as_u64().unwrap() > 0,
+            "{filters:?} selects something"
+        );
+        for n in ["2", "4"] {
+            assert_eq!(run(n, filters), one, "{filters:?} --threads {n}");
+        }
+    }
+}
+
 /// The records of a bundled Ethernet/IPv4 pcap (microseconds, little
 /// endian): (seconds, microseconds, frame).
 fn pcap_records(path: &Path) -> Vec<(u32, u32, Vec<u8>)> {

@@ -9,7 +9,7 @@ use super::finding::Finding;
 use super::flow::Flow;
 use super::subscriptions::Subscriptions;
 use crate::base::{At, ConnId, Direction, Endpoint, Peers, PerDir, Timestamp};
-use crate::mqtt::{PacketType, ProtocolVersion};
+use crate::mqtt::{PacketEvent, PacketType, ProtocolVersion};
 use foldhash::HashMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -147,6 +147,9 @@ pub struct ConnAnalysis {
     pub wrong_direction_reported: bool,
     pub packets: [u64; 15],
     pub last_at: Option<At>,
+    /// The TCP handshake's round trip, held until the client is known
+    /// (`--client`: the sample counts only for a selected client).
+    pub handshake_ns: Option<u64>,
 }
 
 impl ConnAnalysis {
@@ -186,7 +189,29 @@ impl ConnAnalysis {
             wrong_direction_reported: false,
             packets: [0; 15],
             last_at: None,
+            handshake_ns: None,
         }
+    }
+
+    /// The topic packet `ev` is about (`--topic`): a PUBLISH's topic name
+    /// (a 5.0 alias resolved), an acknowledgement's open flow's topic (the
+    /// PUBLISH went the other way, except for PUBREL); `None` for packets of
+    /// no topic and acks of no flow held. Asked before the analysis takes
+    /// the packet in, while its flow is still open.
+    pub fn topic_of<'p>(&'p self, ev: &PacketEvent<'p>) -> Option<&'p str> {
+        use crate::mqtt::Packet;
+        let (publisher, id) = match ev.packet {
+            Packet::Publish(p) => return Some(p.topic_name()),
+            Packet::Pubrel(a) => (ev.dir, a.packet_id),
+            Packet::Puback(a) | Packet::Pubrec(a) | Packet::Pubcomp(a) => {
+                (ev.dir.reverse(), a.packet_id)
+            }
+            _ => return None,
+        };
+        self.flows[publisher]
+            .get(&id)
+            .or_else(|| self.resumable[publisher].get(&id))
+            .map(|f| &*f.topic)
     }
 
     /// The connection runs between `peers` (its findings and flow records name them).

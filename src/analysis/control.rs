@@ -92,7 +92,6 @@ pub(super) fn on_packet(
             Packet::Auth(_) => {}
         }
     }
-    env.tally.client_packet(c.client_id());
 }
 
 fn violation(c: &ConnAnalysis, dir: Direction, at: At, rule: Rule, text: String) -> Finding {
@@ -307,6 +306,7 @@ fn on_connack(
         sample(
             c,
             env,
+            c.id,
             LatencyKey::Connack,
             C2S,
             None,
@@ -514,6 +514,7 @@ fn answered(
     sample(
         c,
         env,
+        c.id,
         key,
         C2S,
         None,
@@ -613,6 +614,7 @@ fn on_pingresp(c: &mut ConnAnalysis, env: &mut Env<'_, '_>, at: At) {
         sample(
             c,
             env,
+            c.id,
             LatencyKey::Pingresp,
             C2S,
             None,

@@ -11,7 +11,7 @@ use super::latency::LatencyKey;
 use super::rules;
 use super::shared::{AnalysisConfig, AnalysisEvent};
 use super::summary::Tally;
-use crate::base::{At, Direction, Timestamp, Warning};
+use crate::base::{At, ConnId, Direction, Timestamp, Warning};
 use crate::mqtt::{PacketType, ProtocolVersion};
 use std::sync::Arc;
 
@@ -30,15 +30,21 @@ pub(super) struct Env<'a, 'o> {
 }
 
 impl Env<'_, '_> {
-    /// Reports a finding (an event now, and into the summary).
+    /// Reports a finding (an event now, and into the summary), when the
+    /// run's filters select it.
     pub fn raise(&mut self, f: Finding) {
-        (self.out)(AnalysisEvent::Finding(&f));
-        self.tally.finding(&f);
+        if self.cfg.select.finding(&f) {
+            (self.out)(AnalysisEvent::Finding(&f));
+            self.tally.finding(&f);
+        }
     }
 
+    /// Reports a concluded flow, when the run's filters select it.
     pub fn flow(&mut self, r: FlowRecord) {
-        (self.out)(AnalysisEvent::Flow(&r));
-        self.tally.flow(&r);
+        if self.cfg.select.flow(&r) {
+            (self.out)(AnalysisEvent::Flow(&r));
+            self.tally.flow(&r);
+        }
     }
 }
 
@@ -195,11 +201,14 @@ pub(super) fn missing_finding(
     .peers(flow.peers.as_ref())
 }
 
-/// A request/response latency sample, with `late_ack` when it exceeds the timeout.
+/// A request/response latency sample, with `late_ack` when it exceeds the
+/// timeout. `owner` is the connection the sample belongs to for the
+/// filters: a flow's is the connection of its PUBLISH (its `connection`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn sample(
     c: &ConnAnalysis,
     env: &mut Env<'_, '_>,
+    owner: ConnId,
     key: LatencyKey,
     dir: Direction,
     topic: Option<&str>,
@@ -213,7 +222,9 @@ pub(super) fn sample(
         env.tally.counters.negative_latencies += 1;
         return None;
     };
-    env.tally.latency(key, Some(dir), c.client_id(), topic, ns);
+    if env.cfg.select.traffic(owner, c.client_id(), topic) {
+        env.tally.latency(key, Some(dir), c.client_id(), topic, ns);
+    }
     if ns > env.timeout_ns {
         let rule = rules::ack_duty(expected, c.rules_version());
         env.raise(

@@ -85,6 +85,7 @@ mod lifecycle;
 mod publish;
 pub mod qos;
 pub mod rules;
+pub mod select;
 pub mod shared;
 mod store;
 pub mod subscriptions;
@@ -100,6 +101,7 @@ pub use conn::{ConnAnalysis, ConnectionMqtt};
 pub use finding::Finding;
 pub use flow::{FlowLatency, FlowRecord, Outcome};
 pub use latency::{LatencyKey, LatencySet, LatencyStats, LatencySummary, Precision};
+pub use select::Selection;
 pub use shared::{AnalysisConfig, AnalysisEvent, Shared};
 pub use summary::{
     AnalysisCounters, AnalysisSummary, ClientLatency, FlowCounts, FlowsByQos, IntervalStats,

@@ -31,7 +31,9 @@ pub(super) fn on_publish(
     let dir = ev.dir;
     let at = ev.at();
     let topic = p.topic_name();
-    env.tally.topic_message(topic);
+    if env.cfg.select.traffic(c.id, c.client_id(), Some(topic)) {
+        env.tally.topic_message(topic);
+    }
     let v5 = c.rules_version().is_some_and(ProtocolVersion::is_v5);
     if p.qos == 3 {
         let text = "PUBLISH has both QoS bits set (QoS 3): not a flow, the receiver must close the connection";
@@ -59,7 +61,9 @@ pub(super) fn on_publish(
         check_connack_limits(c, env, at, p);
     }
     if p.qos == 0 {
-        env.tally.qos0(dir);
+        if env.cfg.select.traffic(c.id, c.client_id(), Some(topic)) {
+            env.tally.qos0(dir);
+        }
         return;
     }
     let Some(id) = p.packet_id else {
@@ -597,6 +601,7 @@ fn measure(
     if let Some(ns) = sample(
         c,
         env,
+        flow.origin,
         key,
         flow.dir,
         Some(&flow.topic),
@@ -611,6 +616,10 @@ fn measure(
     if key == LatencyKey::Pubcomp
         && !flow.redelivered
         && let Some(ns) = super::env::ns_between(flow.publish_ts, at.ts)
+        && env
+            .cfg
+            .select
+            .traffic(flow.origin, c.client_id(), Some(&flow.topic))
     {
         env.tally.latency(
             LatencyKey::Qos2Total,

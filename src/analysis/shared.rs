@@ -35,6 +35,7 @@ use super::finding::Finding;
 use super::flow::FlowRecord;
 use super::latency::LatencyKey;
 use super::rules;
+use super::select::Selection;
 use super::store::SessionStore;
 use super::summary::{AnalysisSummary, IntervalStats, Tally};
 use crate::base::{At, ConnId, Direction, Endpoint, Peers, Timestamp, Warning};
@@ -60,6 +61,9 @@ pub struct AnalysisConfig {
     pub max_findings: usize,
     /// Closed persistent sessions kept for a reconnect (memory bound).
     pub max_saved_sessions: usize,
+    /// What is reported and counted (`--connection`, `--client`,
+    /// `--topic`, `--kind`); the analysis itself sees everything.
+    pub select: Selection,
 }
 
 impl Default for AnalysisConfig {
@@ -71,6 +75,7 @@ impl Default for AnalysisConfig {
             max_inflight_per_direction: 4096,
             max_findings: 10_000,
             max_saved_sessions: 10_000,
+            select: Selection::default(),
         }
     }
 }
@@ -144,11 +149,46 @@ impl Shared {
         handshake: Option<&Handshake>,
         midstream: bool,
     ) -> ConnAnalysis {
+        let mut c =
+            ConnAnalysis::new(conn, Some(client), midstream).between(Peers::new(client, server));
         if let Some(ns) = handshake.and_then(|h| h.rtt_ns) {
-            self.tally
-                .latency(LatencyKey::TcpHandshake, None, None, None, ns);
+            let sel = &self.cfg.select;
+            if !sel.clients.is_empty() {
+                // Whose it is is known at the CONNECT ([`Shared::packet`]).
+                c.handshake_ns = Some(ns);
+            } else if sel.traffic(conn, None, None) {
+                self.tally
+                    .latency(LatencyKey::TcpHandshake, None, None, None, ns);
+            }
         }
-        ConnAnalysis::new(conn, Some(client), midstream).between(Peers::new(client, server))
+        c
+    }
+
+    /// What the run reports on.
+    pub fn select(&self) -> &Selection {
+        &self.cfg.select
+    }
+
+    /// Whether packet `ev` of connection `c` is reported, decided before
+    /// the analysis takes it in (its ack's flow is still open then). The
+    /// client is the CONNECT's own identifier for a CONNECT, else the one
+    /// the connection has; an ack's topic is its flow's.
+    pub fn selects_packet(&self, c: &ConnAnalysis, ev: &PacketEvent<'_>) -> bool {
+        let sel = &self.cfg.select;
+        if sel.is_all() {
+            return true;
+        }
+        let client = match ev.packet {
+            crate::mqtt::Packet::Connect(x) if !x.client_id.is_empty() => Some(x.client_id),
+            _ => c.client_id(),
+        };
+        sel.connection(c.id, client) && (sel.topics.is_empty() || sel.topic(c.topic_of(ev)))
+    }
+
+    /// Whether undecodable bytes of connection `c` are reported: they
+    /// belong to no topic.
+    pub fn selects_malformed(&self, c: &ConnAnalysis) -> bool {
+        self.cfg.select.traffic(c.id, c.client_id(), None)
     }
 
     /// One event of the MQTT layer of connection `c`.
@@ -179,8 +219,22 @@ impl Shared {
         if self.last.is_none_or(|l| at.ts >= l.ts) {
             self.last = Some(at);
         }
+        let kept = self.selects_packet(c, ev);
         let (store, mut env) = self.split(out);
         super::control::on_packet(c, store, &mut env, ev);
+        if kept {
+            // The volume per client counts reported packets.
+            self.tally.client_packet(c.client_id());
+        }
+        if let Some(ns) = c.handshake_ns
+            && c.client_id().is_some()
+        {
+            c.handshake_ns = None;
+            if self.cfg.select.traffic(c.id, c.client_id(), None) {
+                self.tally
+                    .latency(LatencyKey::TcpHandshake, None, None, None, ns);
+            }
+        }
         if self.cfg.live {
             self.arm_tick(c);
         }

@@ -14,6 +14,8 @@ use flate2::read::MultiGzDecoder;
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Enough leading bytes to recognise either format and check its header.
@@ -39,6 +41,39 @@ pub(crate) struct OpenFile {
     pub gzip: bool,
     /// Oddities found so far that did not stop the file.
     pub notes: Notes,
+    /// The file's size on disk, when it is a regular file (how far reading
+    /// has got is then known: [`OpenFile::position`]).
+    pub size: Option<u64>,
+    /// Bytes a decompressor has read from the file (gzip'd files: the
+    /// input's own offset counts uncompressed bytes).
+    on_disk: Option<Arc<AtomicU64>>,
+}
+
+impl OpenFile {
+    /// How far into the file on disk reading has got, when that is known.
+    pub fn position(&self) -> Option<u64> {
+        self.size?;
+        match (&self.input, &self.on_disk) {
+            (_, Some(read)) => Some(read.load(Ordering::Relaxed)),
+            (Input::Mapped(_), None) => Some(self.input.offset()),
+            (Input::Stream(_), None) => None,
+        }
+    }
+}
+
+/// A reader that counts the bytes read through it (a gzip'd file's
+/// compressed bytes, for progress).
+struct Counted<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// The name an input goes by in messages.
@@ -89,12 +124,23 @@ pub(crate) fn open_path(path: &str) -> Result<OpenFile, CaptureError> {
         let _ = map.advise(memmap2::Advice::Sequential);
     }
     let mapped = Mapped::new(map);
+    let size = Some(meta.len());
     if mapped.head(2) == GZIP_MAGIC {
         drop(mapped);
         // The map never moved the file's cursor: the decoder starts at byte 0.
-        return recognise(name, Input::Stream(gunzip(Box::new(file))), true);
+        let read = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: file,
+            read: Arc::clone(&read),
+        };
+        let mut open = recognise(name, Input::Stream(gunzip(Box::new(counted))), true)?;
+        open.size = size;
+        open.on_disk = Some(read);
+        return Ok(open);
     }
-    recognise(name, Input::Mapped(mapped), false)
+    let mut open = recognise(name, Input::Mapped(mapped), false)?;
+    open.size = size;
+    Ok(open)
 }
 
 /// Opens an already-open byte stream (stdin, a pipe, a test's reader).
@@ -163,6 +209,8 @@ fn recognise(name: String, mut input: Input, gzip: bool) -> Result<OpenFile, Cap
         input,
         format,
         gzip,
+        size: None,
+        on_disk: None,
     })
 }
 

@@ -44,6 +44,9 @@ pub struct CaptureReader {
     /// The latest frame of the last file that had frames, to tell whether
     /// the next file starts earlier than it.
     previous: Option<Latest>,
+    /// Each input's size on disk (`None`: a stream), kept after the file
+    /// itself is dropped, for [`CaptureReader::progress`].
+    sizes: Vec<Option<u64>>,
 }
 
 /// The latest frame of a finished file.
@@ -59,7 +62,9 @@ struct Latest {
 
 impl CaptureReader {
     fn new(sources: Vec<String>, files: Vec<OpenFile>) -> Self {
+        let sizes = files.iter().map(|f| f.size).collect();
         CaptureReader {
+            sizes,
             files: files.into_iter().map(Some).collect(),
             current: 0,
             info: CaptureInfo {
@@ -135,6 +140,28 @@ impl CaptureReader {
             data: file.input.bytes(record.data),
             orig_len: record.orig_len,
         })
+    }
+
+    /// How far reading has got, as (bytes read, bytes in all) of the input
+    /// files on disk (compressed bytes for gzip'd files); `None` when an
+    /// input is a stream, whose length is unknown.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        let mut total = 0u64;
+        let mut done = 0u64;
+        for (slot, size) in self.sizes.iter().enumerate() {
+            let size = (*size)?;
+            total = total.saturating_add(size);
+            let here = match slot.cmp(&self.current) {
+                std::cmp::Ordering::Less => size,
+                std::cmp::Ordering::Greater => 0,
+                std::cmp::Ordering::Equal => match self.files.get(slot) {
+                    Some(Some(file)) => file.position().unwrap_or(0).min(size),
+                    _ => size,
+                },
+            };
+            done = done.saturating_add(here);
+        }
+        Some((done, total))
     }
 
     /// Capture-level facts gathered so far (complete once `next_frame` returned `None`).

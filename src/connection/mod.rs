@@ -97,6 +97,11 @@ pub struct Connection {
     problems: Problems,
     /// What the analysis learnt, once the connection ended.
     learnt: Option<ConnectionMqtt>,
+    /// Whether the connection is in the report: its `connection` event
+    /// is out. With `--client` or `--topic` that waits for the first thing
+    /// of the connection the filters select; what never gets there is not
+    /// reported at all (no close event, no record).
+    announced: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -151,6 +156,17 @@ impl Connection {
             packets: 0,
             problems: Problems::default(),
             learnt: None,
+            announced: false,
+        }
+    }
+
+    /// What the connection's `connection` event says.
+    fn open_line(&self) -> OpenLine {
+        OpenLine {
+            conn: self.id,
+            first: self.first,
+            client: self.client,
+            server: self.server,
         }
     }
 
@@ -223,6 +239,7 @@ impl Connection {
 
     /// What the connection's MQTT side reports through.
     fn cx<'a>(&'a mut self, up: &'a mut Upper<'_>) -> Option<(&'a mut MqttStack, Cx<'a>)> {
+        let open = self.open_line();
         let Carries::Mqtt(m) = &mut self.carries else {
             return None;
         };
@@ -232,6 +249,8 @@ impl Connection {
             conn: self.id,
             packets: &mut self.packets,
             problems: &mut self.problems,
+            open,
+            announced: &mut self.announced,
         };
         Some((&mut **m, cx))
     }
@@ -240,13 +259,10 @@ impl Connection {
     /// analysis, and decode the plaintext its TLS layer decrypted while
     /// the connection was judged.
     pub fn start(&mut self, up: &mut Upper<'_>) {
-        up.out.emit(Event::ConnectionOpen {
-            conn: self.id,
-            frame: self.first.frame,
-            ts: self.first.ts,
-            client: self.client,
-            server: self.server,
-        });
+        let sel = up.shared.select();
+        if !sel.decides_late() && sel.connection_may_pass(self.id) {
+            self.open_line().emit(&mut self.announced, up.out);
+        }
         let analysis = up.shared.open(
             self.id,
             self.client,
@@ -349,10 +365,14 @@ impl Connection {
             mqtt.on_close(at.frame, at.ts, &mut |ev| cx.mqtt_event(analysis, ev));
             if let Some(a) = analysis.take() {
                 let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
-                self.learnt = cx
-                    .shared
-                    .end(a, at, how, &mut |e| analysed(out, problems, conn, e));
+                let (open, announced) = (cx.open, &mut *cx.announced);
+                self.learnt = cx.shared.end(a, at, how, &mut |e| {
+                    analysed(out, problems, conn, (open, &mut *announced), e)
+                });
             }
+        }
+        if !self.announced {
+            return;
         }
         let record = self.summary(record);
         up.out.emit(Event::ConnectionClose {
@@ -366,7 +386,9 @@ impl Connection {
 
     /// The connection is forgotten: its final record goes to the summary.
     pub fn retire(self, out: &mut dyn Emit, record: &ConnRecord) {
-        out.connection(self.summary(record));
+        if self.announced {
+            out.connection(self.summary(record));
+        }
     }
 }
 
@@ -470,6 +492,7 @@ impl<O: Emit> Connections<O> {
                 packets: c.packets,
                 problems: c.problems,
                 learnt: None,
+                announced: c.announced,
             });
             c.carries = Carries::Remote(fw.open(moved));
             return;
@@ -696,9 +719,10 @@ impl Top for Up<'_, '_> {
         };
         let cx = &mut *self.cx;
         let (out, problems, conn) = (&mut *cx.out, &mut *cx.problems, cx.conn);
+        let (open, announced) = (cx.open, &mut *cx.announced);
         cx.shared
             .layer_finding(a, kind, dir, at, text, lost, &mut |e| {
-                analysed(out, problems, conn, e)
+                analysed(out, problems, conn, (open, &mut *announced), e)
             });
     }
 
@@ -719,6 +743,34 @@ struct Cx<'a> {
     conn: ConnId,
     packets: &'a mut u64,
     problems: &'a mut Problems,
+    /// The connection's `connection` event, and whether it is out.
+    open: OpenLine,
+    announced: &'a mut bool,
+}
+
+/// What a connection's `connection` event says.
+#[derive(Clone, Copy)]
+struct OpenLine {
+    conn: ConnId,
+    first: At,
+    client: Endpoint,
+    server: Endpoint,
+}
+
+impl OpenLine {
+    /// The event, unless `announced` says it is out already.
+    fn emit(self, announced: &mut bool, out: &mut dyn Emit) {
+        if std::mem::replace(announced, true) {
+            return;
+        }
+        out.emit(Event::ConnectionOpen {
+            conn: self.conn,
+            frame: self.first.frame,
+            ts: self.first.ts,
+            client: self.client,
+            server: self.server,
+        });
+    }
 }
 
 impl Cx<'_> {
@@ -727,17 +779,51 @@ impl Cx<'_> {
         if let MqttEvent::Packet(_) = ev {
             *self.packets += 1;
         }
-        self.out.mqtt(self.conn, &ev);
+        // Decided before the analysis takes the packet in (an ack's flow
+        // is still open then); warnings are about the whole input.
+        let reported = match (&ev, analysis.as_ref()) {
+            (MqttEvent::Packet(p), Some(a)) => Some(self.shared.selects_packet(a, p)),
+            (MqttEvent::Malformed(_), Some(a)) => Some(self.shared.selects_malformed(a)),
+            (MqttEvent::Packet(_) | MqttEvent::Malformed(_), None) => {
+                Some(self.shared.select().is_all())
+            }
+            _ => None,
+        };
+        match reported {
+            Some(true) => {
+                self.open.emit(self.announced, self.out);
+                self.out.mqtt(self.conn, &ev);
+            }
+            Some(false) => {}
+            None => self.out.mqtt(self.conn, &ev),
+        }
         if let Some(a) = analysis.as_mut() {
             let (out, problems, conn) = (&mut *self.out, &mut *self.problems, self.conn);
-            self.shared
-                .mqtt_event(a, &ev, &mut |e| analysed(out, problems, conn, e));
+            let (open, announced) = (self.open, &mut *self.announced);
+            self.shared.mqtt_event(a, &ev, &mut |e| {
+                analysed(out, problems, conn, (open, &mut *announced), e)
+            });
         }
     }
 }
 
-/// An analysis event, reported and counted against the connection it is about.
-fn analysed(out: &mut dyn Emit, problems: &mut Problems, conn: ConnId, e: AnalysisEvent<'_>) {
+/// An analysis event (one the run's filters selected), reported and
+/// counted against the connection it is about; the first one about a
+/// connection not yet in the report puts it there.
+fn analysed(
+    out: &mut dyn Emit,
+    problems: &mut Problems,
+    conn: ConnId,
+    (open, announced): (OpenLine, &mut bool),
+    e: AnalysisEvent<'_>,
+) {
+    let about = match e {
+        AnalysisEvent::Finding(f) => f.connection,
+        AnalysisEvent::Flow(r) => r.connection,
+    };
+    if about == conn {
+        open.emit(announced, out);
+    }
     if let AnalysisEvent::Finding(f) = e
         && f.connection == conn
     {

@@ -78,6 +78,9 @@ pub fn merge(parts: &[Value], limits: MergeLimits) -> Result<Value, MergeError> 
     let mut out = Map::new();
     out.insert("schema".into(), Value::from(SCHEMA));
     out.insert("capture".into(), capture(parts));
+    if let Some(filters) = same_filters(parts)? {
+        out.insert("filters".into(), filters);
+    }
     let (connections, unlisted) = listed::connections(parts, limits.connections);
     out.insert("connections".into(), connections);
     out.insert("connections_unlisted".into(), unlisted);
@@ -147,6 +150,23 @@ pub fn merge(parts: &[Value], limits: MergeLimits) -> Result<Value, MergeError> 
         }
     }
     Ok(Value::Object(out))
+}
+
+/// The parts' `filters` (`analyze --connection/--client/--topic/--kind`):
+/// summaries of runs filtered differently do not add up to anything, so
+/// every part must have the same ones (or none).
+fn same_filters(parts: &[Value]) -> Result<Option<Value>, MergeError> {
+    let first = parts.first().and_then(|p| p.get("filters"));
+    for (part, p) in parts.iter().enumerate() {
+        if p.get("filters") != first {
+            return Err(MergeError::Field {
+                part,
+                field: "filters".into(),
+                why: "differ from the first input's: only runs with the same filters merge".into(),
+            });
+        }
+    }
+    Ok(first.cloned())
 }
 
 /// Whether `v` is a summary: `--format json`'s object (which has no

@@ -102,3 +102,21 @@ fn unlisted_connections_fold_into_the_totals() {
     );
     assert_eq!(u["mqtt"], 2);
 }
+
+#[test]
+fn filtered_runs_merge_only_with_the_same_filters() {
+    let f = json!({"connections": [], "clients": ["a"], "topics": [], "kinds": []});
+    let a = summary(json!({"filters": f.clone(), "packets": {"total": 1}}));
+    let m = merge(&[a.clone(), a.clone()], MergeLimits::default()).unwrap();
+    assert_eq!(m["filters"], f, "named once, not added up");
+    assert_eq!(m["packets"]["total"], 2);
+    let plain = summary(json!({"packets": {"total": 1}}));
+    assert!(merge(&[plain.clone(), plain], MergeLimits::default()).unwrap()["filters"].is_null());
+    let other = summary(
+        json!({"filters": {"connections": [], "clients": ["b"], "topics": [], "kinds": []}}),
+    );
+    let e = merge(&[a.clone(), other], MergeLimits::default()).unwrap_err();
+    assert!(e.to_string().contains("filters"), "{e}");
+    let unfiltered = summary(json!({"packets": {"total": 1}}));
+    assert!(merge(&[a, unfiltered], MergeLimits::default()).is_err());
+}

@@ -1,12 +1,15 @@
-//! Watching a long run: a status line on a terminal, periodic statistics
-//! (`--stats-interval`), and a Prometheus endpoint (`--metrics`). One
+//! Watching a long run: a status line on a terminal, a progress bar while
+//! long files are read, periodic statistics (`--stats-interval`), and a
+//! Prometheus endpoint (`--metrics`). One
 //! [`Watch`] is the run's [`Observer`]; each part does nothing until its
 //! time comes, so the per-step cost is a few comparisons.
 
 mod metrics;
+mod progress;
 mod status;
 
 pub use metrics::MetricsEndpoint;
+pub use progress::{LONG_INPUT, Progress};
 pub use status::StatusLine;
 
 use crate::base::Timestamp;

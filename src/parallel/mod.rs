@@ -209,6 +209,7 @@ pub fn run(
             .builder
             .finish(source.info(), &net, tcp.counters(), analysis);
         summary.capture.drops = source.drops();
+        summary.filters = opts.filters();
         if let Some(c) = folded.into_inner() {
             sink.timelines(c.finish());
         }

@@ -32,13 +32,13 @@ pub use listing::{Problems, Unlisted};
 pub use packet_json::{MalformedJson, PacketJson, RenderOptions};
 pub use schema::{AnalysisJson, FindingJson, FlowJson, LatencyJson, Ts, WarningJson};
 pub use servers::{OtherTcp, SilentServer};
-pub use start::{RunOptions, RunStart, VERSION};
+pub use start::{RunOptions, RunStart, StartFilters, VERSION};
 pub use summary::{
     CaptureSummary, ConnectionSummary, MqttConnSummary, PacketCounts, SCHEMA, Summary,
     SummaryBuilder,
 };
 pub use tee::Tee;
-pub use text::{TextOptions, TextReport};
+pub use text::{MIN_WIDTH, PIPE_WIDTH, TEXT_CONNECTIONS, TextOptions, TextReport};
 
 use std::io;
 

@@ -918,6 +918,8 @@ impl<'a> From<&'a AnalysisSummary> for AnalysisJson<'a> {
 struct SummaryJson<'a> {
     schema: &'static str,
     capture: CaptureJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filters: Option<FiltersJson<'a>>,
     connections: Vec<ConnectionJson<'a>>,
     connections_unlisted: UnlistedJson,
     silent_servers: Vec<SilentJson>,
@@ -931,12 +933,34 @@ struct SummaryJson<'a> {
     layers: LayerTallyJson,
 }
 
+/// `filters`: what `--connection`, `--client`, `--topic` and `--kind` kept
+/// (present only when one was given; an empty list is a filter not given).
+#[derive(Serialize)]
+struct FiltersJson<'a> {
+    connections: &'a [crate::base::ConnId],
+    clients: &'a [String],
+    topics: &'a [String],
+    kinds: Vec<&'static str>,
+}
+
+impl<'a> From<&'a crate::analysis::Selection> for FiltersJson<'a> {
+    fn from(s: &'a crate::analysis::Selection) -> Self {
+        FiltersJson {
+            connections: &s.connections,
+            clients: &s.clients,
+            topics: &s.topics,
+            kinds: s.kinds.iter().map(|k| k.as_str()).collect(),
+        }
+    }
+}
+
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let files = FileMap::of(self.capture.sources.len(), &self.capture.files);
         SummaryJson {
             schema: self.schema,
             capture: CaptureJson::from(&self.capture),
+            filters: self.filters.as_ref().map(FiltersJson::from),
             connections: self
                 .connections
                 .iter()

@@ -47,6 +47,17 @@ pub struct RunOptions {
     pub top: usize,
     /// `--tls-keylog FILE` (its name, never its keys); `null` without.
     pub tls_keylog: Option<String>,
+    /// `--connection`, `--client`, `--topic`, `--kind`; `null` without any.
+    pub filters: Option<StartFilters>,
+}
+
+/// The filters of the run, as the summary's `filters` names them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StartFilters {
+    pub connections: Vec<crate::base::ConnId>,
+    pub clients: Vec<String>,
+    pub topics: Vec<String>,
+    pub kinds: Vec<&'static str>,
 }
 
 /// The record as it is written: `{"type": "start", "schema", "version", "sources", "options"}`.

@@ -86,6 +86,10 @@ pub struct PacketCounts {
 pub struct Summary {
     pub schema: &'static str,
     pub capture: CaptureSummary,
+    /// The run's filters, when any was given: everything below but
+    /// `capture`, `tcp`, `other_tcp`, `silent_servers` and `warnings` is of
+    /// what they selected.
+    pub filters: Option<crate::analysis::Selection>,
     /// The listed connections (the most troubled, at most `--connections`), by id.
     pub connections: Vec<ConnectionSummary>,
     /// What the connections not listed add up to.
@@ -203,6 +207,7 @@ impl SummaryBuilder {
         let (silent_servers, other_tcp) = self.servers.finish();
         Summary {
             schema: SCHEMA,
+            filters: None,
             capture: CaptureSummary {
                 sources: info.sources.clone(),
                 frames: info.frames,

@@ -1,14 +1,32 @@
-//! The human report: a coloured summary after the run (and, later, a per-packet trace).
+//! The human report: the summary after the run, laid out for the
+//! terminal's width, and the per-packet trace (`--packets`) as it happens.
+//!
+//! The summary ([`summary`]) fits its width ([`TextOptions::width`], 80
+//! columns and up, see [`layout`]); the trace keeps one line per packet or
+//! finding, as tshark does, so that it can be searched with grep.
+
+mod layout;
+mod spark;
+mod summary;
+mod wireshark;
+
+pub use layout::MIN_WIDTH;
+pub use summary::TEXT_CONNECTIONS;
 
 use super::files::FileMap;
 use super::{Event, PacketInfo, Sink, Summary};
-use crate::analysis::{Finding, FindingKind, FlowCounts, LatencyKey, LatencySummary, Severity};
+use crate::analysis::{Finding, FlowCounts, LatencyKey, Severity};
 use crate::base::time::format_utc;
 use crate::base::{ConnId, Direction, Timestamp};
 use crate::mqtt::{Malformed, PacketType};
-use crate::tcp::CloseKind;
-use owo_colors::OwoColorize;
+use layout::Paint;
 use std::io::{self, Write};
+
+/// The summary's width when the output is not a terminal (a pipe, a
+/// file) and neither `--width` nor `COLUMNS` says otherwise: wide enough
+/// that most lines need no wrapping, narrow enough to read in a pager or
+/// a CI log.
+pub const PIPE_WIDTH: usize = 100;
 
 /// How the text report looks.
 #[derive(Debug, Clone, Copy)]
@@ -20,54 +38,21 @@ pub struct TextOptions {
     /// A long run (live capture): findings and `--stats-interval` figures
     /// are printed as they come, not only in the summary.
     pub stream: bool,
+    /// Columns the summary is laid out for (at least [`MIN_WIDTH`]).
+    pub width: usize,
+    /// Connections the summary lists (`--connections N`); `None`: the
+    /// [`TEXT_CONNECTIONS`] most troubled.
+    pub connections: Option<usize>,
 }
 
-/// Conditional colouring: every painted piece goes through here so `--color never`
-/// and `NO_COLOR` give plain text with the same layout.
-#[derive(Debug, Clone, Copy)]
-struct Paint(bool);
-
-impl Paint {
-    fn bold(&self, s: &str) -> String {
-        if self.0 {
-            s.bold().to_string()
-        } else {
-            s.to_string()
-        }
-    }
-    fn dim(&self, s: &str) -> String {
-        if self.0 {
-            s.dimmed().to_string()
-        } else {
-            s.to_string()
-        }
-    }
-    fn red(&self, s: &str) -> String {
-        if self.0 {
-            s.red().to_string()
-        } else {
-            s.to_string()
-        }
-    }
-    fn yellow(&self, s: &str) -> String {
-        if self.0 {
-            s.yellow().to_string()
-        } else {
-            s.to_string()
-        }
-    }
-    fn green(&self, s: &str) -> String {
-        if self.0 {
-            s.green().to_string()
-        } else {
-            s.to_string()
-        }
-    }
-    fn cyan(&self, s: &str) -> String {
-        if self.0 {
-            s.cyan().to_string()
-        } else {
-            s.to_string()
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            color: false,
+            packets: false,
+            stream: false,
+            width: PIPE_WIDTH,
+            connections: None,
         }
     }
 }
@@ -78,6 +63,8 @@ pub struct TextReport<W: Write> {
     paint: Paint,
     packets: bool,
     stream: bool,
+    width: usize,
+    connections: Option<usize>,
     /// First frame's time: `--packets` shows times relative to it, like Wireshark.
     start: Option<Timestamp>,
     /// A blank line separates the packet trace from the summary.
@@ -92,9 +79,11 @@ impl<W: Write> TextReport<W> {
     pub fn new(out: W, opts: TextOptions) -> Self {
         TextReport {
             out,
-            paint: Paint(opts.color),
+            paint: Paint::new(opts.color),
             packets: opts.packets,
             stream: opts.stream,
+            width: opts.width.max(MIN_WIDTH),
+            connections: opts.connections,
             start: None,
             traced: false,
             files: FileMap::default(),
@@ -245,9 +234,6 @@ impl<W: Write> TextReport<W> {
     }
 }
 
-/// Findings shown per kind in the text summary.
-const EXAMPLES: usize = 3;
-
 fn plural(n: u64, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
@@ -312,11 +298,6 @@ fn arrow(dir: Direction) -> &'static str {
     }
 }
 
-/// Whether the run found no MQTT at all.
-fn no_mqtt(s: &Summary) -> bool {
-    s.packets.total == 0
-}
-
 /// `1.2 KB`, `3.4 MB` — decimal units like tshark's capinfos.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
@@ -365,462 +346,6 @@ pub fn human_duration_ms(ms: f64) -> String {
     }
 }
 
-fn span(first: &Option<Timestamp>, last: &Option<Timestamp>) -> Option<f64> {
-    Some(last.as_ref()?.millis_since(first.as_ref()?))
-}
-
-impl<W: Write> TextReport<W> {
-    fn capture(&mut self, s: &Summary) -> io::Result<()> {
-        let p = self.paint;
-        let c = &s.capture;
-        writeln!(self.out, "{} {}", p.bold("capture"), c.sources.join(", "))?;
-        let mut line = format!("  {}, {}", plural(c.frames, "frame"), human_bytes(c.bytes));
-        if let (Some(first), Some(dur)) = (&c.first_ts, span(&c.first_ts, &c.last_ts)) {
-            line.push_str(&format!(
-                ", from {} UTC, {}",
-                format_utc(first, 3),
-                human_duration_ms(dur)
-            ));
-        }
-        if !c.link_types.is_empty() {
-            line.push_str(&format!(", link {}", c.link_types.join("+")));
-        }
-        writeln!(self.out, "{line}")?;
-        if c.sources.len() > 1 {
-            for f in &c.files {
-                let frames = match f.frames {
-                    0 => "no frames".to_string(),
-                    1 => format!("frame {}", f.first_frame),
-                    n => format!("frames {}–{}", f.first_frame, f.first_frame + n - 1),
-                };
-                let damaged = if f.truncated { ", truncated" } else { "" };
-                writeln!(self.out, "  {}: {frames}{damaged}", f.name)?;
-            }
-        }
-        let mut notes = Vec::new();
-        if c.non_tcp_frames > 0 {
-            notes.push(format!("{} non-TCP frames", c.non_tcp_frames));
-        }
-        if c.ip_fragments > 0 {
-            notes.push(format!("{} IP fragments", c.ip_fragments));
-        }
-        if c.undecodable_frames > 0 {
-            notes.push(p.yellow(&format!("{} undecodable frames", c.undecodable_frames)));
-        }
-        if c.truncated {
-            notes.push(p.yellow("capture file truncated"));
-        }
-        if !notes.is_empty() {
-            writeln!(self.out, "  {}", notes.join(", "))?;
-        }
-        Ok(())
-    }
-
-    /// What matters before any table: no MQTT at all, brokers that never answered.
-    fn headlines(&mut self, s: &Summary) -> io::Result<()> {
-        let p = self.paint;
-        if no_mqtt(s) {
-            let o = &s.other_tcp;
-            let mut ports: Vec<String> = o
-                .by_port
-                .iter()
-                .take(6)
-                .map(|(port, n)| format!("{port} ×{n}"))
-                .collect();
-            if o.by_port.len() > 6 || o.other_ports > 0 {
-                ports.push("…".into());
-            }
-            let on = if ports.is_empty() {
-                String::new()
-            } else {
-                format!(" (server ports {})", ports.join(", "))
-            };
-            let hint = match o.by_port.first() {
-                Some((port, _)) => {
-                    format!("; if MQTT runs on another port, name it: --port {port}")
-                }
-                None => String::new(),
-            };
-            writeln!(
-                self.out,
-                "\n{}",
-                p.yellow(&format!(
-                    "no MQTT found in {}{on}{hint}",
-                    plural(o.connections, "TCP connection")
-                ))
-            )?;
-        }
-        for silent in &s.silent_servers {
-            writeln!(
-                self.out,
-                "\n{}",
-                p.red(&format!(
-                    "broker {} never sent a byte on any of its {} (its clients sent {})",
-                    silent.server,
-                    plural(silent.connections, "connection"),
-                    human_bytes(silent.client_bytes)
-                ))
-            )?;
-        }
-        Ok(())
-    }
-
-    fn connections(&mut self, s: &Summary) -> io::Result<()> {
-        let files = FileMap::of(s.capture.sources.len(), &s.capture.files);
-        let p = self.paint;
-        writeln!(self.out)?;
-        writeln!(
-            self.out,
-            "{} {}",
-            p.bold("connections"),
-            p.dim(&format!(
-                "({} MQTT/TCP of {} TCP seen)",
-                s.connections.len() as u64 + s.connections_unlisted.count,
-                s.tcp.connections
-            ))
-        )?;
-        if s.connections.is_empty() {
-            writeln!(self.out, "  none on the MQTT ports (try --port)")?;
-            return Ok(());
-        }
-        let header = format!(
-            "  {:>4}  {:<44} {:>11} {:>10} {:>9}  {:<5} {:>10} {:>10} {:>7} {:>5} {:>6}",
-            "id",
-            "client → server",
-            "frames",
-            "duration",
-            "tcp rtt",
-            "close",
-            "c→s",
-            "s→c",
-            "retrans",
-            "ooo",
-            "gap"
-        );
-        writeln!(self.out, "{}", p.dim(&header))?;
-        for c in &s.connections {
-            let t = &c.tcp;
-            let pair = format!("{} → {}", t.client, t.server);
-            let frames = format!("{}–{}", t.first_frame, t.last_frame);
-            let dur = human_duration_ms(t.last_ts.millis_since(&t.first_ts));
-            let rtt = match t.handshake.and_then(|h| h.rtt_ns).map(|ns| ns as f64 / 1e6) {
-                Some(ms) => human_duration_ms(ms),
-                None if t.handshake.is_none() => "mid-stream".to_string(),
-                None => "-".to_string(),
-            };
-            let close = match t.close {
-                CloseKind::Fin => p.green("fin  "),
-                CloseKind::Rst => p.red("rst  "),
-                CloseKind::Open => p.yellow("open "),
-            };
-            let retrans = t.client_to_server.retransmissions + t.server_to_client.retransmissions;
-            let ooo = t.client_to_server.out_of_order + t.server_to_client.out_of_order;
-            let gap = t.client_to_server.gap_bytes + t.server_to_client.gap_bytes;
-            let gap_s = if gap > 0 {
-                p.red(&format!("{gap:>6}"))
-            } else {
-                format!("{gap:>6}")
-            };
-            writeln!(
-                self.out,
-                "  {:>4}  {:<44} {:>11} {:>10} {:>9}  {} {:>10} {:>10} {:>7} {:>5} {}",
-                t.id,
-                pair,
-                frames,
-                dur,
-                rtt,
-                close,
-                human_bytes(t.client_to_server.bytes),
-                human_bytes(t.server_to_client.bytes),
-                retrans,
-                ooo,
-                gap_s
-            )?;
-            if files.several() {
-                let span = files.describe_span(t.first_frame, t.last_frame);
-                writeln!(self.out, "        {}", p.dim(&span))?;
-            }
-            if let Some(line) = super::layers::text_line(&c.layers) {
-                writeln!(self.out, "        {}", p.dim(&line))?;
-            } else if c.encrypted {
-                writeln!(self.out, "        {}", p.dim("TLS: encrypted, not decoded"))?;
-            }
-            if let Some(m) = &c.mqtt {
-                let version = match (m.version, m.version_inferred) {
-                    (Some(v), false) => format!("MQTT {v}"),
-                    (Some(v), true) => format!("MQTT {v} (inferred)"),
-                    (None, _) => "MQTT (version unknown: no CONNECT)".to_string(),
-                };
-                let mut bits = vec![version];
-                if let Some(id) = &m.client_id {
-                    bits.push(format!("client id {}", p.cyan(&format!("{id:?}"))));
-                }
-                if let Some(k) = m.keepalive_s {
-                    bits.push(format!("keepalive {k} s"));
-                }
-                let total: u64 = m.packets.values().sum();
-                bits.push(format!("{total} packets"));
-                writeln!(self.out, "        {}", bits.join(", "))?;
-            }
-        }
-        let l = &s.layers;
-        if l.undecoded() > 0 {
-            let why: Vec<String> = l
-                .tls_undecoded
-                .iter()
-                .map(|(k, n)| format!("{n} {}", k.describe()))
-                .collect();
-            let line = format!(
-                "encrypted: {} of {} TLS connections not decoded ({})",
-                l.undecoded(),
-                l.tls,
-                why.join("; ")
-            );
-            writeln!(self.out, "  {}", p.yellow(&line))?;
-        }
-        let u = &s.connections_unlisted;
-        if u.count > 0 {
-            writeln!(
-                self.out,
-                "  {}",
-                p.dim(&format!(
-                    "… and {} more not listed ({} with errors, {} with warnings); --connections all lists every one",
-                    u.count, u.with_errors, u.with_warnings
-                ))
-            )?;
-        }
-        Ok(())
-    }
-
-    fn flows(&mut self, s: &Summary) -> io::Result<()> {
-        let p = self.paint;
-        let a = &s.analysis;
-        let total = |c: &FlowCounts| c.completed + c.incomplete;
-        let any = [&a.flows.qos1, &a.flows.qos2].iter().any(|c| total(c) > 0);
-        writeln!(self.out)?;
-        if !any && a.qos0_messages.total == 0 {
-            writeln!(self.out, "{} none (no PUBLISH seen)", p.bold("messages"))?;
-            return Ok(());
-        }
-        writeln!(
-            self.out,
-            "{} {}",
-            p.bold("messages"),
-            p.dim("(QoS 1/2 flows: PUBLISH → its acknowledgements)")
-        )?;
-        let header = format!(
-            "  {:<26} {:>10} {:>11}  {}",
-            "", "completed", "incomplete", "notes"
-        );
-        writeln!(self.out, "{}", p.dim(&header))?;
-        for (qos, by_dir) in [
-            (
-                1,
-                [
-                    &a.flows_by_direction.client_to_server.qos1,
-                    &a.flows_by_direction.server_to_client.qos1,
-                ],
-            ),
-            (
-                2,
-                [
-                    &a.flows_by_direction.client_to_server.qos2,
-                    &a.flows_by_direction.server_to_client.qos2,
-                ],
-            ),
-        ] {
-            for (label, c) in ["client → broker", "broker → client"].iter().zip(by_dir) {
-                if total(c) == 0 {
-                    continue;
-                }
-                let incomplete = if c.incomplete > 0 {
-                    p.red(&format!("{:>11}", c.incomplete))
-                } else {
-                    format!("{:>11}", c.incomplete)
-                };
-                let line = format!(
-                    "  QoS {qos} {:<20} {:>10} {incomplete}  {}",
-                    label,
-                    c.completed,
-                    flow_notes(c)
-                );
-                writeln!(self.out, "{}", line.trim_end())?;
-            }
-        }
-        let q0 = &a.qos0_messages;
-        if q0.total > 0 {
-            writeln!(
-                self.out,
-                "  QoS 0: {} client → broker, {} broker → client {}",
-                q0.client_to_server,
-                q0.server_to_client,
-                p.dim("(not acknowledged by design)")
-            )?;
-        }
-        Ok(())
-    }
-
-    fn latency(&mut self, s: &Summary) -> io::Result<()> {
-        let rows: Vec<(LatencyKey, LatencySummary)> = s.analysis.latency.summaries().collect();
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let p = self.paint;
-        writeln!(self.out)?;
-        writeln!(
-            self.out,
-            "{} {}",
-            p.bold("latency"),
-            p.dim("(milliseconds)")
-        )?;
-        let header = format!(
-            "  {:<28} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "", "count", "min", "mean", "p50", "p90", "p99", "max"
-        );
-        writeln!(self.out, "{}", p.dim(&header))?;
-        for (key, l) in rows {
-            writeln!(
-                self.out,
-                "  {:<28} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-                latency_label(key),
-                l.count,
-                ms(l.min_ms),
-                ms(l.mean_ms),
-                ms(l.p50_ms),
-                ms(l.p90_ms),
-                ms(l.p99_ms),
-                ms(l.max_ms)
-            )?;
-        }
-        Ok(())
-    }
-
-    fn findings(&mut self, s: &Summary) -> io::Result<()> {
-        let files = FileMap::of(s.capture.sources.len(), &s.capture.files);
-        let p = self.paint;
-        let a = &s.analysis;
-        writeln!(self.out)?;
-        let count = |sev| a.findings_by_severity.get(&sev).copied().unwrap_or(0);
-        let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
-        if a.findings_by_kind.is_empty() && no_mqtt(s) {
-            writeln!(
-                self.out,
-                "{} {}",
-                p.bold("findings"),
-                p.dim("none: no MQTT was analysed")
-            )?;
-            return Ok(());
-        }
-        if a.findings_by_kind.is_empty() {
-            let flows = a.flows.qos1.completed + a.flows.qos2.completed;
-            writeln!(
-                self.out,
-                "{} {}",
-                p.bold("findings"),
-                p.green(&format!(
-                    "none — the capture shows no protocol problem ({flows} QoS 1/2 flows completed)"
-                ))
-            )?;
-            return Ok(());
-        }
-        writeln!(
-            self.out,
-            "{} {}",
-            p.bold("findings"),
-            [
-                (errors > 0).then(|| p.red(&plural(errors, "error"))),
-                (warnings > 0).then(|| p.yellow(&plural(warnings, "warning"))),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
-        )?;
-        for kind in FindingKind::ALL {
-            let Some(&n) = a.findings_by_kind.get(&kind) else {
-                continue;
-            };
-            let (mark, name) = match kind.severity() {
-                Severity::Error => (p.red("✗"), p.red(kind.as_str())),
-                Severity::Warning => (p.yellow("!"), p.yellow(kind.as_str())),
-                Severity::Info => (p.dim("·"), kind.as_str().to_string()),
-            };
-            writeln!(
-                self.out,
-                "  {mark} {} ×{n} {}",
-                p.bold(&name),
-                p.dim(&format!("— {}", kind.describe()))
-            )?;
-            let examples: Vec<&Finding> = a
-                .findings
-                .iter()
-                .filter(|f| f.kind == kind)
-                .take(EXAMPLES)
-                .collect();
-            for f in &examples {
-                let frames = match f.frames.as_slice() {
-                    [] => String::from("-"),
-                    [one] => format!("frame {one}"),
-                    many => format!(
-                        "frames {}",
-                        many.iter()
-                            .map(u64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ),
-                };
-                writeln!(
-                    self.out,
-                    "      {}{} #{} {} {}",
-                    p.dim(&frames),
-                    p.dim(&files.suffix(&f.frames)),
-                    f.connection,
-                    arrow(f.direction),
-                    f.message
-                )?;
-            }
-            if n > examples.len() as u64 {
-                writeln!(
-                    self.out,
-                    "      {}",
-                    p.dim(&format!(
-                        "… and {} more (--format json lists them)",
-                        n - examples.len() as u64
-                    ))
-                )?;
-            }
-        }
-        Ok(())
-    }
-
-    fn warnings(&mut self, s: &Summary) -> io::Result<()> {
-        let files = FileMap::of(s.capture.sources.len(), &s.capture.files);
-        if s.warnings.is_empty() {
-            return Ok(());
-        }
-        let p = self.paint;
-        writeln!(self.out)?;
-        writeln!(
-            self.out,
-            "{} ({})",
-            p.bold("warnings"),
-            s.warnings.len() as u64 + s.warnings_dropped
-        )?;
-        for w in s.warnings.iter().take(20) {
-            let at = w
-                .frame
-                .map(|f| format!("frame {f}{}: ", files.suffix(&[f])))
-                .unwrap_or_default();
-            writeln!(self.out, "  {} {at}{}", p.yellow("!"), w.message)?;
-        }
-        let more = (s.warnings.len() as u64 + s.warnings_dropped).saturating_sub(20);
-        if more > 0 {
-            writeln!(self.out, "  … and {more} more (see --format json)")?;
-        }
-        Ok(())
-    }
-}
-
 impl<W: Write> Sink for TextReport<W> {
     fn event(&mut self, ev: &Event<'_>) -> io::Result<()> {
         match ev {
@@ -853,13 +378,17 @@ impl<W: Write> Sink for TextReport<W> {
         if self.traced {
             writeln!(self.out)?;
         }
-        self.capture(summary)?;
-        self.headlines(summary)?;
-        self.connections(summary)?;
-        self.flows(summary)?;
-        self.latency(summary)?;
-        self.findings(summary)?;
-        self.warnings(summary)?;
+        let lines = summary::render(
+            summary,
+            summary::PageOptions {
+                width: self.width,
+                paint: self.paint,
+                connections: self.connections,
+            },
+        );
+        for line in lines {
+            writeln!(self.out, "{line}")?;
+        }
         self.out.flush()
     }
 }

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod conversation;
+#[cfg(unix)]
+pub mod pty;
 pub mod schema;
 
 use serde_json::Value;

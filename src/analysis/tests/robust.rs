@@ -103,6 +103,7 @@ fn run(steps: &[Step], live: bool, v5: bool) -> H {
         max_saved_sessions: 2,
         max_findings: 7,
         top_topics: 1,
+        select: Default::default(),
     });
     if v5 {
         h = h.v5();
