@@ -106,21 +106,7 @@ impl Emit for Recorder {
                     self.records.push((key, Record::Finding(f.clone())));
                 }
             }
-            Event::Packet(p) => {
-                self.packets.total += 1;
-                *self
-                    .packets
-                    .by_type
-                    .entry(p.packet.packet_type().as_str())
-                    .or_insert(0) += 1;
-                if !p.violations.is_empty() {
-                    self.packets.with_violations += 1;
-                }
-            }
-            Event::Malformed { .. } => {
-                self.packets.total += 1;
-                self.packets.malformed += 1;
-            }
+            Event::Packet(_) | Event::Malformed { .. } => self.packets.count(&ev),
             // Not part of a summary (the threaded run serves summary-only
             // sinks; the timelines above took what they need).
             Event::Start { .. }

@@ -80,6 +80,31 @@ pub struct PacketCounts {
     pub with_violations: u64,
 }
 
+impl PacketCounts {
+    /// Counts a packet or malformed-packet event; other events count nothing.
+    /// The one place both the summary builder and a threaded run's workers
+    /// count packets.
+    pub fn count(&mut self, ev: &Event<'_>) {
+        match ev {
+            Event::Packet(p) => {
+                self.total += 1;
+                *self
+                    .by_type
+                    .entry(p.packet.packet_type().as_str())
+                    .or_insert(0) += 1;
+                if !p.violations.is_empty() {
+                    self.with_violations += 1;
+                }
+            }
+            Event::Malformed { .. } => {
+                self.total += 1;
+                self.malformed += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Everything the run found; serialised (`report::schema`) as the single
 /// `--format json` object.
 #[derive(Debug, Clone)]
@@ -131,21 +156,7 @@ impl SummaryBuilder {
                     self.warnings_dropped += 1;
                 }
             }
-            Event::Packet(p) => {
-                self.packets.total += 1;
-                *self
-                    .packets
-                    .by_type
-                    .entry(p.packet.packet_type().as_str())
-                    .or_insert(0) += 1;
-                if !p.violations.is_empty() {
-                    self.packets.with_violations += 1;
-                }
-            }
-            Event::Malformed { .. } => {
-                self.packets.total += 1;
-                self.packets.malformed += 1;
-            }
+            Event::Packet(_) | Event::Malformed { .. } => self.packets.count(ev),
             Event::Start { .. }
             | Event::File { .. }
             | Event::ConnectionOpen { .. }
